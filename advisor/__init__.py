@@ -1,0 +1,34 @@
+"""loss-advisor: profile data, recommend, evaluate and benchmark loss functions.
+
+Attributes are loaded lazily so that importing ``advisor.errors`` or ``advisor.schema``
+(as the light client does) never pulls in torch or scikit-learn.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "losses": ("advisor.losses", None),
+    "profile": ("advisor.profile", "profile"),
+    "recommend": ("advisor.recommend", "recommend"),
+    "evaluate": ("advisor.evaluate", "evaluate"),
+    "warmup": ("advisor.evaluate", "warmup"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'advisor' has no attribute {name!r}")
+    module_name, attr = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
