@@ -13,10 +13,12 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "losses": ("advisor.losses", None),
-    "profile": ("advisor.profile", "profile"),
-    "recommend": ("advisor.recommend", "recommend"),
-    "evaluate": ("advisor.evaluate", "evaluate"),
-    "warmup": ("advisor.evaluate", "warmup"),
+    # Function names differ from their modules' names on purpose: importing a submodule
+    # binds its name on the package, which would shadow a function of the same name.
+    "profile": ("advisor.profiler", "profile"),
+    "recommend": ("advisor.recommender", "recommend"),
+    "evaluate": ("advisor.evaluation", "evaluate"),
+    "warmup": ("advisor.evaluation", "warmup"),
 }
 
 
