@@ -1,8 +1,10 @@
 """The loss catalog: one vocabulary of losses, their specs, and a validated ``compute``.
 
-    >>> from advisor import losses
-    >>> float(losses.compute("HuberLoss", [0.0, 2.0], [0.0, 0.0], delta=0.5))
-    0.4375
+    from advisor import losses
+    losses.compute("HuberLoss", x, y, delta=0.5)   # == torch.nn.HuberLoss(delta=0.5)(x, y)
+    losses.get("FocalLoss").describe()            # family, tasks, hyperparameter ranges
+
+Inputs may be tensors, numpy arrays or lists; every call is validated first.
 """
 
 from advisor.losses import classification, embedding, probabilistic, regression, sequence  # noqa: F401  (registration)

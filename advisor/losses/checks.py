@@ -29,9 +29,14 @@ def to_tensor(value: Any, field: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         if value.is_complex():
             return value
-        if not (value.is_floating_point() or value.dtype in _INT_DTYPES or value.dtype == torch.bool):
+        if not (
+            value.is_floating_point() or value.dtype in _INT_DTYPES or value.dtype == torch.bool
+        ):
             raise DTypeError(
-                f"unsupported dtype {value.dtype}", field=field, expected="a numeric tensor", got=str(value.dtype)
+                f"unsupported dtype {value.dtype}",
+                field=field,
+                expected="a numeric tensor",
+                got=str(value.dtype),
             )
         return value
     try:
@@ -79,7 +84,10 @@ def common_float_dtype(tensors: Iterable[torch.Tensor]) -> torch.dtype:
 def require_nonempty(t: torch.Tensor, field: str) -> None:
     if t.numel() == 0:
         raise EmptyInputError(
-            f"is empty (shape {tuple(t.shape)})", field=field, expected="at least one element", got=tuple(t.shape)
+            f"is empty (shape {tuple(t.shape)})",
+            field=field,
+            expected="at least one element",
+            got=tuple(t.shape),
         )
 
 
@@ -163,7 +171,9 @@ def require_labels_in_range(
         )
 
 
-def require_values_in(t: torch.Tensor, allowed: tuple[float, ...], field: str, hint: str = "") -> None:
+def require_values_in(
+    t: torch.Tensor, allowed: tuple[float, ...], field: str, hint: str = ""
+) -> None:
     ok = torch.zeros_like(t, dtype=torch.bool)
     for v in allowed:
         ok |= t == v

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from advisor.errors import ShapeMismatchError
 from advisor.losses import checks
 from advisor.losses.registry import register
 from advisor.losses.spec import InputSpec, LossSpec, ParamSpec, reduction_param
@@ -25,11 +26,21 @@ register(
         name="HingeEmbeddingLoss",
         families=(Family.PAIRS,),
         tasks=(Task.EMBEDDING, Task.BINARY),
-        inputs=(InputSpec("input", doc="distances (for example L1 between two embeddings)"), InputSpec("target", doc="{-1, 1}")),
-        params=(reduction_param(), ParamSpec("margin", "float", 1.0, doc="dissimilar pairs are pushed beyond this distance")),
+        inputs=(
+            InputSpec("input", doc="distances (for example L1 between two embeddings)"),
+            InputSpec("target", doc="{-1, 1}"),
+        ),
+        params=(
+            reduction_param(),
+            ParamSpec(
+                "margin", "float", 1.0, doc="dissimilar pairs are pushed beyond this distance"
+            ),
+        ),
         reference="torch.nn.HingeEmbeddingLoss",
         torch_class="HingeEmbeddingLoss",
-        fn=lambda input, target, reduction, margin: F.hinge_embedding_loss(input, target, margin=margin, reduction=reduction),
+        fn=lambda input, target, reduction, margin: F.hinge_embedding_loss(
+            input, target, margin=margin, reduction=reduction
+        ),
         check=check_hinge_embedding,
         summary="On distances: pulls similar pairs (y=1) together, pushes dissimilar ones (y=-1) past the margin.",
     )
@@ -40,7 +51,8 @@ def check_margin_ranking(tensors: dict[str, torch.Tensor], params: dict[str, Any
     x1, x2, y = tensors["input1"], tensors["input2"], tensors["target"]
     checks.require_same_shape(x1, x2, "input1", "input2")
     checks.require_same_shape(x1, y, "input1", "target")
-    checks.require_values_in(y, (-1.0, 1.0), "target", PM1_HINT)
+    # 0 is a tie: it costs the margin and pushes neither way (torch's own tests use it).
+    checks.require_values_in(y, (-1.0, 0.0, 1.0), "target", PM1_HINT + " (0 for a tie)")
 
 
 register(
@@ -48,7 +60,11 @@ register(
         name="MarginRankingLoss",
         families=(Family.PAIRS,),
         tasks=(Task.RANKING,),
-        inputs=(InputSpec("input1", doc="score of the first item"), InputSpec("input2", doc="score of the second item"), InputSpec("target", doc="1 if the first should rank higher, -1 otherwise")),
+        inputs=(
+            InputSpec("input1", doc="score of the first item"),
+            InputSpec("input2", doc="score of the second item"),
+            InputSpec("target", doc="1 if the first should rank higher, -1 otherwise"),
+        ),
         params=(reduction_param(), ParamSpec("margin", "float", 0.0, doc="required score gap")),
         reference="torch.nn.MarginRankingLoss",
         torch_class="MarginRankingLoss",
@@ -67,8 +83,6 @@ def check_cosine_embedding(tensors: dict[str, torch.Tensor], params: dict[str, A
     checks.require_same_shape(x1, x2, "input1", "input2")
     expected = x1.shape[:1] if x1.dim() == 2 else torch.Size([])
     if y.shape != expected:
-        from advisor.errors import ShapeMismatchError
-
         raise ShapeMismatchError(
             f"shape {tuple(y.shape)} does not fit embeddings of shape {tuple(x1.shape)}; expected {tuple(expected)}",
             field="target",
@@ -83,8 +97,22 @@ register(
         name="CosineEmbeddingLoss",
         families=(Family.PAIRS,),
         tasks=(Task.EMBEDDING,),
-        inputs=(InputSpec("input1"), InputSpec("input2"), InputSpec("target", doc="1 similar, -1 dissimilar")),
-        params=(reduction_param(), ParamSpec("margin", "float", 0.0, low=-1.0, high=1.0, doc="cosine below which dissimilar pairs cost nothing")),
+        inputs=(
+            InputSpec("input1"),
+            InputSpec("input2"),
+            InputSpec("target", doc="1 similar, -1 dissimilar"),
+        ),
+        params=(
+            reduction_param(),
+            ParamSpec(
+                "margin",
+                "float",
+                0.0,
+                low=-1.0,
+                high=1.0,
+                doc="cosine below which dissimilar pairs cost nothing",
+            ),
+        ),
         reference="torch.nn.CosineEmbeddingLoss",
         torch_class="CosineEmbeddingLoss",
         fn=lambda input1, input2, target, reduction, margin: F.cosine_embedding_loss(
@@ -117,15 +145,28 @@ register(
         inputs=TRIPLET_INPUTS,
         params=(
             reduction_param(),
-            ParamSpec("margin", "float", 1.0, low=0.0, low_open=True, doc="required gap d(a,n) - d(a,p)"),
+            ParamSpec(
+                "margin", "float", 1.0, low=0.0, low_open=True, doc="required gap d(a,n) - d(a,p)"
+            ),
             ParamSpec("p", "float", 2.0, low=0.0, low_open=True, doc="norm degree of the distance"),
-            ParamSpec("eps", "float", 1e-6, low=0.0, high=1.0, doc="added inside the norm for stability"),
+            ParamSpec(
+                "eps", "float", 1e-6, low=0.0, high=1.0, doc="added inside the norm for stability"
+            ),
             ParamSpec("swap", "bool", False, doc="use the harder of d(a,n) and d(p,n)"),
         ),
         reference="torch.nn.TripletMarginLoss",
         torch_class="TripletMarginLoss",
-        fn=lambda anchor, positive, negative, reduction, margin, p, eps, swap: F.triplet_margin_loss(
-            anchor, positive, negative, margin=margin, p=p, eps=eps, swap=swap, reduction=reduction
+        fn=lambda anchor, positive, negative, reduction, margin, p, eps, swap: (
+            F.triplet_margin_loss(
+                anchor,
+                positive,
+                negative,
+                margin=margin,
+                p=p,
+                eps=eps,
+                swap=swap,
+                reduction=reduction,
+            )
         ),
         check=check_triplet,
         summary="Metric learning: anchors closer to positives than to negatives by a margin, in p-norm distance.",
@@ -140,14 +181,30 @@ register(
         inputs=TRIPLET_INPUTS,
         params=(
             reduction_param(),
-            ParamSpec("distance_function", "callable", None, nullable=True, doc="(x, y) -> distances; None is pairwise L2"),
-            ParamSpec("margin", "float", 1.0, low=0.0, low_open=True, doc="required gap d(a,n) - d(a,p)"),
+            ParamSpec(
+                "distance_function",
+                "callable",
+                None,
+                nullable=True,
+                doc="(x, y) -> distances; None is pairwise L2",
+            ),
+            ParamSpec(
+                "margin", "float", 1.0, low=0.0, low_open=True, doc="required gap d(a,n) - d(a,p)"
+            ),
             ParamSpec("swap", "bool", False, doc="use the harder of d(a,n) and d(p,n)"),
         ),
         reference="torch.nn.TripletMarginWithDistanceLoss",
         torch_class="TripletMarginWithDistanceLoss",
-        fn=lambda anchor, positive, negative, reduction, distance_function, margin, swap: F.triplet_margin_with_distance_loss(
-            anchor, positive, negative, distance_function=distance_function, margin=margin, swap=swap, reduction=reduction
+        fn=lambda anchor, positive, negative, reduction, distance_function, margin, swap: (
+            F.triplet_margin_with_distance_loss(
+                anchor,
+                positive,
+                negative,
+                distance_function=distance_function,
+                margin=margin,
+                swap=swap,
+                reduction=reduction,
+            )
         ),
         check=check_triplet,
         summary="Triplet loss with any distance, for example 1 - cosine similarity for normalised embeddings.",

@@ -70,11 +70,20 @@ register(
         inputs=PAIR,
         params=(
             reduction_param(),
-            ParamSpec("delta", "float", 1.0, low=0.0, low_open=True, doc="residual size where quadratic turns linear"),
+            ParamSpec(
+                "delta",
+                "float",
+                1.0,
+                low=0.0,
+                low_open=True,
+                doc="residual size where quadratic turns linear",
+            ),
         ),
         reference="torch.nn.HuberLoss",
         torch_class="HuberLoss",
-        fn=lambda input, target, reduction, delta: F.huber_loss(input, target, reduction=reduction, delta=delta),
+        fn=lambda input, target, reduction, delta: F.huber_loss(
+            input, target, reduction=reduction, delta=delta
+        ),
         check=same_shape,
         summary="Quadratic for small residuals, linear beyond delta: MSE's efficiency with bounded outlier pull.",
     )
@@ -88,11 +97,19 @@ register(
         inputs=PAIR,
         params=(
             reduction_param(),
-            ParamSpec("beta", "float", 1.0, low=0.0, doc="residual size where quadratic turns linear; 0 gives L1"),
+            ParamSpec(
+                "beta",
+                "float",
+                1.0,
+                low=0.0,
+                doc="residual size where quadratic turns linear; 0 gives L1",
+            ),
         ),
         reference="torch.nn.SmoothL1Loss",
         torch_class="SmoothL1Loss",
-        fn=lambda input, target, reduction, beta: F.smooth_l1_loss(input, target, reduction=reduction, beta=beta),
+        fn=lambda input, target, reduction, beta: F.smooth_l1_loss(
+            input, target, reduction=reduction, beta=beta
+        ),
         check=same_shape,
         summary="Huber divided by beta; less sensitive to outliers than MSE (not more, as one guide claims).",
     )
@@ -120,7 +137,9 @@ register(
 )
 
 
-def quantile_loss(input: torch.Tensor, target: torch.Tensor, reduction: str, quantiles: list[float]) -> torch.Tensor:
+def quantile_loss(
+    input: torch.Tensor, target: torch.Tensor, reduction: str, quantiles: list[float]
+) -> torch.Tensor:
     q = torch.as_tensor(quantiles, dtype=input.dtype, device=input.device)
     if len(quantiles) > 1:
         diff = target.unsqueeze(-1) - input
@@ -204,7 +223,14 @@ register(
                 high=10.0,
                 doc="shape: 2 is L2/2, 1 pseudo-Huber, 0 Cauchy, -2 Geman-McClure, -inf Welsch",
             ),
-            ParamSpec("scale", "float", 1.0, low=0.0, low_open=True, doc="residual size of the quadratic bowl"),
+            ParamSpec(
+                "scale",
+                "float",
+                1.0,
+                low=0.0,
+                low_open=True,
+                doc="residual size of the quadratic bowl",
+            ),
         ),
         reference="limits: alpha=2 -> L2/2, alpha=1 -> pseudo-Huber, alpha=0 -> Cauchy",
         citation="Barron, A General and Adaptive Robust Loss Function, CVPR 2019",

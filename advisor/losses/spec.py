@@ -62,7 +62,9 @@ class ParamSpec:
             return False
         if self.low is not None and (x < self.low or (self.low_open and x == self.low)):
             return False
-        return not (self.high is not None and (x > self.high or (self.high_open and x == self.high)))
+        return not (
+            self.high is not None and (x > self.high or (self.high_open and x == self.high))
+        )
 
     def validate(self, value: Any, loss: str) -> Any:
         """Return the value in its canonical form, or raise ``ParameterError``."""
@@ -122,17 +124,27 @@ class ParamSpec:
             return floats
         # tensor
         try:
-            tensor = value if isinstance(value, torch.Tensor) else torch.as_tensor(np.asarray(value))
+            tensor = (
+                value if isinstance(value, torch.Tensor) else torch.as_tensor(np.asarray(value))
+            )
         except (TypeError, ValueError, RuntimeError):
             raise fail("must be numeric") from None
-        if not (tensor.is_floating_point() or tensor.dtype in _INTEGER_DTYPES or tensor.dtype == torch.bool):
+        if not (
+            tensor.is_floating_point()
+            or tensor.dtype in _INTEGER_DTYPES
+            or tensor.dtype == torch.bool
+        ):
             raise fail("must be numeric")
         if tensor.numel() == 0:
             raise fail("must not be empty")
         tensor = tensor if tensor.is_floating_point() else tensor.to(torch.get_default_dtype())
         finite = torch.isfinite(tensor).all().item()
-        lo_ok = self.low is None or bool((tensor > self.low if self.low_open else tensor >= self.low).all())
-        hi_ok = self.high is None or bool((tensor < self.high if self.high_open else tensor <= self.high).all())
+        lo_ok = self.low is None or bool(
+            (tensor > self.low if self.low_open else tensor >= self.low).all()
+        )
+        hi_ok = self.high is None or bool(
+            (tensor < self.high if self.high_open else tensor <= self.high).all()
+        )
         if not (finite and lo_ok and hi_ok):
             raise fail("has a value out of range")
         return tensor
