@@ -1,0 +1,126 @@
+"""Reading tables and arrays from files for the command line: CSV, NPY, NPZ, Parquet.
+
+Only numpy and the standard library are needed; Parquet works when pyarrow is installed.
+String columns stay strings (labels may be words), numeric ones become float64.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from advisor.errors import InvalidInputError
+
+Table = dict[str, np.ndarray]
+
+_MISSING = {"", "na", "nan", "null", "none", "n/a"}
+
+
+def _column(values: list[str]) -> np.ndarray:
+    try:
+        return np.array(
+            [np.nan if v.strip().lower() in _MISSING else float(v) for v in values],
+            dtype=np.float64,
+        )
+    except ValueError:
+        return np.array(values, dtype=object)
+
+
+def read_table(path: str | Path) -> Table:
+    """Columns by name, in file order."""
+    path = Path(path)
+    if not path.exists():
+        raise InvalidInputError(
+            f"no such file: {path}", field="path", expected="an existing file", got=str(path)
+        )
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv", ".txt"):
+        with path.open(newline="", encoding="utf-8") as fh:
+            sample = fh.read(4096)
+            fh.seek(0)
+            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample else csv.excel
+            rows = list(csv.reader(fh, dialect))
+        if not rows:
+            raise InvalidInputError(
+                "file is empty", field="path", expected="a header and rows", got=str(path)
+            )
+        header, body = rows[0], rows[1:]
+        if any(len(r) != len(header) for r in body):
+            bad = next(i for i, r in enumerate(body, start=2) if len(r) != len(header))
+            raise InvalidInputError(
+                f"line {bad} has a different number of fields than the header",
+                field="path",
+                expected=len(header),
+                got=bad,
+            )
+        return {name: _column([r[i] for r in body]) for i, name in enumerate(header)}
+    if suffix == ".npz":
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    if suffix == ".npy":
+        array = np.load(path, allow_pickle=False)
+        if array.ndim == 1:
+            return {"y": array}
+        return {f"x{i}": array[:, i] for i in range(array.shape[1])}
+    if suffix in (".parquet", ".pq"):
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise InvalidInputError(
+                "reading Parquet needs pyarrow (pip install pyarrow)",
+                field="path",
+                expected="pyarrow installed",
+                got=str(path),
+            ) from None
+        table = pq.read_table(path)
+        return {
+            name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names
+        }
+    raise InvalidInputError(
+        f"unsupported file type {suffix!r}",
+        field="path",
+        expected=".csv, .npy, .npz or .parquet",
+        got=suffix,
+    )
+
+
+def read_array(path: str | Path) -> np.ndarray:
+    """One array: a .npy file, the only array of an .npz, or all numeric columns of a table."""
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        if not path.exists():
+            raise InvalidInputError(
+                f"no such file: {path}", field="path", expected="an existing file", got=str(path)
+            )
+        return np.load(path, allow_pickle=False)
+    table = read_table(path)
+    if len(table) == 1:
+        return next(iter(table.values()))
+    return np.column_stack(list(table.values()))
+
+
+def select(
+    table: Table, target: str, features: list[str] | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The target column and a feature matrix (all other numeric columns unless named)."""
+    if target not in table:
+        raise InvalidInputError(
+            f"no column {target!r}; columns are {', '.join(table)}",
+            field="target",
+            expected=list(table),
+            got=target,
+        )
+    names = (
+        features
+        if features is not None
+        else [c for c in table if c != target and table[c].dtype != object]
+    )
+    missing = [c for c in names if c not in table]
+    if missing:
+        raise InvalidInputError(
+            f"no column {missing[0]!r}", field="features", expected=list(table), got=missing[0]
+        )
+    x = np.column_stack([table[c].astype(np.float64) for c in names]) if names else None
+    return table[target], x
