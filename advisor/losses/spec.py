@@ -103,7 +103,7 @@ class ParamSpec:
                 else:
                     raise fail("must be a number")
             if self.kind == "int":
-                if float(value) != int(value):
+                if not math.isfinite(float(value)) or float(value) != int(value):
                     raise fail("must be an integer")
                 value = int(value)
             else:
