@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The CPU build of torch; a range here would pull a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test lint install install-dev bench clean
+.PHONY: demo test lint install install-dev bench proto clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: install-dev
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# Regenerates the gRPC stubs in client/rpc from proto/ (the tests fail when they are stale).
+proto: install-dev
+	$(BIN)/python -m client.rpc.generate
 
 bench: install-dev
 	$(BIN)/python -m pytest benchmarks -q --benchmark-only

@@ -45,3 +45,10 @@ def test_contract_compiles_and_declares_every_rpc(tmp_path):
     assert upload.client_streaming and not upload.server_streaming
     array = module.DESCRIPTOR.message_types_by_name["Array"]
     assert array.fields_by_name["data"].type == array.fields_by_name["data"].TYPE_BYTES
+
+
+def test_generated_stubs_are_fresh():
+    pytest.importorskip("grpc_tools")
+    from client.rpc import generate
+
+    assert generate.main(["--check"]) == 0, "run `make proto`"

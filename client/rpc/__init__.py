@@ -1,0 +1,1 @@
+"""gRPC stubs generated from the contract in proto/ (see generate.py), and nothing else."""
