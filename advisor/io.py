@@ -38,10 +38,11 @@ def read_table(path: str | Path) -> Table:
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv", ".txt"):
         with path.open(newline="", encoding="utf-8") as fh:
-            sample = fh.read(4096)
+            header_line = fh.readline()
             fh.seek(0)
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample else csv.excel
-            rows = list(csv.reader(fh, dialect))
+            # The header decides the delimiter: csv.Sniffer guesses wrong on short files.
+            delimiter = max(",;\t", key=header_line.count)
+            rows = list(csv.reader(fh, delimiter=delimiter))
         if not rows:
             raise InvalidInputError(
                 "file is empty", field="path", expected="a header and rows", got=str(path)

@@ -1,0 +1,46 @@
+"""Reading the files the command line accepts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from advisor import io
+from advisor.errors import InvalidInputError
+
+
+def test_csv_keeps_strings_and_counts_missing_as_nan(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("x,label,y\n1.5,cat,3\n2.5,dog,\n,cat,NA\n")
+    table = io.read_table(path)
+    assert list(table) == ["x", "label", "y"]
+    assert table["label"].dtype == object and list(table["label"]) == ["cat", "dog", "cat"]
+    assert np.isnan(table["x"][2]) and np.isnan(table["y"][1]) and np.isnan(table["y"][2])
+    target, features = io.select(table, "label", None)
+    assert features.shape == (3, 2)
+
+
+def test_semicolon_csv_and_ragged_rows(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a;b\n1;2\n3;4\n")
+    assert io.read_table(path)["b"].tolist() == [2.0, 4.0]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n3\n")
+    with pytest.raises(InvalidInputError, match="line 3"):
+        io.read_table(bad)
+
+
+def test_npy_and_npz(tmp_path):
+    np.save(tmp_path / "p.npy", np.arange(6.0).reshape(3, 2))
+    np.savez(tmp_path / "d.npz", y=np.arange(3), x=np.ones((3, 2)))
+    assert io.read_array(tmp_path / "p.npy").shape == (3, 2)
+    table = io.read_table(tmp_path / "d.npz")
+    assert set(table) == {"x", "y"}
+
+
+def test_unknown_suffix_and_missing_file(tmp_path):
+    (tmp_path / "d.xlsx").write_text("")
+    with pytest.raises(InvalidInputError, match="unsupported"):
+        io.read_table(tmp_path / "d.xlsx")
+    with pytest.raises(InvalidInputError, match="no such file"):
+        io.read_array(tmp_path / "none.npy")
