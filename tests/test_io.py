@@ -17,6 +17,7 @@ def test_csv_keeps_strings_and_counts_missing_as_nan(tmp_path):
     assert table["label"].dtype == object and list(table["label"]) == ["cat", "dog", "cat"]
     assert np.isnan(table["x"][2]) and np.isnan(table["y"][1]) and np.isnan(table["y"][2])
     target, features = io.select(table, "label", None)
+    assert list(target) == ["cat", "dog", "cat"]
     assert features.shape == (3, 2)
 
 
