@@ -15,6 +15,11 @@ from advisor.losses.regression import reduce, same_shape
 from advisor.losses.spec import InputSpec, LossSpec, ParamSpec, reduction_param
 from advisor.vocabulary import Family, Task
 
+# Shared by the rate-parameterised count losses: log(rate + eps) when log_input=False.
+LOG_EPS = ParamSpec(
+    "eps", "float", 1e-8, low=0.0, low_open=True, high=1.0, doc="guards log(0) when log_input=False"
+)
+
 
 def check_poisson(tensors: dict[str, torch.Tensor], params: dict[str, Any]) -> None:
     # Negative targets are a data mistake that torch still computes a value for; evaluate's
@@ -43,15 +48,7 @@ register(
             ParamSpec(
                 "full", "bool", False, doc="add the Stirling term so the value is the full NLL"
             ),
-            ParamSpec(
-                "eps",
-                "float",
-                1e-8,
-                low=0.0,
-                low_open=True,
-                high=1.0,
-                doc="guards log(0) when log_input=False",
-            ),
+            LOG_EPS,
         ),
         reference="torch.nn.PoissonNLLLoss",
         torch_class="PoissonNLLLoss",
@@ -274,15 +271,7 @@ register(
                 doc="alpha in var = mu + alpha·mu²",
             ),
             ParamSpec("log_input", "bool", True, doc="input is log(mean)"),
-            ParamSpec(
-                "eps",
-                "float",
-                1e-8,
-                low=0.0,
-                low_open=True,
-                high=1.0,
-                doc="guards log(0) when log_input=False",
-            ),
+            LOG_EPS,
         ),
         reference="scipy.stats.nbinom.logpmf",
         fn=negative_binomial_nll,
