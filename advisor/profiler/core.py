@@ -1,0 +1,191 @@
+"""``profile``: one pass from raw targets (and optional features, predictions) to a DataProfile.
+
+Orchestration only: conversion, task rules and each family of statistics live in their own
+modules so each can be tested on its own and the rules stay readable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from advisor.errors import DTypeError, LabelOutOfRangeError
+from advisor.profiler import classes, counts, targets, task_rules
+from advisor.profiler.convert import Cleaned, clean
+from advisor.profiler.features import feature_stats
+from advisor.profiler.predictions import prediction_stats
+from advisor.schema.profile import (
+    ClassStats,
+    CountStats,
+    DataProfile,
+    DistributionStats,
+    FeatureStats,
+    MultilabelStats,
+    PredictionStats,
+    TargetStats,
+    TaskInference,
+)
+from advisor.vocabulary import Task
+
+CLASS_TASKS = (Task.BINARY, Task.MULTICLASS)
+
+
+def profile(
+    targets: Any,
+    features: Any = None,
+    predictions: Any = None,
+    task: Task | str | None = None,
+) -> DataProfile:
+    """Measure what loss choice depends on; ``task=`` overrides inference but not validation.
+
+    Raises ``advisor.errors.InvalidInputError`` subclasses (naming ``field``) for empty,
+    all-missing, constant, 3-D, mixed-type or misaligned inputs, and ``ParameterError`` for
+    an unknown ``task``.
+    """
+    hint = task_rules.parse_task(task)
+    c = clean(targets, "targets")
+    # Values near float64's limits overflow in sums and squares; the statistics that do are
+    # reported as unknown (None) by the modules, so numpy's warnings would only be noise.
+    with np.errstate(all="ignore"):
+        return _profile(c, hint, features, predictions)
+
+
+def _profile(c: Cleaned, hint: Task | None, features: Any, predictions: Any) -> DataProfile:
+    inference = task_rules.infer(c, hint)
+    notes: list[str] = []
+    if c.n_missing:
+        notes.append(
+            f"{c.n_missing} of {c.n_total} target rows ({100 * c.n_missing / c.n_total:.1f}%) are missing "
+            "and were excluded; drop or mask them before computing the loss"
+        )
+    tstats = _target_stats(c, inference.task)
+    cstats = _class_section(c, inference.task, notes)
+    mstats = dstats = None
+    if inference.task == Task.MULTILABEL:
+        if c.values.ndim == 2 and c.kind != "string":
+            mstats = MultilabelStats(**classes.multilabel_stats(c.values))
+        else:
+            notes.append(
+                "task=multilabel but targets are not a 2-D indicator matrix; label statistics skipped"
+            )
+    if inference.task == Task.DISTRIBUTION:
+        if c.values.ndim == 2 and c.kind != "string":
+            dstats = DistributionStats(**classes.distribution_stats(c.values))
+        else:
+            notes.append("task=distribution but targets are not 2-D rows of probabilities")
+    count_section = None
+    if (
+        c.kind != "string"
+        and inference.task in (Task.COUNT, Task.REGRESSION)
+        and counts.applies(c.values)
+    ):
+        count_section = CountStats(**counts.count_stats(c.values))
+    if inference.task == Task.COUNT and count_section is None:
+        notes.append(
+            "task=count but targets are not non-negative integers; count statistics skipped"
+        )
+    fstats = FeatureStats(**feature_stats(features, c.n_total)) if features is not None else None
+    pstats = (
+        PredictionStats(**prediction_stats(predictions, c.n_total, inference.task))
+        if predictions is not None
+        else None
+    )
+    if (cstats is not None and cstats.label_style in ("other", "string", "boolean")) or (
+        cstats is not None
+        and cstats.label_style == "plus_minus_one"
+        and inference.task == Task.MULTICLASS
+    ):
+        notes.append(
+            f"class labels {cstats.labels[:5]} are not indices 0..{cstats.n_classes - 1}; map them before "
+            "CrossEntropyLoss/NLLLoss, which index by the target (guide 003, Inputs)"
+        )
+    if (
+        cstats is not None
+        and cstats.label_style == "plus_minus_one"
+        and inference.task == Task.BINARY
+    ):
+        notes.append(
+            "labels are {-1, 1}: HingeLoss/SoftMarginLoss take them as is; BCE losses need (y + 1) / 2"
+        )
+    return DataProfile(
+        task=TaskInference(
+            task=inference.task,
+            confidence=inference.confidence,
+            reason=inference.reason,
+            runner_up=inference.runner_up,
+            source="hint" if hint is not None else "rules",
+            rule=inference.rule,
+            sklearn_type=task_rules.sklearn_type(c.values)
+            if c.kind != "string" or c.values.ndim == 1
+            else None,
+        ),
+        targets=tstats,
+        counts=count_section,
+        classes=cstats,
+        multilabel=mstats,
+        distribution=dstats,
+        features=fstats,
+        predictions=pstats,
+        notes=notes,
+    )
+
+
+def _target_stats(c: Cleaned, task: Task) -> TargetStats:
+    v = c.values
+    n_distinct = int(np.unique(v.astype(str) if c.kind == "string" else v).size)
+    base: dict[str, Any] = {
+        "n": c.n_total,
+        "n_missing": c.n_missing,
+        "n_used": int(v.shape[0]),
+        "shape": list(c.shape),
+        "kind": c.kind,
+        "n_distinct": n_distinct,
+        "is_integer": False,
+    }
+    if c.kind == "string":
+        if task not in (Task.BINARY, Task.MULTICLASS, Task.EMBEDDING, Task.SEQUENCE):
+            raise DTypeError(
+                f"text labels cannot be {task.value} targets",
+                field="targets",
+                expected="numbers",
+                got="strings",
+            )
+        return TargetStats(**base)
+    if n_distinct < 2:
+        raise LabelOutOfRangeError(
+            f"every row has the same value ({float(v.ravel()[0]):g}); no loss can learn from a constant target",
+            field="targets",
+            expected="at least two distinct values",
+            got="constant",
+        )
+    base["is_integer"] = targets.is_integer_valued(v)
+    base.update(targets.numeric_stats(v))
+    return TargetStats(**base)
+
+
+def _class_section(c: Cleaned, task: Task, notes: list[str]) -> ClassStats | None:
+    if task not in CLASS_TASKS:
+        return None
+    v = c.values
+    if v.ndim == 2:
+        is_onehot = (
+            c.kind != "string"
+            and bool(np.isin(v, (0.0, 1.0)).all())
+            and bool(np.all(v.sum(axis=1) == 1))
+        )
+        if not is_onehot:
+            # The hint wins, but per-class counts of soft or multi-hot rows would be invented.
+            notes.append(
+                f"task={task.value} but targets are {list(v.shape)} rows that are not one-hot; "
+                "class statistics skipped"
+            )
+            return None
+    stats = classes.class_stats(v, c.kind)
+    if task == Task.BINARY and stats["n_classes"] > 2:
+        notes.append(
+            f"task=binary but targets hold {stats['n_classes']} distinct values; threshold them to two "
+            "classes first (class statistics skipped)"
+        )
+        return None
+    return ClassStats(**stats)

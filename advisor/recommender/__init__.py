@@ -1,0 +1,12 @@
+"""Loss recommendation: the decision table as data, ranking as a pure function of the profile.
+
+>>> import advisor
+>>> advisor.recommend([0, 1, 1, 0, 1, 0]).best.loss
+'BCEWithLogitsLoss'
+"""
+
+from advisor.recommender.core import recommend, recommend_from_profile
+from advisor.recommender.goal import parse_goal
+from advisor.recommender.table import RULES, Rule, describe
+
+__all__ = ["RULES", "Rule", "describe", "parse_goal", "recommend", "recommend_from_profile"]

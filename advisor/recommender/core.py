@@ -1,0 +1,51 @@
+"""``recommend``: profile the data, read the decision table, return ranked losses with reasons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advisor.errors import InvalidInputError, ParameterError
+from advisor.profiler import profile as _profile
+from advisor.recommender.facts import facts as _facts
+from advisor.recommender.goal import parse_goal
+from advisor.recommender.rank import rank
+from advisor.schema.profile import DataProfile
+from advisor.schema.recommendation import Goal, Recommendation
+from advisor.vocabulary import Task
+
+
+def recommend(
+    targets: Any,
+    features: Any = None,
+    predictions: Any = None,
+    task: Task | str | None = None,
+    goal: str | Goal | None = None,
+    top_k: int = 5,
+) -> Recommendation:
+    """Rank catalog losses for this data; every candidate's params validate against its spec.
+
+    Arguments are validated before any work so a bad ``goal`` or ``top_k`` fails fast with a
+    ``ParameterError`` naming the field.
+    """
+    parsed_goal = parse_goal(goal)
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ParameterError(
+            f"must be a positive integer, got {top_k!r}", field="top_k", expected=">= 1", got=top_k
+        )
+    prof = _profile(targets, features=features, predictions=predictions, task=task)
+    return recommend_from_profile(prof, goal=parsed_goal, top_k=top_k)
+
+
+def recommend_from_profile(
+    profile: DataProfile, goal: str | Goal | None = None, top_k: int = 5
+) -> Recommendation:
+    """The pure half: a profile (e.g. one received over the wire) and a goal to a ranking."""
+    parsed_goal = parse_goal(goal)
+    candidates, avoid = rank(profile, parsed_goal, _facts(profile, parsed_goal), top_k)
+    if not candidates:
+        raise InvalidInputError(
+            f"no catalog loss fits a {profile.task.task.value} task with these predictions; "
+            "every candidate was ruled out (see the avoid reasons by passing fewer constraints)",
+            field="predictions",
+        )
+    return Recommendation(profile=profile, goal=parsed_goal, candidates=candidates, avoid=avoid)

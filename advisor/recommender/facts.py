@@ -1,0 +1,109 @@
+"""Flatten a profile and goal into named facts: what table conditions test and templates quote.
+
+One flat namespace keeps the decision table declarative (a condition is "fact op value") and
+guarantees that every number in a rationale is a measured one: templates can only format
+facts, and facts only come from the profile. Shares are also given in percent (``*_pct``)
+because that is how people read them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advisor.schema.profile import DataProfile
+from advisor.schema.recommendation import Goal
+
+
+def _pct(x: float | None) -> float | None:
+    return None if x is None else 100.0 * x
+
+
+def facts(profile: DataProfile, goal: Goal | None) -> dict[str, Any]:
+    t = profile.targets
+    f: dict[str, Any] = {
+        "task": profile.task.task.value,
+        "task_confidence": profile.task.confidence,
+        "n": t.n,
+        "n_used": t.n_used,
+        "n_missing": t.n_missing,
+        "missing_pct": 100.0 * t.n_missing / t.n,
+        "n_distinct": t.n_distinct,
+        "is_integer": t.is_integer,
+        "min": t.min,
+        "max": t.max,
+        "mean": t.mean,
+        "skew": t.skew,
+        "kurtosis": t.excess_kurtosis,
+        "mad": t.mad,
+        "robust_sigma": t.robust_sigma,
+        "outlier_pct_mz": _pct(t.outlier_share_mz),
+        "outlier_pct_iqr": _pct(t.outlier_share_iqr),
+        "outlier_severity": t.outlier_severity,
+        "max_abs_mz": t.max_abs_mz,
+        "heavy_tailed": t.heavy_tailed,
+        # One borderline point in a small sample is 1/n of it; only call outliers when there
+        # are at least two, or one clear one (modified z >= 5).
+        "outliers_credible": (
+            None
+            if t.outlier_share_mz is None
+            else t.outlier_share_mz >= 0.01
+            and (t.outlier_share_mz * t.n_used >= 1.5 or (t.max_abs_mz or 0.0) >= 5.0)
+        ),
+        "zero_pct": _pct(t.share_zeros),
+        "negative_pct": _pct(t.share_negative),
+        "n_outputs": t.shape[1] if len(t.shape) == 2 else 1,
+        "goal": None if goal is None else goal.kind,
+        "goal_quantiles": None if goal is None else goal.quantiles,
+        "goal_text": None if goal is None else str(goal),
+    }
+    c = profile.counts
+    if c is not None:
+        f.update(
+            count_mean=c.mean,
+            count_variance=c.variance,
+            dispersion_index=c.dispersion_index,
+            overdispersion_p=c.overdispersion_p_value,
+            overdispersed=c.overdispersed,
+            nb_alpha=c.nb_alpha,
+            zero_pct_expected_nb=100.0 * c.expected_zero_share_nb,
+            zero_pct_expected_poisson=100.0 * c.expected_zero_share_poisson,
+            excess_zero_pct=100.0 * c.excess_zero_share,
+            zero_inflated=c.zero_inflated,
+        )
+    k = profile.classes
+    if k is not None:
+        pairs = ", ".join(
+            f"{lab}: {cnt}" for lab, cnt in zip(k.labels[:6], k.counts[:6], strict=False)
+        )
+        f.update(
+            n_classes=k.n_classes,
+            imbalance_ratio=k.imbalance_ratio,
+            minority_pct=100.0 * k.minority_share,
+            majority_pct=100.0 * k.majority_share,
+            norm_entropy=k.normalized_entropy,
+            label_style=k.label_style,
+            class_encoding=k.encoding,
+            class_counts=pairs + (", ..." if k.n_classes > 6 else ""),
+            effective_beta=k.effective_beta,
+        )
+        if k.n_classes == 2:
+            n_pos = k.counts[1]
+            f.update(n_pos=n_pos, n_neg=k.counts[0], positive_label=k.positive_label)
+    m = profile.multilabel
+    if m is not None:
+        f.update(
+            n_labels=m.n_labels,
+            ml_cardinality=m.cardinality,
+            ml_density_pct=100.0 * m.density,
+            ml_min_label_pct=100.0 * m.min_label_share,
+        )
+    d = profile.distribution
+    if d is not None:
+        f.update(n_components=d.n_components, row_sum_min=d.row_sum_min, row_sum_max=d.row_sum_max)
+    x = profile.features
+    if x is not None:
+        f.update(n_features=x.n_features, feature_outlier_pct=_pct(x.outlier_share))
+    p = profile.predictions
+    if p is not None:
+        f.update(pred_format=p.format, pred_encoding=p.encoding, pred_min=p.min, pred_max=p.max)
+    return f

@@ -1,0 +1,177 @@
+"""What the profiler measured about a data set, as plain pydantic models.
+
+These models are the contract between the profiler, the recommender, the service and the
+light client, so this module imports neither torch nor scikit-learn. Every number here is
+measured; the recommender quotes them in its rationale instead of typing numbers in.
+Optional sections are ``None`` when they do not apply (class statistics of a regression
+target, say) rather than filled with placeholders a caller could mistake for measurements.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from advisor.vocabulary import Task
+
+__all__ = [
+    "ClassStats",
+    "CountStats",
+    "DataProfile",
+    "DistributionStats",
+    "FeatureStats",
+    "MultilabelStats",
+    "PredictionStats",
+    "TargetStats",
+    "TaskInference",
+]
+
+Label = int | float | str
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TaskInference(_Model):
+    """The task, how sure the rules are, and the alternative a human should consider."""
+
+    task: Task
+    confidence: float = Field(ge=0.0, le=1.0)
+    reason: str
+    runner_up: Task | None = None
+    source: Literal["hint", "rules"]
+    rule: str = Field(description="id of the inference rule that decided")
+    sklearn_type: str | None = Field(
+        default=None, description="what sklearn's type_of_target said, kept for comparison"
+    )
+
+    def __eq__(self, other: object) -> bool:
+        # Compares equal to its task too, so `profile.task == "regression"` reads as meant.
+        if isinstance(other, (Task, str)):
+            return self.task == other
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash((self.task, self.confidence, self.reason, self.rule))
+
+    def __str__(self) -> str:
+        return self.task.value
+
+
+class TargetStats(_Model):
+    """Shape, missingness and the distribution facts that drive regression loss choice."""
+
+    n: int = Field(description="rows given, missing ones included")
+    n_missing: int
+    n_used: int
+    shape: list[int]
+    kind: Literal["numeric", "string", "boolean"]
+    n_distinct: int
+    is_integer: bool
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+    std: float | None = None
+    median: float | None = None
+    skew: float | None = None
+    excess_kurtosis: float | None = None
+    mad: float | None = Field(default=None, description="median absolute deviation")
+    robust_sigma: float | None = Field(default=None, description="1.4826·MAD, or a fallback")
+    robust_sigma_method: Literal["mad", "iqr", "std"] | None = None
+    outlier_share_mz: float | None = Field(
+        default=None, description="share with modified z-score above 3.5 (Iglewicz-Hoaglin)"
+    )
+    outlier_share_iqr: float | None = Field(
+        default=None, description="share outside the Tukey fences Q1-1.5·IQR, Q3+1.5·IQR"
+    )
+    outlier_severity: float | None = Field(
+        default=None, description="median |modified z| of the outliers; 0 when there are none"
+    )
+    max_abs_mz: float | None = None
+    heavy_tailed: bool = False
+    share_zeros: float | None = None
+    share_negative: float | None = None
+
+
+class CountStats(_Model):
+    """Facts that separate Poisson, negative binomial and Tweedie for count targets."""
+
+    mean: float
+    variance: float
+    share_zeros: float
+    dispersion_index: float = Field(description="variance / mean; 1 for Poisson")
+    overdispersion_p_value: float = Field(description="chi-square dispersion test against Poisson")
+    overdispersed: bool
+    nb_alpha: float = Field(description="method-of-moments alpha in var = mu + alpha·mu²")
+    expected_zero_share_poisson: float
+    expected_zero_share_nb: float
+    excess_zero_share: float = Field(description="observed zero share minus the NB expectation")
+    zero_inflated: bool
+
+
+class ClassStats(_Model):
+    """Per-class counts and the imbalance measures the re-weighting losses are derived from."""
+
+    labels: list[Label]
+    counts: list[int]
+    n_classes: int
+    encoding: Literal["labels", "one_hot"]
+    label_style: Literal["zero_one", "plus_minus_one", "index", "string", "boolean", "other"]
+    positive_label: Label | None = None
+    imbalance_ratio: float = Field(description="largest class count / smallest")
+    minority_share: float
+    majority_share: float
+    normalized_entropy: float = Field(description="class entropy / log(n_classes); 1 is balanced")
+    effective_beta: float
+    effective_numbers: list[float] = Field(description="(1 - beta^n_c) / (1 - beta), Cui et al.")
+
+
+class MultilabelStats(_Model):
+    n_labels: int
+    cardinality: float = Field(description="mean number of positive labels per row")
+    density: float = Field(description="cardinality / n_labels")
+    positives: list[int]
+    empty_row_share: float
+    min_label_share: float
+
+
+class DistributionStats(_Model):
+    n_components: int
+    row_sum_min: float
+    row_sum_max: float
+    share_zero_entries: float
+    mean_normalized_entropy: float
+
+
+class FeatureStats(_Model):
+    n_rows: int
+    n_features: int
+    n_missing: int = Field(description="missing cells")
+    outlier_share: float | None = None
+    outlier_method: str | None = None
+    n_scored: int = Field(0, description="rows scored for outliers (a subsample when large)")
+
+
+class PredictionStats(_Model):
+    """How the model's outputs are encoded; pairs a loss with the activation it expects."""
+
+    shape: list[int]
+    format: Literal["logits", "probabilities", "log_probabilities", "labels", "values"]
+    encoding: Literal["index", "one_hot", "scores"]
+    min: float
+    max: float
+    rows_sum_to_one: bool | None = None
+
+
+class DataProfile(_Model):
+    task: TaskInference
+    targets: TargetStats
+    counts: CountStats | None = None
+    classes: ClassStats | None = None
+    multilabel: MultilabelStats | None = None
+    distribution: DistributionStats | None = None
+    features: FeatureStats | None = None
+    predictions: PredictionStats | None = None
+    notes: list[str] = Field(default_factory=list)
