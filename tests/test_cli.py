@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+
 from advisor import losses
 from client.cli import main
 
@@ -47,3 +49,32 @@ def test_unknown_target_column_names_the_columns(tmp_path, capsys):
     assert main(["recommend", str(data), "--target", "y"]) == 2
     err = capsys.readouterr().err
     assert "no column 'y'" in err and "a, b" in err
+
+
+def test_demo_recommends_a_robust_loss_for_the_bundled_example(capsys):
+    assert main(["demo", "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["profile"]["task"]["task"] == "regression"
+    assert rec["candidates"] and rec["candidates"][0]["rationale"]
+    # the bundled data has gross delays: the top choice must be a robust loss, and MSE avoided
+    assert rec["candidates"][0]["loss"] in {
+        "L1Loss",
+        "HuberLoss",
+        "SmoothL1Loss",
+        "AdaptiveRobustLoss",
+    }
+    assert "MSELoss" in {a["loss"] for a in rec["avoid"]}
+
+
+def test_recommend_reads_a_csv_with_string_labels(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    rows = ["f1,f2,label"] + [
+        f"{a:.3f},{b:.3f},{'spam' if rng.random() < 0.1 else 'ham'}"
+        for a, b in rng.normal(size=(300, 2))
+    ]
+    path = tmp_path / "mail.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert main(["recommend", str(path), "--target", "label"]) == 0
+    out = capsys.readouterr().out
+    assert "Task: binary" in out
+    assert "Recommended losses:" in out
