@@ -19,6 +19,7 @@ _LAZY = {
     "recommend": ("advisor.recommender", "recommend"),
     "evaluate": ("advisor.evaluation", "evaluate"),
     "warmup": ("advisor.evaluation", "warmup"),
+    "validate": ("advisor.validation", "validate"),
 }
 
 

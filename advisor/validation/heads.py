@@ -1,0 +1,219 @@
+"""Output heads: how a probe's raw outputs become each loss's inputs and the task's predictions.
+
+A probe emits ``width`` raw numbers per row. The head turns them into what the loss's input
+convention expects (logits stay logits, log-links stay logs, NLLLoss gets log-probabilities)
+and into what the task's metrics read (a value, a probability vector, an indicator matrix).
+Losses whose inputs are not one row to one target (pairs, triplets, CTC) have no head and
+are reported as skipped, not silently dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from advisor import losses
+from advisor.vocabulary import Task
+
+# Per-sample loss: (raw outputs (R, width), encoded targets (R, ...), params) -> (R,)
+PerSample = Callable[[torch.Tensor, torch.Tensor, dict[str, Any]], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Head:
+    width: int
+    per_sample: PerSample
+    # raw outputs (R, width) -> predictions in the task's metric space
+    predict: Callable[[torch.Tensor], torch.Tensor]
+    # Where raw probe outputs start: "center" puts the first ``value_columns`` in target units
+    # (center + scale · raw), "log_mean" offsets a log-link by log(mean y), "zero" leaves them.
+    # Probes then learn standardised quantities whatever the target's units.
+    init: str = "zero"
+    value_columns: int = 1
+    # GaussianNLL's second column is a log-variance, offset by log(scale²).
+    log_variance_column: bool = False
+
+    def affine(
+        self, center: float, scale: float, log_mean: float
+    ) -> tuple[list[float], list[float]]:
+        """Per-column (shift, multiplier) from raw outputs to the loss's input."""
+        shift, mult = [0.0] * self.width, [1.0] * self.width
+        if self.init == "center":
+            for i in range(self.value_columns):
+                shift[i], mult[i] = center, scale
+        elif self.init == "log_mean":
+            shift[0] = log_mean
+        if self.log_variance_column:
+            shift[1] = 2.0 * math.log(scale)
+        return shift, mult
+
+
+def _rowwise(loss: torch.Tensor) -> torch.Tensor:
+    """Per-row loss from a reduction='none' result of any trailing shape."""
+    return loss.reshape(loss.shape[0], -1).mean(dim=1) if loss.dim() > 1 else loss
+
+
+def _call(name: str, *inputs: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
+    return losses.get(name).fn(*inputs, **{**params, "reduction": "none"})
+
+
+def _regression(name: str) -> Head:
+    return Head(
+        width=1,
+        per_sample=lambda out, y, p: _call(name, out[:, 0], y, params=p),
+        predict=lambda out: out[:, 0],
+        init="center",
+    )
+
+
+def _quantiles(params: dict[str, Any]) -> Head:
+    qs = list(params.get("quantiles", [0.5]))
+    median = min(range(len(qs)), key=lambda i: abs(qs[i] - 0.5))
+    if len(qs) == 1:
+        return _regression("QuantileLoss")
+    return Head(
+        width=len(qs),
+        per_sample=lambda out, y, p: _rowwise(_call("QuantileLoss", out, y, params=p)),
+        predict=lambda out: out[:, median],
+        init="center",
+        value_columns=len(qs),
+    )
+
+
+def _gaussian() -> Head:
+    return Head(
+        width=2,
+        per_sample=lambda out, y, p: _call(
+            "GaussianNLLLoss", out[:, 0], y, torch.exp(out[:, 1].clamp(-30.0, 30.0)), params=p
+        ),
+        predict=lambda out: out[:, 0],
+        init="center",
+        log_variance_column=True,
+    )
+
+
+def _log_link(name: str) -> Head:
+    return Head(
+        width=1,
+        per_sample=lambda out, y, p: _call(name, out[:, 0], y, params=p),
+        predict=lambda out: torch.exp(out[:, 0].clamp(max=30.0)),
+        init="log_mean",
+    )
+
+
+def _poisson(params: dict[str, Any]) -> Head:
+    if params.get("log_input", True):
+        return _log_link("PoissonNLLLoss")
+    # The rate itself is the input: keep it positive with softplus.
+    return Head(
+        width=1,
+        per_sample=lambda out, y, p: _call("PoissonNLLLoss", F.softplus(out[:, 0]), y, params=p),
+        predict=lambda out: F.softplus(out[:, 0]),
+        init="zero",
+    )
+
+
+def _binary(
+    name: str, transform: Callable[[torch.Tensor], torch.Tensor] | None = None, pm1: bool = False
+) -> Head:
+    def per_sample(out: torch.Tensor, y: torch.Tensor, p: dict[str, Any]) -> torch.Tensor:
+        score = out[:, 0] if transform is None else transform(out[:, 0])
+        target = 2.0 * y - 1.0 if pm1 else y
+        return _call(name, score, target, params=p)
+
+    return Head(width=1, per_sample=per_sample, predict=lambda out: torch.sigmoid(out[:, 0]))
+
+
+def _multilabel(name: str, n: int) -> Head:
+    return Head(
+        width=n,
+        per_sample=lambda out, y, p: _rowwise(_call(name, out, y, params=p)),
+        predict=torch.sigmoid,
+    )
+
+
+def _multiclass(name: str, n: int, log_softmax: bool = False) -> Head:
+    def per_sample(out: torch.Tensor, y: torch.Tensor, p: dict[str, Any]) -> torch.Tensor:
+        scores = F.log_softmax(out, dim=1) if log_softmax else out
+        return _call(name, scores, y, params=p)
+
+    return Head(width=n, per_sample=per_sample, predict=lambda out: F.softmax(out, dim=1))
+
+
+def _distribution(name: str, n: int) -> Head:
+    def per_sample(out: torch.Tensor, y: torch.Tensor, p: dict[str, Any]) -> torch.Tensor:
+        if name == "KLDivLoss":
+            return _call(name, F.log_softmax(out, dim=1), y, params={**p, "log_target": False}).sum(
+                dim=1
+            )
+        return _call(name, out, y, params=p)
+
+    return Head(width=n, per_sample=per_sample, predict=lambda out: F.softmax(out, dim=1))
+
+
+REGRESSION_LOSSES = (
+    "L1Loss",
+    "MSELoss",
+    "HuberLoss",
+    "SmoothL1Loss",
+    "LogCoshLoss",
+    "AdaptiveRobustLoss",
+)
+LOG_LINK_LOSSES = ("TweedieLoss", "NegativeBinomialNLLLoss")
+BINARY_LOGIT_LOSSES = ("BCEWithLogitsLoss", "FocalLoss", "ClassBalancedLoss")
+MULTICLASS_LOGIT_LOSSES = (
+    "CrossEntropyLoss", "FocalLoss", "ClassBalancedLoss", "LogitAdjustedLoss", "MultiMarginLoss",
+)  # fmt: skip
+MULTILABEL_LOSSES = ("BCEWithLogitsLoss", "MultiLabelSoftMarginLoss", "FocalLoss", "DiceLoss")
+
+
+def head_for(name: str, params: dict[str, Any], task: Task, n_outputs: int) -> Head | None:
+    """The head for ``name`` on ``task``, or None when the loss cannot train a row-wise probe."""
+    if task in (Task.REGRESSION, Task.COUNT):
+        if name in REGRESSION_LOSSES:
+            return _regression(name)
+        if name == "QuantileLoss":
+            return _quantiles(params)
+        if name == "GaussianNLLLoss":
+            return _gaussian()
+        if name == "PoissonNLLLoss":
+            return _poisson(params)
+        if name in LOG_LINK_LOSSES:
+            return _log_link(name)
+        return None
+    if task == Task.BINARY:
+        if name in BINARY_LOGIT_LOSSES:
+            return _binary(name)
+        if name == "BCELoss":
+            return _binary(name, transform=lambda z: torch.sigmoid(z).clamp(1e-7, 1 - 1e-7))
+        if name in ("SoftMarginLoss", "HingeLoss"):
+            return _binary(name, pm1=True)
+        if name in MULTICLASS_LOGIT_LOSSES or name == "NLLLoss":
+            return _two_class(name)
+        return None
+    if task == Task.MULTICLASS:
+        if name in MULTICLASS_LOGIT_LOSSES:
+            return _multiclass(name, n_outputs)
+        if name == "NLLLoss":
+            return _multiclass(name, n_outputs, log_softmax=True)
+        return None
+    if task == Task.MULTILABEL:
+        return _multilabel(name, n_outputs) if name in MULTILABEL_LOSSES else None
+    if task == Task.DISTRIBUTION and name in ("KLDivLoss", "CrossEntropyLoss"):
+        return _distribution(name, n_outputs)
+    return None
+
+
+def _two_class(name: str) -> Head:
+    """Softmax losses on a binary task: two logits, reported as P(class 1)."""
+    inner = _multiclass(name, 2, log_softmax=name == "NLLLoss")
+    return Head(
+        width=2,
+        per_sample=lambda out, y, p: inner.per_sample(out, y.long(), p),
+        predict=lambda out: F.softmax(out, dim=1)[:, 1],
+    )

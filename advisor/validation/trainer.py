@@ -1,0 +1,148 @@
+"""The batched training loop: one stacked model, one optimizer, all candidates × folds per step.
+
+Each step reads one mini-batch of rows shared by every model. For model (k, f), the rows of
+fold f are held out: they are masked out of its training loss, and the losses already
+computed on them in the same forward pass become its held-out curve, so no row is read
+twice and no forward pass is spent on validation alone. Stops early on ``budget_s`` or
+``cancel`` and says so.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from advisor.validation.data import Prepared
+from advisor.validation.heads import Head
+from advisor.validation.probes import StackedProbe
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class Trained:
+    outputs: list[torch.Tensor]  # per candidate: (F, n, width) loss inputs on every row
+    train_curves: list[list[float]] = field(default_factory=list)
+    validation_curves: list[list[float]] = field(default_factory=list)
+    epochs_completed: int = 0
+    stop_reason: str = "completed"
+
+
+def _cancelled(cancel: Any) -> bool:
+    if cancel is None:
+        return False
+    if hasattr(cancel, "is_set"):
+        return bool(cancel.is_set())
+    return bool(cancel())
+
+
+def train(
+    data: Prepared,
+    heads: list[Head],
+    params: list[dict[str, Any]],
+    *,
+    folds: int,
+    hidden: int,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    device: torch.device,
+    budget_s: float | None,
+    cancel: Any,
+    progress: Progress | None,
+) -> Trained:
+    generator = torch.Generator().manual_seed(seed)
+    k = len(heads)
+    width = max(h.width for h in heads)
+    probe = StackedProbe(k, folds, data.x.shape[1], width, hidden, generator).to(device)
+    optimizer = torch.optim.Adam(probe.parameters(), lr=lr)
+    x, y, fold = data.x.to(device), data.y.to(device), data.fold.to(device)
+    affines = [_affine(h, data, device) for h in heads]
+    fold_ids = torch.arange(folds, device=device).unsqueeze(1)  # (F, 1)
+    n = x.shape[0]
+    steps = math.ceil(n / batch_size)
+    result = Trained(
+        outputs=[], train_curves=[[] for _ in heads], validation_curves=[[] for _ in heads]
+    )
+    started = time.perf_counter()
+
+    for epoch in range(epochs):
+        if _cancelled(cancel):
+            result.stop_reason = "cancelled"
+            break
+        if budget_s is not None and time.perf_counter() - started > budget_s:
+            result.stop_reason = "budget"
+            break
+        order = torch.randperm(n, generator=generator).to(device)
+        sums = torch.zeros(k, 2, folds, device=device)  # [train, held-out] loss sums
+        counts = torch.zeros(2, folds, device=device)
+        for step in range(steps):
+            rows = order[step * batch_size : (step + 1) * batch_size]
+            train_mask = (fold[rows].unsqueeze(0) != fold_ids).float()  # (F, B)
+            n_train = train_mask.sum(dim=1).clamp(min=1.0)
+            targets = _repeat(y[rows], folds)  # shared by every head
+            # unbind, not raw[i]: indexing would make each head's backward fill a zero tensor
+            # of the whole (K, F, B, width) output, K² work per step.
+            total = 0.0
+            for i, raw in enumerate(probe(x[rows]).unbind(0)):
+                per_row = _per_row(heads[i], raw, affines[i], targets, params[i])  # (F, B)
+                train_sum = (per_row * train_mask).sum(dim=1)
+                total = total + (train_sum / n_train).sum()
+                with torch.no_grad():
+                    sums[i, 0] += train_sum
+                    sums[i, 1] += per_row.sum(dim=1) - train_sum
+            counts[0] += train_mask.sum(dim=1)
+            counts[1] += rows.numel() - train_mask.sum(dim=1)
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            optimizer.step()
+        means = (sums / counts.clamp(min=1.0)).mean(dim=2).cpu()  # (K, 2), mean over folds
+        for i in range(k):
+            result.train_curves[i].append(float(means[i, 0]))
+            result.validation_curves[i].append(float(means[i, 1]))
+        result.epochs_completed = epoch + 1
+        if progress is not None:
+            progress(epoch + 1, epochs, f"epoch {epoch + 1}/{epochs}")
+
+    with torch.no_grad():
+        raw = torch.cat([probe(x[i : i + 65536]) for i in range(0, n, 65536)], dim=2)
+        result.outputs = [
+            _to_loss_inputs(raw[i][..., : h.width], affines[i]) for i, h in enumerate(heads)
+        ]
+    return result
+
+
+def _affine(head: Head, data: Prepared, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    shift, mult = head.affine(data.center, data.scale, data.log_mean)
+    return torch.tensor(shift, device=device), torch.tensor(mult, device=device)
+
+
+def _to_loss_inputs(raw: torch.Tensor, affine: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    shift, mult = affine
+    return raw * mult + shift
+
+
+def _repeat(y: torch.Tensor, folds: int) -> torch.Tensor:
+    """Targets once per fold, matching outputs flattened from (F, B, ...) to (F·B, ...)."""
+    return y.repeat(folds, *([1] * (y.dim() - 1)))
+
+
+def _per_row(
+    head: Head,
+    raw: torch.Tensor,
+    affine: tuple[torch.Tensor, torch.Tensor],
+    targets: torch.Tensor,
+    params: dict[str, Any],
+) -> torch.Tensor:
+    """(F, B, width) raw outputs -> (F, B) per-row losses, all folds in one call of the loss."""
+    f, b, width = raw.shape
+    if width != head.width:
+        raw = raw[..., : head.width]
+    out = _to_loss_inputs(raw, affine).reshape(f * b, head.width)
+    return head.per_sample(out, targets, params).reshape(f, b)

@@ -1,0 +1,200 @@
+"""Validation on synthetic data where the truth is known, plus partial runs, errors, seeds, plots."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import advisor
+from advisor.errors import NonFiniteError, ParameterError, ShapeMismatchError, UnknownLossError
+
+FAST = {"folds": 3, "epochs": 40}
+
+
+def linear_data(n=1500, d=4, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d))
+    return rng, x, x @ rng.normal(size=d)
+
+
+def test_robust_loss_beats_mse_under_gross_outliers():
+    rng, x, signal = linear_data()
+    y = signal + rng.normal(size=len(signal)) * 0.3
+    gross = rng.random(len(y)) < 0.10
+    y[gross] += rng.choice([-1, 1], gross.sum()) * rng.uniform(20, 60, gross.sum())
+    report = advisor.validate(x, y, ["MSELoss", "L1Loss", "HuberLoss"], task="regression", **FAST)
+    mae = {r.loss: r.mean["mae"] for r in report.results}
+    assert min(mae["L1Loss"], mae["HuberLoss"]) < mae["MSELoss"]
+    assert report.ranking[0] in {"L1Loss", "HuberLoss"}
+    assert report.metric == "mae" and not report.greater_is_better
+
+
+def test_mse_is_within_noise_of_the_best_under_gaussian_noise():
+    rng, x, signal = linear_data(seed=1)
+    y = signal + rng.normal(size=len(signal))
+    report = advisor.validate(
+        x, y, ["MSELoss", "L1Loss", "HuberLoss"], task="regression", metric="rmse", **FAST
+    )
+    mse = next(r for r in report.results if r.loss == "MSELoss")
+    assert report.ranking[0] == "MSELoss" or mse.paired.within_noise
+    assert report.metric == "rmse"
+
+
+def test_weighted_losses_beat_plain_bce_on_balanced_accuracy_with_one_percent_positives():
+    rng = np.random.default_rng(2)
+    n = 6000
+    x = rng.normal(size=(n, 3))
+    y = np.zeros(n, dtype=int)
+    pos = rng.choice(n, n // 100, replace=False)
+    y[pos] = 1
+    x[pos] += 1.5  # positives are separable, but rare
+    ratio = float((y == 0).sum() / (y == 1).sum())
+    candidates = [
+        "BCEWithLogitsLoss",
+        {"loss": "BCEWithLogitsLoss", "params": {"pos_weight": [ratio]}},
+        {"loss": "FocalLoss", "params": {"gamma": 2.0, "alpha": 0.9}},
+    ]
+    report = advisor.validate(x, y, candidates, task="binary", metric="balanced_accuracy", **FAST)
+    plain, weighted, focal = (r.mean["balanced_accuracy"] for r in report.results)
+    assert max(weighted, focal) > plain + 0.05
+    assert (
+        report.results[0].label != report.results[1].label
+    )  # same loss twice gets distinct labels
+
+
+def test_poisson_beats_mse_on_poisson_deviance_for_counts():
+    rng, x, signal = linear_data(n=2000, d=3, seed=3)
+    y = rng.poisson(np.exp(0.6 * signal / signal.std() + 0.5)).astype(float)
+    report = advisor.validate(x, y, ["PoissonNLLLoss", "MSELoss"], task="count", **FAST)
+    dev = {r.loss: r.mean["poisson_deviance"] for r in report.results}
+    assert dev["PoissonNLLLoss"] < dev["MSELoss"]
+    assert report.metric == "poisson_deviance"
+
+
+def test_multiclass_and_mlp_probe_and_skipped_losses():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(600, 2))
+    y = np.where(x[:, 0] > 0.5, "high", np.where(x[:, 0] < -0.5, "low", "mid"))
+    report = advisor.validate(
+        x, y, ["CrossEntropyLoss", "NLLLoss", "MarginRankingLoss"], model="mlp", **FAST
+    )
+    assert report.task == "multiclass" and report.model == "mlp"
+    ce = next(r for r in report.results if r.loss == "CrossEntropyLoss")
+    assert ce.mean["accuracy"] > 0.8
+    skipped = next(r for r in report.results if r.loss == "MarginRankingLoss")
+    assert skipped.skipped and "row-wise" in skipped.reason
+    assert "MarginRankingLoss" not in report.ranking
+
+
+def test_defaults_validate_the_recommendation_and_report_agreement():
+    rng, x, signal = linear_data(n=800, seed=5)
+    report = advisor.validate(x, signal + rng.normal(size=800), folds=3, epochs=20)
+    rec = advisor.recommend(signal + rng.normal(size=800))
+    assert report.recommended is not None
+    assert {r.loss for r in report.results} <= {c.loss for c in rec.candidates} | {
+        report.recommended
+    } | set(advisor.losses.names())
+    assert (
+        report.agrees_with_recommendation is (report.results[0].loss == report.recommended)
+        or report.disagreement
+    )
+    assert len(report.results[0].train_curve) == 20 == len(report.results[0].validation_curve)
+    assert report.table().startswith("regression")
+
+
+def test_budget_and_cancel_return_partial_reports():
+    _, x, signal = linear_data(n=500, seed=6)
+    report = advisor.validate(
+        x, signal, ["MSELoss"], task="regression", folds=2, epochs=10_000, budget_s=0.3
+    )
+    assert report.partial and report.stop_reason == "budget"
+    assert 0 < report.epochs_completed < 10_000
+    assert np.isfinite(report.results[0].mean["mae"])
+
+    stop = threading.Event()
+    seen = []
+
+    def progress(step, total, message):
+        seen.append((step, total, message))
+        if step == 3:
+            stop.set()
+
+    report = advisor.validate(
+        x,
+        signal,
+        ["MSELoss"],
+        task="regression",
+        folds=2,
+        epochs=50,
+        cancel=stop,
+        progress=progress,
+    )
+    assert report.partial and report.stop_reason == "cancelled" and report.epochs_completed == 3
+    assert seen[0] == (1, 50, "epoch 1/50")
+
+
+def test_results_are_reproducible_under_a_seed():
+    rng, x, signal = linear_data(n=400, seed=7)
+    y = signal + rng.normal(size=400)
+
+    def run(seed):
+        report = advisor.validate(
+            x, y, ["MSELoss", "HuberLoss"], task="regression", folds=3, epochs=15, seed=seed
+        )
+        return report.model_dump(exclude={"elapsed_s"})
+
+    assert run(0) == run(0)
+    assert run(0) != run(1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "field"),
+    [
+        ({"folds": 1}, ParameterError, "folds"),
+        ({"folds": 10_000}, ParameterError, "folds"),
+        ({"model": "tree"}, ParameterError, "model"),
+        ({"epochs": 0}, ParameterError, "epochs"),
+        ({"budget_s": -1}, ParameterError, "budget_s"),
+        ({"task": "weather"}, ParameterError, "task"),
+        ({"metric": "auc"}, ParameterError, "metric"),
+        ({"candidates": ["HuberLos"]}, UnknownLossError, "candidates[0].loss"),
+        (
+            {"candidates": [{"loss": "HuberLoss", "params": {"delta": -1}}]},
+            ParameterError,
+            "candidates[0].params.delta",
+        ),
+        ({"candidates": []}, ParameterError, "candidates"),
+    ],
+)
+def test_bad_options_raise_typed_errors(kwargs, error, field):
+    _, x, signal = linear_data(n=100, seed=8)
+    kwargs = {"candidates": ["MSELoss"], "task": "regression", "epochs": 2, **kwargs}
+    with pytest.raises(error) as info:
+        advisor.validate(x, signal, kwargs.pop("candidates"), **kwargs)
+    assert info.value.field == field
+
+
+def test_bad_data_raise_typed_errors():
+    _, x, signal = linear_data(n=100, seed=9)
+    bad = x.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(NonFiniteError) as info:
+        advisor.validate(bad, signal, ["MSELoss"], task="regression", epochs=2)
+    assert info.value.field == "features"
+    with pytest.raises(ShapeMismatchError) as info:
+        advisor.validate(x, signal[:50], ["MSELoss"], task="regression", epochs=2)
+    assert info.value.field in {"features", "targets"}
+    assert "100" in str(info.value) and "50" in str(info.value)
+
+
+def test_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    _, x, signal = linear_data(n=300, seed=10)
+    report = advisor.validate(
+        x, signal, ["MSELoss", "L1Loss"], task="regression", folds=2, epochs=5
+    )
+    path = report.plot(str(tmp_path / "curves.png"))
+    with open(path, "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
