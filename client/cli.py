@@ -95,6 +95,43 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _recommend(targets, x, args)
 
 
+def _progress_bar(step: int, total: int, message: str) -> None:
+    width = 30
+    done = int(width * step / max(total, 1))
+    sys.stderr.write(f"\r[{'#' * done}{'.' * (width - done)}] {message}")
+    if step >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    import advisor
+    from advisor import io
+
+    table = io.read_table(args.data)
+    features = args.features.split(",") if args.features else None
+    targets, x = io.select(table, args.target, features)
+    if x is None:
+        raise AdvisorError("validation needs at least one numeric feature column", field="features")
+    report = advisor.validate(
+        x,
+        targets,
+        args.loss or None,
+        task=args.task,
+        folds=args.folds,
+        model=args.model,
+        epochs=args.epochs,
+        budget_s=args.budget,
+        seed=args.seed,
+        metric=args.metric,
+        progress=None if args.json else _progress_bar,
+    )
+    if args.plot:
+        report.plot(args.plot)
+    print(report.model_dump_json(indent=2) if args.json else report.table())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loss-advisor",
@@ -121,6 +158,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     recommend_options(p)
     p.set_defaults(func=cmd_recommend)
+
+    p = sub.add_parser(
+        "validate", help="train probe models with each candidate loss, cross-validated"
+    )
+    p.add_argument("data", help="CSV, Parquet, NPY or NPZ file")
+    p.add_argument("--target", required=True, help="target column")
+    p.add_argument(
+        "--features", help="comma-separated feature columns (default: all other numeric)"
+    )
+    p.add_argument(
+        "--loss", action="append", help="a candidate loss (repeat); default: the recommendation"
+    )
+    p.add_argument("--task", help="override the inferred task")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--model", choices=["linear", "mlp"], default="linear")
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--budget", type=float, help="stop after this many seconds (partial report)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--metric", help="rank by this metric instead of the task's primary one")
+    p.add_argument("--plot", help="write loss curves and metrics to this PNG (needs matplotlib)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("demo", help="recommend a loss for the bundled example, in-process")
     recommend_options(p)

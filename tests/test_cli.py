@@ -78,3 +78,20 @@ def test_recommend_reads_a_csv_with_string_labels(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Task: binary" in out
     assert "Recommended losses:" in out
+
+
+def test_validate_ranks_candidates_and_writes_a_plot(tmp_path, capsys):
+    plot = tmp_path / "v.png"
+    args = [
+        "validate",
+        "advisor/data/delivery_times.csv",
+        "--target",
+        "minutes",
+        "--loss",
+        "MSELoss",
+    ]
+    args += ["--loss", "HuberLoss", "--folds", "3", "--epochs", "10", "--json", "--plot", str(plot)]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["metric"] == "mae" and len(report["ranking"]) == 2
+    assert plot.read_bytes()[:4] == b"\x89PNG"
