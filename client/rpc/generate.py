@@ -49,12 +49,16 @@ def generate(out: Path) -> None:
         text = text.replace("from lossadvisor.v1 import", "from client.rpc.lossadvisor.v1 import")
         path.write_text(text)
     for folder in (out / "lossadvisor", out / PACKAGE_DIR):
-        (folder / "__init__.py").write_text('"""Generated from proto/ by client/rpc/generate.py; do not edit."""\n')
+        (folder / "__init__.py").write_text(
+            '"""Generated from proto/ by client/rpc/generate.py; do not edit."""\n'
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the committed stubs are stale")
+    parser.add_argument(
+        "--check", action="store_true", help="fail if the committed stubs are stale"
+    )
     args = parser.parse_args(argv)
     if not args.check:
         shutil.rmtree(HERE / "lossadvisor", ignore_errors=True)
@@ -66,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
             name
             for name in (*GENERATED, "__init__.py")
             if not (HERE / PACKAGE_DIR / name).exists()
-            or not filecmp.cmp(Path(tmp) / PACKAGE_DIR / name, HERE / PACKAGE_DIR / name, shallow=False)
+            or not filecmp.cmp(
+                Path(tmp) / PACKAGE_DIR / name, HERE / PACKAGE_DIR / name, shallow=False
+            )
         ]
     if stale:
         print(f"stale generated stubs: {', '.join(stale)}; run `make proto`", file=sys.stderr)
