@@ -3,11 +3,13 @@
     from advisor import losses
     losses.compute("HuberLoss", x, y, delta=0.5)   # == torch.nn.HuberLoss(delta=0.5)(x, y)
     losses.get("FocalLoss").describe()            # family, tasks, hyperparameter ranges
+    losses.build("FocalLoss", gamma=2.0)          # a ready nn.Module for a training loop
 
 Inputs may be tensors, numpy arrays or lists; every call is validated first.
 """
 
 from advisor.losses import classification, embedding, probabilistic, regression, sequence  # noqa: F401  (registration)
+from advisor.losses.modules import build
 from advisor.losses.registry import compute, get, names, resolve_params, specs, suggest
 from advisor.losses.spec import InputSpec, LossSpec, ParamSpec
 
@@ -15,6 +17,7 @@ __all__ = [
     "InputSpec",
     "LossSpec",
     "ParamSpec",
+    "build",
     "compute",
     "get",
     "names",

@@ -41,6 +41,12 @@ class Candidate(_Model):
         default_factory=list, description="ids of the table rows that scored it"
     )
 
+    def build(self) -> Any:
+        """The configured ``torch.nn.Module`` (imports torch, so only where it is installed)."""
+        from advisor.losses import build
+
+        return build(self.loss, **self.params)
+
     def call_text(self) -> str:
         args = ", ".join(f"{k}={_short(v)}" for k, v in self.params.items())
         return f"{self.loss}({args})"
