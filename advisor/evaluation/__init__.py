@@ -1,0 +1,19 @@
+"""Fused, batched evaluation of candidate losses, with diagnostics and input lints.
+
+    >>> import advisor
+    >>> report = advisor.evaluate([0.0, 2.0], [0.0, 0.0], ["L1Loss", {"loss": "HuberLoss", "params": {"delta": 0.5}}])
+    >>> [r.value for r in report.results]
+    [1.0, 0.4375]
+
+Modules, one job each: ``inputs`` (request checks), ``candidates`` (parsing), ``defaults``
+(what runs without candidates), ``prepare`` (shared conversions), ``plans`` (who fuses with
+whom), ``kernels`` (the family kernels), ``dispatch`` (eager or compiled), ``chunking``
+(memory bound), ``runner`` (a fused group over chunks), ``reference`` (the catalog's own
+function), ``diagnostics``, ``baselines`` (skill score), ``lints`` and ``warm``.
+"""
+
+from advisor.evaluation.defaults import default_candidates
+from advisor.evaluation.engine import evaluate
+from advisor.evaluation.warm import warmup
+
+__all__ = ["default_candidates", "evaluate", "warmup"]

@@ -1,0 +1,133 @@
+"""Trivial baselines for the skill score: the best constant prediction the loss implies.
+
+skill = 1 - loss / baseline_loss, both under reduction='mean'. The constant comes from the
+targets: their median for absolute-error-like losses, their mean for squared error, the q-th
+quantile for the pinball loss, log of the mean for log-link count losses, the class prior for
+classification. Baselines are estimated on at most ``SUBSAMPLE`` evenly spaced rows: they are a
+yardstick, and a full extra pass per candidate would double the cost of diagnostics.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from advisor.evaluation.diagnostics import lower_quantile
+from advisor.losses.classification import focal_is_binary
+from advisor.losses.spec import LossSpec
+
+SUBSAMPLE = 65536
+
+MEDIAN = {"L1Loss", "HuberLoss", "SmoothL1Loss", "LogCoshLoss", "AdaptiveRobustLoss"}
+LOG_MEAN = {"PoissonNLLLoss", "TweedieLoss", "NegativeBinomialNLLLoss"}
+CLASS_PRIOR = {"CrossEntropyLoss", "NLLLoss", "LogitAdjustedLoss", "MultiMarginLoss"}
+POSITIVE_RATE = {"BCEWithLogitsLoss", "BCELoss", "MultiLabelSoftMarginLoss", "SoftMarginLoss"}
+
+
+def _subsample(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    first = next(iter(tensors.values()))
+    n = first.shape[0] if first.dim() else 1
+    step = max(1, math.ceil(n / SUBSAMPLE))
+    if step == 1:
+        return dict(tensors)
+    return {k: (t[::step] if t.dim() and t.shape[0] == n else t) for k, t in tensors.items()}
+
+
+def _logit(p: torch.Tensor) -> torch.Tensor:
+    eps = torch.finfo(p.dtype).eps
+    p = p.clamp(eps, 1 - eps)
+    return torch.log(p) - torch.log1p(-p)
+
+
+def _class_prior(x: torch.Tensor, y: torch.Tensor, ignore_index: int | None) -> torch.Tensor:
+    """Smoothed class frequencies shaped to broadcast over the class dimension of ``x``."""
+    c = x.shape[1] if x.dim() >= 2 else x.shape[0]
+    if y.is_floating_point() and y.shape == x.shape:  # probability targets
+        dims = [d for d in range(y.dim()) if d != (1 if y.dim() >= 2 else 0)]
+        counts = y.sum(dim=dims) if dims else y
+    else:
+        valid = y if ignore_index is None else y[y != ignore_index]
+        counts = torch.bincount(valid.reshape(-1), minlength=c)[:c].to(x.dtype)
+    prior = (counts + 0.5) / (counts.sum() + 0.5 * c)
+    shape = [1] * x.dim()
+    shape[1 if x.dim() >= 2 else 0] = c
+    return prior.reshape(shape).to(x.dtype)
+
+
+def baseline_inputs(spec: LossSpec, tensors: dict[str, torch.Tensor], params: dict[str, Any]) -> tuple[str, dict[str, torch.Tensor]] | None:
+    """(description, inputs with the constant prediction) or None where no trivial baseline is defined."""
+    name = spec.name
+    if "input" not in tensors or "target" not in tensors:
+        return None  # pairs, triplets, CTC: no single constant prediction makes sense
+    sub = _subsample(tensors)
+    x, y = sub["input"], sub["target"]
+    yf = y.to(x.dtype) if x.is_floating_point() else y.float()
+    if name in MEDIAN or name == "MSELoss":
+        if name == "MSELoss":
+            c, what = yf.mean(), "target mean"
+        else:
+            c, what = torch.tensor(lower_quantile(yf.reshape(-1), 0.5), dtype=x.dtype, device=x.device), "target median"
+        return f"{what} {float(c):.6g}", {**sub, "input": c.expand_as(x)}
+    if name == "QuantileLoss":
+        qs = params["quantiles"]
+        levels = [lower_quantile(yf.reshape(-1), q) for q in qs]
+        c = torch.tensor(levels if len(qs) > 1 else levels[0], dtype=x.dtype, device=x.device)
+        return "target quantile(s) " + ", ".join(f"{v:.6g}" for v in levels), {**sub, "input": c.expand_as(x)}
+    if name == "GaussianNLLLoss":
+        var = yf.var(unbiased=False).clamp(min=params["eps"])
+        return "target mean and variance", {**sub, "input": yf.mean().expand_as(x), "var": var.expand_as(sub["var"])}
+    if name in LOG_MEAN:
+        m = yf.mean().clamp(min=torch.finfo(x.dtype).tiny)
+        c = torch.log(m) if params.get("log_input", True) else m
+        return f"target mean {float(m):.6g}", {**sub, "input": c.expand_as(x)}
+    binary_form = x.shape == y.shape
+    if name in ("FocalLoss", "ClassBalancedLoss", "DiceLoss"):
+        if name == "FocalLoss":
+            binary_form = focal_is_binary(x, y, params["mode"])
+        elif name == "DiceLoss":
+            binary_form = params["mode"] == "multilabel"
+        else:
+            binary_form = params["base"] == "bce" or (params["base"] == "focal" and x.shape == y.shape)
+    if name in CLASS_PRIOR or (name in ("FocalLoss", "ClassBalancedLoss", "DiceLoss") and not binary_form):
+        ii = params.get("ignore_index")
+        prior = _class_prior(x, y, ii)
+        c = prior if (name == "DiceLoss" and not params["from_logits"]) else torch.log(prior)
+        return "class prior", {**sub, "input": c.expand_as(x)}
+    if name in POSITIVE_RATE or name in ("FocalLoss", "ClassBalancedLoss", "DiceLoss"):
+        pos = (yf + 1.0) / 2.0 if name == "SoftMarginLoss" else yf
+        rate = pos.mean(dim=0, keepdim=True) if pos.dim() else pos
+        probs = name == "BCELoss" or (name == "DiceLoss" and not params["from_logits"])
+        eps = torch.finfo(x.dtype).eps
+        c = rate.clamp(eps, 1 - eps) if probs else _logit(rate)
+        return "positive rate per label", {**sub, "input": c.expand_as(x)}
+    if name == "HingeLoss":
+        majority = 1.0 if float((yf > 0).float().mean()) >= 0.5 else -1.0
+        return "majority class score", {**sub, "input": torch.full_like(x, majority)}
+    if name == "KLDivLoss":
+        probs = yf.exp() if params["log_target"] else yf
+        mean = probs.mean(dim=0, keepdim=True) if probs.dim() >= 2 else probs
+        return "mean target distribution", {**sub, "input": torch.log(mean.clamp(min=torch.finfo(x.dtype).tiny)).expand_as(x)}
+    return None
+
+
+def baseline(spec: LossSpec, tensors: dict[str, torch.Tensor], params: dict[str, Any]) -> tuple[str, float] | None:
+    """(description, the baseline's loss under reduction='mean'); None when undefined or failing."""
+    made = baseline_inputs(spec, tensors, params)
+    if made is None:
+        return None
+    what, inputs = made
+    try:
+        with torch.no_grad():
+            value = spec.fn(*[inputs[n] for n in tensors], **{**params, "reduction": "mean"})
+    except (RuntimeError, ValueError, IndexError):
+        return None
+    return what, float(value)
+
+
+def skill(mean_loss: float, baseline_loss: float) -> float | None:
+    if not (math.isfinite(mean_loss) and math.isfinite(baseline_loss)) or baseline_loss == 0:
+        return None
+    return 1.0 - mean_loss / baseline_loss
+

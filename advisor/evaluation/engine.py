@@ -1,0 +1,178 @@
+"""``evaluate``: validate the request, fuse what fuses, run the rest through the catalog, report.
+
+Order of work: request-level checks (raise) -> candidates parsed (raise on unknown names and
+bad params) -> lints -> per candidate, inputs prepared and checked (a misfit is *skipped* with
+the reason) -> fused groups and reference calls -> diagnostics -> report in the caller's order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from advisor.errors import InvalidInputError
+from advisor.evaluation import baselines, diagnostics, plans
+from advisor.evaluation.candidates import Candidate, json_params, params_to, parse
+from advisor.evaluation.defaults import default_candidates
+from advisor.evaluation.inputs import Inputs, assemble, normalize
+from advisor.evaluation.lints import lint
+from advisor.evaluation.prepare import PrepareCache
+from advisor.evaluation.reference import run_reference
+from advisor.evaluation.runner import Outcome, run_group
+from advisor.schema.evaluation import CandidateResult, Diagnostics, EvaluationReport
+from advisor.vocabulary import Family, Task
+
+_FUSED_LINK = {"bce_logits": "sigmoid", "soft_margin": "sigmoid", "focal": "sigmoid", "bce_probs": "probability", "hinge": None}
+
+
+def _link(spec_name: str, family: Family, kernel: str | None, kind: str | None, x: torch.Tensor, y: torch.Tensor | None) -> str | None:
+    """How the predictions map to probabilities, for the saturation diagnostic."""
+    if kernel == "binary":
+        return _FUSED_LINK.get(kind or "")
+    if kernel == "multiclass":
+        return "softmax"
+    if kernel == "log_probs":
+        return "log_probability"
+    if kernel == "regression" or spec_name in ("HingeLoss", "MultiMarginLoss", "MultiLabelMarginLoss"):
+        return None
+    if family in (Family.LOG_PROBABILITIES, Family.SEQUENCES, Family.DISTRIBUTIONS):
+        return "log_probability"
+    if family == Family.BINARY_PROBABILITIES:
+        return "probability"
+    if family in (Family.MULTICLASS_LOGITS, Family.BINARY_LOGITS):
+        return "sigmoid" if (y is not None and y.shape == x.shape) else "softmax"
+    return None
+
+
+class _Prepared:
+    """A candidate that passed its checks: its tensors, params and where it runs."""
+
+    def __init__(self, cand: Candidate, tensors: dict[str, torch.Tensor], params: dict[str, Any]) -> None:
+        self.cand = cand
+        self.tensors = tensors
+        self.params = params
+        self.kernel: str | None = None
+        self.member: plans.Member | None = None
+
+
+def evaluate(
+    predictions: Any,
+    targets: Any = None,
+    candidates: Sequence[Any] | None = None,
+    *,
+    task: Task | str | None = None,
+    sample_weight: Any = None,
+    device: str | torch.device = "auto",
+    diagnostics: bool = True,
+) -> EvaluationReport:
+    """Evaluate candidate losses on (predictions, targets) in one pass per input convention.
+
+    ``candidates``: names or ``{"loss": name, "params": {...}}``; None evaluates the defaults
+    (``advisor.evaluation.defaults.default_candidates``). ``predictions`` may be a tuple for
+    pair/triplet losses, ``targets`` a tuple for CTC (labels, input lengths, target lengths).
+    ``sample_weight`` (one per row) turns every mean into a sample-weighted mean.
+    ``result.value`` equals ``torch.nn.<Name>(**params)(*inputs)`` with the candidate's own
+    reduction when no sample weights are given.
+    """
+    inp = normalize(predictions, targets, device=device, sample_weight=sample_weight)
+    cache = PrepareCache(inp)
+    if candidates is None:
+        candidates = default_candidates(inp, task, cache)
+    cands = parse(candidates)
+    lints = lint(inp, cands)
+    results: dict[int, CandidateResult] = {}
+    ready: list[_Prepared] = []
+    for cand in cands:
+        try:
+            tensors = cache.prepare(cand.spec, assemble(cand.spec, inp))
+            first = next(iter(tensors.values()))
+            params = params_to(cand.params, first.dtype if first.is_floating_point() else inp.float_dtype, first.device)
+            cache.check(cand.spec, tensors, params)
+        except InvalidInputError as exc:
+            results[cand.index] = _skipped(cand, exc)
+            continue
+        p = _Prepared(cand, tensors, params)
+        routed = plans.route(cand, tensors, params)
+        if routed is not None:
+            p.kernel, p.member = routed
+        ready.append(p)
+
+    outcomes = _run(ready, inp, diagnostics)
+    for p in ready:
+        results[p.cand.index] = _result(p, outcomes[p.cand.index], inp, diagnostics)
+    return EvaluationReport(
+        results=[results[c.index] for c in cands],
+        lints=lints,
+        n_samples=inp.n_rows,
+        device=str(inp.device),
+        dtype=str(inp.float_dtype).replace("torch.", ""),
+    )
+
+
+def _run(ready: list[_Prepared], inp: Inputs, diag: bool) -> dict[int, Outcome]:
+    groups: dict[tuple[Any, ...], plans.Group] = {}
+    for p in ready:
+        if p.kernel is None:
+            continue
+        x_id = id(p.tensors["input"])
+        y_id = id(p.tensors["target"])
+        key = (p.kernel, x_id, y_id)
+        if key not in groups:
+            x, y, r = plans.group_inputs(p.kernel, p.tensors)
+            groups[key] = plans.Group(p.kernel, x, y, r, log_probs=p.kernel == "log_probs")
+        groups[key].members.append(p.member)
+    outcomes: dict[int, Outcome] = {}
+    for group in groups.values():
+        done = run_group(group, inp.sample_weight, diag=diag)
+        if done is not None:
+            outcomes.update(done)
+    for p in ready:
+        if p.cand.index not in outcomes:
+            p.kernel = None
+            outcomes[p.cand.index] = run_reference(p.cand, p.tensors, p.params, inp.sample_weight, diag=diag)
+    return outcomes
+
+
+def _skipped(cand: Candidate, exc: InvalidInputError) -> CandidateResult:
+    return CandidateResult(
+        loss=cand.name,
+        params=json_params(cand.given),
+        skipped=True,
+        reason=f"{exc.field}: {exc.message}",
+        family=cand.spec.family.value,
+    )
+
+
+def _result(p: _Prepared, out: Outcome, inp: Inputs, diag: bool) -> CandidateResult:
+    cand = p.cand
+    diag_model = None
+    if diag:
+        diag_model = _diagnostics(p, out)
+    return CandidateResult(
+        loss=cand.name,
+        params=json_params(cand.given),
+        value=out.value,
+        values=out.values,
+        family=cand.spec.family.value,
+        path=out.path,
+        diagnostics=diag_model,
+    )
+
+
+def _diagnostics(p: _Prepared, out: Outcome) -> Diagnostics:
+    fields: dict[str, Any] = {"n_samples": 0}
+    if out.losses is not None:
+        q, bad = diagnostics.loss_quantiles(out.losses)
+        fields.update(n_samples=out.losses.numel(), loss_quantiles=q, nonfinite_losses=bad)
+    if out.grads is not None:
+        fields.update(diagnostics.gradient_stats(out.grads))
+    x = next(iter(p.tensors.values()))
+    y = p.tensors.get("target")
+    fields["saturation"] = diagnostics.saturation(x, _link(p.cand.name, p.cand.spec.family, p.kernel, p.member.kind if p.member else None, x, y))
+    base = baselines.baseline(p.cand.spec, p.tensors, p.params)
+    if base is not None:
+        what, value = base
+        fields.update(baseline=what, baseline_value=value, skill=baselines.skill(out.mean, value))
+    return Diagnostics(**fields)

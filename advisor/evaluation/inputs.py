@@ -1,0 +1,168 @@
+"""Request-level handling of the caller's arrays: conversion, device, and the checks that raise.
+
+Everything here runs once per request, never once per candidate: at N = 1e7 a single extra
+pass over the data costs as much as evaluating a cheap loss, so finiteness is read from one
+``aminmax`` per tensor (NaN propagates through min and max) instead of an ``isfinite`` pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from advisor.errors import EmptyInputError, InvalidInputError, NonFiniteError, ShapeMismatchError
+from advisor.losses import checks
+from advisor.losses.spec import LossSpec
+
+# Inputs of a catalog loss that come from ``targets``; every other input comes from ``predictions``.
+TARGET_INPUTS = frozenset({"target", "targets", "input_lengths", "target_lengths"})
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` is CUDA when present, else the CPU."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InvalidInputError(f"is not a device ({exc})", field="device", expected="'auto', 'cpu' or 'cuda[:i]'", got=device) from None
+
+
+@dataclass
+class Inputs:
+    """The request's tensors on the chosen device, with the dtypes the caller used."""
+
+    predictions: tuple[torch.Tensor, ...]
+    targets: tuple[torch.Tensor, ...]
+    sample_weight: torch.Tensor | None
+    device: torch.device
+    original_dtypes: tuple[torch.dtype, ...]
+    _minmax: dict[int, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def n_rows(self) -> int:
+        first = self.predictions[0]
+        return int(first.shape[0]) if first.dim() else 1
+
+    @property
+    def float_dtype(self) -> torch.dtype:
+        return checks.common_float_dtype(self.predictions)
+
+    def minmax(self, t: torch.Tensor) -> tuple[float, float]:
+        """Min and max of a tensor, cached by identity (one device sync per tensor and request)."""
+        key = id(t)
+        if key not in self._minmax:
+            if t.dtype == torch.bool:
+                t = t.to(torch.uint8)
+            lo, hi = torch.aminmax(t)
+            self._minmax[key] = (float(lo), float(hi))
+        return self._minmax[key]
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, tuple):
+        return value
+    return (value,)
+
+
+def _convert(values: tuple[Any, ...], name: str, device: torch.device) -> tuple[torch.Tensor, ...]:
+    out = []
+    for i, v in enumerate(values):
+        fld = name if len(values) == 1 else f"{name}[{i}]"
+        t = checks.to_tensor(v, fld)
+        if t.is_complex():
+            raise InvalidInputError("is complex; expected real numbers", field=fld, expected="real values", got=str(t.dtype))
+        t = t.to(device)
+        checks.require_nonempty(t, fld)
+        out.append(t)
+    return tuple(out)
+
+
+def _require_no_nan(inp: Inputs, tensors: tuple[torch.Tensor, ...], name: str) -> None:
+    for i, t in enumerate(tensors):
+        if not t.is_floating_point():
+            continue
+        lo, hi = inp.minmax(t)
+        if lo != lo or hi != hi:  # NaN
+            n_nan = int(torch.isnan(t).sum())
+            fld = name if len(tensors) == 1 else f"{name}[{i}]"
+            raise NonFiniteError(f"has {n_nan} NaN value(s); every {name[:-1]} needs a number", field=fld, expected="no NaN", got=f"{n_nan} NaN")
+
+
+def normalize(predictions: Any, targets: Any, *, device: str | torch.device = "auto", sample_weight: Any = None) -> Inputs:
+    """Convert and check the request: non-empty, no NaN, one row count everywhere."""
+    dev = resolve_device(device)
+    preds = _convert(_as_tuple(predictions), "predictions", dev)
+    if not preds:
+        raise EmptyInputError("no predictions given", field="predictions", expected="an array", got=None)
+    targs = _convert(_as_tuple(targets), "targets", dev)
+    weight = None
+    if sample_weight is not None:
+        (weight,) = _convert((sample_weight,), "sample_weight", dev)
+    inp = Inputs(preds, targs, weight, dev, tuple(t.dtype for t in (*preds, *targs)))
+    _require_no_nan(inp, preds, "predictions")
+    _require_no_nan(inp, targs, "targets")
+    _check_rows(preds, targs)
+    if weight is not None:
+        _check_weight(inp, weight)
+    return inp
+
+
+def _check_rows(preds: tuple[torch.Tensor, ...], targs: tuple[torch.Tensor, ...]) -> None:
+    """Pairs and triplets share their rows; a single target shares the predictions' rows.
+
+    Several targets (CTC's labels and lengths) follow their own layout and are left to the loss.
+    """
+    first = preds[0]
+    for i, p in enumerate(preds[1:], start=1):
+        if p.shape != first.shape and (p.dim() == 0 or first.dim() == 0 or p.shape[0] != first.shape[0]):
+            raise ShapeMismatchError(
+                f"shape {tuple(p.shape)} does not share the rows of predictions[0] {tuple(first.shape)}",
+                field=f"predictions[{i}]",
+                expected=tuple(first.shape),
+                got=tuple(p.shape),
+            )
+    if len(targs) == 1 and len(preds) == 1:
+        t = targs[0]
+        rows_p = first.shape[0] if first.dim() else None
+        rows_t = t.shape[0] if t.dim() else None
+        if (first.dim() >= 2 and t.dim() == 0) or (rows_p is not None and rows_t is not None and rows_p != rows_t):
+            raise ShapeMismatchError(
+                f"shape {tuple(t.shape)} does not match predictions shape {tuple(first.shape)} (different number of rows)",
+                field="targets",
+                expected=f"{rows_p} rows",
+                got=tuple(t.shape),
+            )
+
+
+def _check_weight(inp: Inputs, weight: torch.Tensor) -> None:
+    n = inp.n_rows
+    if weight.dim() != 1 or weight.shape[0] != n:
+        raise ShapeMismatchError(f"has shape {tuple(weight.shape)}; expected one weight per row ({n},)", field="sample_weight", expected=(n,), got=tuple(weight.shape))
+    lo, hi = inp.minmax(weight)
+    if not (lo == lo and hi == hi and lo >= 0 and hi < float("inf")):
+        raise NonFiniteError("must hold finite, non-negative weights", field="sample_weight", expected="finite values >= 0", got=f"[{lo}, {hi}]")
+    if hi == 0:
+        raise InvalidInputError("is all zeros; at least one row must count", field="sample_weight", expected="some weight > 0", got=0)
+
+
+def assemble(spec: LossSpec, inp: Inputs) -> tuple[torch.Tensor, ...]:
+    """The loss's positional inputs, taken in order from predictions and targets by their role."""
+    pred_names = [i.name for i in spec.inputs if i.name not in TARGET_INPUTS]
+    targ_names = [i.name for i in spec.inputs if i.name in TARGET_INPUTS]
+    if len(pred_names) != len(inp.predictions) or len(targ_names) != len(inp.targets):
+        raise InvalidInputError(
+            f"{spec.name} takes predictions ({', '.join(pred_names)}) and targets ({', '.join(targ_names) or 'none'}); "
+            f"got {len(inp.predictions)} prediction array(s) and {len(inp.targets)} target array(s)",
+            field="predictions",
+            expected=(len(pred_names), len(targ_names)),
+            got=(len(inp.predictions), len(inp.targets)),
+        )
+    preds, targs = iter(inp.predictions), iter(inp.targets)
+    return tuple(next(targs) if i.name in TARGET_INPUTS else next(preds) for i in spec.inputs)

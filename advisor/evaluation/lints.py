@@ -1,0 +1,199 @@
+"""Report-level lints: the input mistakes the guides themselves make, each with its fix.
+
+Lints look at the raw request (before any candidate converts it), and only for the candidates
+they concern, so a regression request never pays for the classification checks. Each check
+reads the data at most once or twice; at N = 1e7 they stay a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from advisor.evaluation.candidates import Candidate
+from advisor.evaluation.inputs import Inputs
+from advisor.schema.evaluation import Lint
+
+LOGIT_LOSSES = {"CrossEntropyLoss", "BCEWithLogitsLoss", "FocalLoss", "LogitAdjustedLoss", "ClassBalancedLoss", "MultiLabelSoftMarginLoss"}
+INDEX_LOSSES = {"CrossEntropyLoss", "NLLLoss", "FocalLoss", "LogitAdjustedLoss", "MultiMarginLoss", "ClassBalancedLoss"}
+BCE_LOSSES = {"BCELoss", "BCEWithLogitsLoss", "FocalLoss", "ClassBalancedLoss", "MultiLabelSoftMarginLoss"}
+VALUE_LOSSES = {"L1Loss", "MSELoss", "HuberLoss", "SmoothL1Loss", "LogCoshLoss", "QuantileLoss", "AdaptiveRobustLoss", "GaussianNLLLoss"}
+SCALE_RATIO = 10.0  # predictions whose spread differs from the targets' by more than this
+NLL_TOLERANCE = 1e-2  # |logsumexp| of a row of log-probabilities
+
+
+def _rows(x: torch.Tensor) -> torch.Tensor:
+    """(rows, C) view with classes last (dim 1 is the class dimension of torch's convention)."""
+    if x.dim() == 1:
+        return x.reshape(1, -1)
+    return (x.movedim(1, -1) if x.dim() > 2 else x).reshape(-1, x.shape[1])
+
+
+def _names(cands: list[Candidate], pool: set[str]) -> list[str]:
+    return list(dict.fromkeys(c.name for c in cands if c.name in pool))
+
+
+def lint(inp: Inputs, cands: list[Candidate]) -> list[Lint]:
+    """Every lint that applies to this request."""
+    out: list[Lint] = []
+    if len(inp.predictions) != 1 or len(inp.targets) != 1:
+        return _mixed_precision(inp, cands)
+    x, y = inp.predictions[0], inp.targets[0]
+    if x.is_floating_point():
+        out += _probabilities_as_logits(inp, x, y, cands)
+        out += _nll_on_scores(x, cands)
+        out += _one_hot(x, y, cands)
+        out += _pm1_to_bce(inp, y, cands)
+        out += _labels_out_of_range(inp, x, y, cands)
+        out += _scale(x, y, cands)
+    return out + _mixed_precision(inp, cands)
+
+
+def _probabilities_as_logits(inp: Inputs, x, y, cands) -> list[Lint]:
+    names = _names(cands, LOGIT_LOSSES)
+    if not names:
+        return []
+    lo, hi = inp.minmax(x)
+    if not (lo >= 0.0 and hi <= 1.0):
+        return []
+    multiclass = x.dim() >= 2 and x.shape != y.shape
+    if multiclass:
+        sums = _rows(x).sum(-1, dtype=torch.float64)
+        softmax = bool(((sums - 1.0).abs() < 1e-3).all())
+        what = "softmax outputs (rows in [0, 1] summing to 1)" if softmax else "sigmoid outputs (values in [0, 1])"
+        fix = "Pass the raw logits (drop the final softmax/sigmoid), or use NLLLoss on torch.log_softmax(logits, 1)."
+    else:
+        what = "probabilities (every value in [0, 1])"
+        fix = "Pass the raw logits (drop the final sigmoid), or use BCELoss on the probabilities."
+    return [
+        Lint(
+            code="probabilities-as-logits",
+            message=f"The predictions look like {what}, but {', '.join(names)} expect(s) raw logits and apply the softmax/sigmoid "
+            "themselves; applied twice, the loss is squashed and its gradients vanish.",
+            fix=fix,
+            losses=names,
+        )
+    ]
+
+
+def _nll_on_scores(x, cands) -> list[Lint]:
+    if "NLLLoss" not in {c.name for c in cands} or x.dim() == 0:
+        return []
+    lse = _rows(x).logsumexp(-1)
+    off = (lse.abs() > NLL_TOLERANCE) & torch.isfinite(lse)
+    share = float(off.sum()) / max(1, off.numel())
+    if share == 0:
+        return []
+    worst = float(lse[off].abs().max())
+    return [
+        Lint(
+            code="nll-not-log-probabilities",
+            message=f"NLLLoss expects log-probabilities, whose rows have logsumexp 0; {share:.0%} of rows are off "
+            f"(up to |logsumexp| = {worst:.3g}). On raw scores NLLLoss silently returns a wrong, even negative, value.",
+            fix="Apply torch.log_softmax(scores, dim=1) first, or use CrossEntropyLoss on the raw scores.",
+            losses=["NLLLoss"],
+        )
+    ]
+
+
+def _one_hot(x, y, cands) -> list[Lint]:
+    names = _names(cands, INDEX_LOSSES)
+    if not names or x.dim() < 2 or y.shape != x.shape:
+        return []
+    yr = _rows(y)
+    binary = bool(((yr == 0) | (yr == 1)).all())
+    if not binary or not bool((yr.sum(-1) == 1).all()):
+        return []
+    return [
+        Lint(
+            code="one-hot-targets",
+            message=f"The targets are one-hot rows, but {', '.join(names)} take(s) class indices "
+            "(CrossEntropyLoss reads one-hot floats as class probabilities: slower, and ignore_index does not apply).",
+            fix="Pass class indices: targets.argmax(dim=1).",
+            losses=names,
+        )
+    ]
+
+
+def _pm1_to_bce(inp: Inputs, y, cands) -> list[Lint]:
+    names = _names(cands, BCE_LOSSES)
+    if not names:
+        return []
+    lo, hi = inp.minmax(y)
+    if lo != -1.0 or hi != 1.0 or not bool(((y == -1) | (y == 1)).all()):
+        return []
+    return [
+        Lint(
+            code="pm1-labels-for-bce",
+            message=f"The targets are {{-1, 1}} labels, but {', '.join(names)} take(s) 0/1 targets; -1 is not a probability.",
+            fix="Map the labels with (y + 1) / 2, or use a margin loss (SoftMarginLoss, HingeLoss) that takes {-1, 1}.",
+            losses=names,
+        )
+    ]
+
+
+def _labels_out_of_range(inp: Inputs, x, y, cands) -> list[Lint]:
+    names = [c for c in cands if c.name in INDEX_LOSSES]
+    if not names or x.dim() < 1 or y.shape == x.shape or (y.is_floating_point() and not bool((y == y.round()).all())):
+        return []
+    c = x.shape[1] if x.dim() >= 2 else x.shape[0]
+    ignore = {int(cand.params.get("ignore_index", -100)) for cand in names}
+    valid = y.reshape(-1).long()
+    for ii in ignore:
+        valid = valid[valid != ii]
+    if valid.numel() == 0:
+        return []
+    lo, hi = int(valid.min()), int(valid.max())
+    if lo >= 0 and hi < c:
+        return []
+    bad = hi if hi >= c else lo
+    hint = " (labels look 1-based)" if lo >= 1 and hi == c else ""
+    return [
+        Lint(
+            code="labels-out-of-range",
+            message=f"A class label is {bad}, outside [0, {c - 1}] for {c} predicted classes{hint}; these candidates are skipped.",
+            fix="Map labels to 0..C-1 (for 1-based labels: y - 1), or give the model one output per class.",
+            losses=_names(names, INDEX_LOSSES),
+            severity="error",
+        )
+    ]
+
+
+def _scale(x, y, cands) -> list[Lint]:
+    names = _names(cands, VALUE_LOSSES)
+    if not names or x.shape != y.shape or not y.is_floating_point():
+        return []
+    xs, ys = x.double(), y.double()
+    sx, sy = float(xs.std(unbiased=False)) if x.numel() > 1 else 0.0, float(ys.std(unbiased=False)) if y.numel() > 1 else 0.0
+    mx, my = float(xs.mean()), float(ys.mean())
+    scale_y = max(sy, abs(my), 1e-12)
+    scale_x = max(sx, abs(mx), 1e-12)
+    ratio = scale_x / scale_y
+    if 1.0 / SCALE_RATIO <= ratio <= SCALE_RATIO or not math.isfinite(ratio):
+        return []
+    return [
+        Lint(
+            code="prediction-scale-mismatch",
+            message=f"The predictions' scale (mean {mx:.3g}, std {sx:.3g}) is {ratio:.3g}× the targets' (mean {my:.3g}, std {sy:.3g}); "
+            "the predictions may still be standardised, or in other units.",
+            fix="Undo the target scaling on the predictions (inverse_transform) or scale the targets the same way before the loss.",
+            losses=names,
+        )
+    ]
+
+
+def _mixed_precision(inp: Inputs, cands) -> list[Lint]:
+    floats = {d for d in inp.original_dtypes if d.is_floating_point}
+    if len(floats) < 2:
+        return []
+    kinds = ", ".join(sorted(str(d).replace("torch.", "") for d in floats))
+    return [
+        Lint(
+            code="mixed-precision",
+            message=f"The arrays mix floating dtypes ({kinds}); torch.nn losses may reject the mix; here everything is computed in the widest one.",
+            fix="Cast predictions and targets to one dtype, usually float32 (targets.to(predictions.dtype)).",
+            losses=[c.name for c in cands],
+            severity="info",
+        )
+    ]

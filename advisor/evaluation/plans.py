@@ -1,0 +1,201 @@
+"""Which candidates fuse, and how: a candidate becomes a ``Member`` of a ``Group`` or stays alone.
+
+A group is one kernel over one set of input tensors: every member reads the same predictions
+and targets (same tensors, same dtype), so one pass over the rows evaluates them all. What a
+member brings is one row of the hyperparameter tensor ``P`` (and class weights / offsets).
+Anything the kernels do not express exactly (multi-level quantiles, soft-label CE, per-row
+BCE weights, pairs, triplets, CTC, ...) returns None here and runs through the catalog's own
+function, so nothing is skipped for lack of a kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from advisor.evaluation.candidates import Candidate
+from advisor.losses.classification import focal_is_binary
+
+REGRESSION_NAMES = {
+    "L1Loss": "l1",
+    "MSELoss": "mse",
+    "HuberLoss": "huber",
+    "SmoothL1Loss": "smoothl1",
+    "LogCoshLoss": "logcosh",
+    "QuantileLoss": "quantile",
+    "AdaptiveRobustLoss": "adaptive",
+    "PoissonNLLLoss": "poisson",
+    "TweedieLoss": "tweedie",
+    "NegativeBinomialNLLLoss": "negbin",
+}
+BINARY_NAMES = ("BCEWithLogitsLoss", "SoftMarginLoss", "HingeLoss", "FocalLoss", "BCELoss")
+MULTICLASS_NAMES = ("CrossEntropyLoss", "FocalLoss", "LogitAdjustedLoss", "NLLLoss")
+
+
+@dataclass
+class Member:
+    """One candidate inside a group."""
+
+    cand: Candidate
+    kind: str
+    p: tuple[float, float, float]
+    out_shape: torch.Size
+    w: torch.Tensor | None = None  # binary: (R,) element weight; multiclass: (C,) class weight
+    pw: torch.Tensor | None = None  # binary: (R,) pos_weight
+    offset: torch.Tensor | None = None  # multiclass: (C,) logit offset
+    mean_by_weight: bool = False  # the mean divides by the summed class weights
+
+
+@dataclass
+class Group:
+    """A kernel and its shared inputs, reshaped the way the kernel reads them.
+
+    ``x``/``y`` have the rows first: regression (N, R) flattened per chunk, binary (N, R),
+    multiclass (M, C) with (M,) indices. ``row_elements`` is R (1 for multiclass: one
+    sample per row).
+    """
+
+    kernel: str
+    x: torch.Tensor
+    y: torch.Tensor
+    row_elements: int
+    members: list[Member] = field(default_factory=list)
+    log_probs: bool = False
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def n_samples(self) -> int:
+        return self.n_rows * self.row_elements
+
+
+def _rows(t: torch.Tensor) -> torch.Tensor:
+    """(N, R) view of an elementwise input; a scalar is one row of one element."""
+    if t.dim() == 0:
+        return t.reshape(1, 1)
+    return t.reshape(t.shape[0], -1)
+
+
+def _row_free(value: torch.Tensor | None, input: torch.Tensor) -> torch.Tensor | bool | None:
+    """An element weight as (R,) when it does not vary by row; False when it does."""
+    rest = tuple(input.shape[1:]) if input.dim() else ()
+    if value is None:
+        return None
+    shape = tuple(value.shape)
+    try:
+        if len(shape) < input.dim() or input.dim() == 0:
+            ok = torch.broadcast_shapes(shape, rest) == torch.Size(rest)
+            return value.expand(rest).reshape(-1) if ok else False
+        if shape[0] == 1:
+            ok = torch.broadcast_shapes(shape[1:], rest) == torch.Size(rest)
+            return value.reshape(shape[1:]).expand(rest).reshape(-1) if ok else False
+    except RuntimeError:
+        return False
+    return False
+
+
+def route(cand: Candidate, tensors: dict[str, torch.Tensor], params: dict[str, Any]) -> tuple[str, Member] | None:
+    """(kernel name, member) for a fusable candidate, None for the reference path."""
+    name = cand.name
+    if name in REGRESSION_NAMES:
+        return _regression(cand, tensors, params)
+    if name in BINARY_NAMES and not (name == "FocalLoss" and not focal_is_binary(tensors["input"], tensors["target"], params["mode"])):
+        return _binary(cand, tensors, params)
+    if name in MULTICLASS_NAMES:
+        return _multiclass(cand, tensors, params)
+    return None
+
+
+def _regression(cand, tensors, params):
+    x = tensors["input"]
+    if "var" in tensors:
+        return None
+    kind = REGRESSION_NAMES[cand.name]
+    p: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    if kind in ("huber",):
+        p = (params["delta"], 0.0, 0.0)
+    elif kind == "smoothl1":
+        p = (params["beta"], 0.0, 0.0)
+    elif kind == "quantile":
+        if len(params["quantiles"]) != 1:
+            return None
+        p = (params["quantiles"][0], 0.0, 0.0)
+    elif kind == "adaptive":
+        p = (params["alpha"], params["scale"], 0.0)
+    elif kind == "poisson":
+        kind = "poisson_log" if params["log_input"] else "poisson_rate"
+        p = (1.0 if params["full"] else 0.0, params["eps"], 0.0)
+    elif kind == "tweedie":
+        p = (params["power"], 0.0, 0.0)
+    elif kind == "negbin":
+        kind = "negbin_log" if params["log_input"] else "negbin_rate"
+        p = (params["dispersion"], params["eps"], 0.0)
+    return "regression", Member(cand, kind, p, x.shape)
+
+
+def _binary(cand, tensors, params):
+    x = tensors["input"]
+    name = cand.name
+    w = pw = None
+    p: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    if name in ("BCEWithLogitsLoss", "BCELoss"):
+        w = _row_free(params.get("weight"), x)
+        pw = _row_free(params.get("pos_weight"), x) if name == "BCEWithLogitsLoss" else None
+        if w is False or pw is False:
+            return None
+        kind = "bce_logits" if name == "BCEWithLogitsLoss" else "bce_probs"
+    elif name == "SoftMarginLoss":
+        kind = "soft_margin"
+    elif name == "HingeLoss":
+        kind, p = "hinge", (params["margin"], 0.0, 0.0)
+    else:
+        alpha = params["alpha"]
+        a = 0.0 if alpha is None else float(alpha.reshape(-1)[0])
+        kind, p = "focal", (params["gamma"], a, 0.0 if alpha is None else 1.0)
+    return "binary", Member(cand, kind, p, x.shape, w=w, pw=pw)
+
+
+def _multiclass(cand, tensors, params):
+    x, t = tensors["input"], tensors["target"]
+    if t.is_floating_point() or x.dim() == 0:  # probability targets: the catalog function
+        return None
+    name = cand.name
+    ii = float(params.get("ignore_index", -100))
+    if name == "CrossEntropyLoss":
+        m = Member(cand, "ce", (params["label_smoothing"], 0.0, ii), t.shape, w=params["weight"])
+    elif name == "NLLLoss":
+        m = Member(cand, "nll", (0.0, 0.0, ii), t.shape, w=params["weight"])
+    elif name == "FocalLoss":
+        m = Member(cand, "focal", (0.0, params["gamma"], ii), t.shape, w=params["alpha"])
+    else:  # LogitAdjustedLoss
+        m = Member(cand, "logit_adjusted", (0.0, 0.0, ii), t.shape, offset=_logit_offset(x, t, params, ii))
+    m.mean_by_weight = True
+    return ("log_probs" if name == "NLLLoss" else "multiclass"), m
+
+
+def _logit_offset(x: torch.Tensor, t: torch.Tensor, params: dict[str, Any], ii: float) -> torch.Tensor:
+    c = x.shape[1] if x.dim() >= 2 else x.shape[0]
+    priors = params["class_priors"]
+    if priors is None:
+        valid = t[t != int(ii)]
+        priors = torch.bincount(valid.flatten(), minlength=c).clamp(min=1).to(x.dtype)
+    priors = priors.to(device=x.device, dtype=x.dtype)
+    return params["tau"] * torch.log(priors / priors.sum())
+
+
+def group_inputs(kernel: str, tensors: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """The kernel's view of the inputs: rows first, as described on ``Group``."""
+    x, y = tensors["input"], tensors["target"]
+    if kernel in ("regression", "binary"):
+        xr = _rows(x)
+        return xr, _rows(y.to(x.dtype)), int(xr.shape[1])
+    c = x.shape[1] if x.dim() >= 2 else x.shape[0]
+    if x.dim() == 1:
+        return x.reshape(1, c), y.reshape(1), 1
+    if x.dim() > 2:
+        return x.movedim(1, -1).reshape(-1, c), y.reshape(-1), 1
+    return x, y, 1

@@ -1,0 +1,80 @@
+"""The per-candidate path: the catalog's own function, for every loss no kernel expresses.
+
+CTC, triplets with a custom distance, soft-label CE, Dice, ... are evaluated here exactly as
+``advisor.losses.compute`` would, one call each; with diagnostics a second call with
+reduction='none' under autograd gives the per-sample losses and their gradients.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from advisor.evaluation.candidates import Candidate
+from advisor.evaluation.inputs import TARGET_INPUTS
+from advisor.evaluation.runner import Outcome
+from advisor.vocabulary import Family
+
+
+def _weighted(none: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sum of sample-weighted losses and of the weights, a row's weight repeated over its entries."""
+    if none.dim() == 0:
+        return none * s.reshape(()), s.reshape(())
+    sb = s.reshape(-1, *([1] * (none.dim() - 1))).expand_as(none)
+    return (none * sb).sum(), sb.sum()
+
+
+def sample_magnitudes(grads: list[torch.Tensor], loss_shape: torch.Size, sequence: bool) -> torch.Tensor | None:
+    """Per-sample L2 norms of the gradients, summed over each sample's own prediction entries."""
+    total = None
+    for g in grads:
+        g2 = g.detach() * g.detach()
+        if sequence and g2.dim() == 3:  # CTC: (T, N, C) -> (N,)
+            g2 = g2.sum(dim=(0, 2))
+        elif sequence and g2.dim() == 2:
+            g2 = g2.sum()
+        while g2.dim() > len(loss_shape):
+            g2 = g2.sum(1) if g2.dim() > 1 else g2.sum()
+        if g2.shape != loss_shape:
+            return None
+        total = g2 if total is None else total + g2
+    return None if total is None else total.sqrt().reshape(-1)
+
+
+def run_reference(cand: Candidate, tensors: dict[str, torch.Tensor], params: dict[str, Any], s: torch.Tensor | None, *, diag: bool) -> Outcome:
+    spec = cand.spec
+    red = cand.reduction
+    names = list(tensors)
+    preds = [n for n, i in zip(names, spec.inputs, strict=True) if n not in TARGET_INPUTS and i.kind == "real"]
+    need_none = diag or s is not None or red == "none"
+    value: float | None = None
+    values = None
+    losses = grads = None
+    with torch.no_grad():
+        out = spec.fn(*tensors.values(), **params)
+        mean = float(out) if red == "mean" else float(spec.fn(*tensors.values(), **{**params, "reduction": "mean"}))
+    if red != "none" and s is None:
+        value = float(out)
+    if need_none:
+        leaves = {n: tensors[n].detach().requires_grad_(True) for n in preds}
+        with torch.enable_grad():
+            none = spec.fn(*[leaves.get(n, t) for n, t in tensors.items()], **{**params, "reduction": "none"})
+            g = []
+            if diag and none.requires_grad:
+                g = [v for v in torch.autograd.grad(none.sum(), list(leaves.values()), allow_unused=True) if v is not None]
+        none = none.detach()
+        if s is not None:
+            total, weight = _weighted(none, s.to(none.dtype))
+            mean = float(total / weight)
+            value = mean if red == "mean" else float(total) if red == "sum" else None
+            if red == "none":
+                none = none * s.reshape(-1, *([1] * (none.dim() - 1))).to(none.dtype) if none.dim() else none * s.reshape(())
+        if red == "none":
+            values = none.reshape(-1).tolist()
+        if diag:
+            losses = none.reshape(-1)
+            grads = sample_magnitudes(g, none.shape, spec.family == Family.SEQUENCES) if g else None
+            if grads is not None and s is not None and none.dim() >= 1 and grads.numel() == none.numel():
+                grads = (grads.reshape(none.shape) * s.reshape(-1, *([1] * (none.dim() - 1))).to(grads.dtype)).reshape(-1)
+    return Outcome(value, values, mean, losses, grads, "reference")

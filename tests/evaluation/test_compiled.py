@@ -1,0 +1,112 @@
+"""The compiled path: same values as eager, no recompilation for new N or new hyperparameters, safe fallback."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+from torch._dynamo.utils import counters
+
+import advisor
+from advisor.evaluation import dispatch
+from tests.evaluation.data import multiclass_data, regression_data
+
+REG = ["L1Loss", "MSELoss", {"loss": "HuberLoss", "params": {"delta": 0.5}}, {"loss": "AdaptiveRobustLoss", "params": {"alpha": 0.5}}]
+
+
+def _graphs() -> int:
+    return counters["stats"]["unique_graphs"]
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    """Compile the regression and multiclass kernels once for the module."""
+    x, y = regression_data(64)
+    xc, yc = multiclass_data(64, 6)
+    with dispatch.mode("compiled"):
+        advisor.evaluate(x, y, REG, diagnostics=False)
+        advisor.evaluate(xc, yc, ["CrossEntropyLoss", "FocalLoss", "LogitAdjustedLoss"], diagnostics=False)
+    if dispatch.broken_kernels():
+        pytest.skip(f"torch.compile unavailable here: {dispatch.broken_kernels()}")
+    return True
+
+
+def test_new_n_and_new_hyperparameters_do_not_recompile(compiled):
+    before = _graphs()
+    compiled_calls = dispatch.stats["compiled_calls"]
+    with dispatch.mode("compiled"):
+        for i in range(20):
+            n = 40 + 37 * i
+            x, y = regression_data(n, seed=i)
+            cands = [
+                {"loss": "L1Loss", "params": {"reduction": "sum" if i % 2 else "mean"}},
+                "MSELoss",
+                {"loss": "HuberLoss", "params": {"delta": 0.1 + 0.2 * i}},
+                {"loss": "AdaptiveRobustLoss", "params": {"alpha": -1.0 + 0.3 * i if i != 10 else 2.0, "scale": 0.5 + 0.1 * i}},
+            ]
+            r = advisor.evaluate(x, y, cands, diagnostics=False)
+            assert all(res.path == "fused-compiled" for res in r.results)
+            huber = torch.nn.HuberLoss(delta=0.1 + 0.2 * i)(x, y)
+            assert r.results[2].value == pytest.approx(float(huber), rel=1e-5)
+    assert dispatch.stats["compiled_calls"] >= compiled_calls + 20
+    assert _graphs() == before, "a new N or new hyperparameter values recompiled the kernel"
+
+
+def test_multiclass_new_classes_weights_and_n_do_not_recompile(compiled):
+    before = _graphs()
+    with dispatch.mode("compiled"):
+        for i in range(6):
+            x, y = multiclass_data(50 + 31 * i, 6, seed=i)
+            w = torch.rand(6, generator=torch.Generator().manual_seed(i)) + 0.1
+            cands = [
+                {"loss": "CrossEntropyLoss", "params": {"label_smoothing": 0.05 * i, "weight": w}},
+                {"loss": "FocalLoss", "params": {"gamma": 0.5 * i}},
+                {"loss": "LogitAdjustedLoss", "params": {"tau": 0.2 * i}},
+            ]
+            r = advisor.evaluate(x, y, cands, diagnostics=False)
+            ref = torch.nn.CrossEntropyLoss(label_smoothing=0.05 * i, weight=w)(x, y)
+            assert r.results[0].value == pytest.approx(float(ref), rel=1e-5)
+    assert _graphs() == before
+
+
+def test_compiled_matches_eager(compiled):
+    x, y = regression_data(300, seed=7)
+    with dispatch.mode("compiled"):
+        c = advisor.evaluate(x, y, REG, diagnostics=False)
+    e = advisor.evaluate(x, y, REG, diagnostics=False)
+    for a, b in zip(c.results, e.results, strict=True):
+        assert a.path == "fused-compiled" and b.path == "fused-eager"
+        assert a.value == pytest.approx(b.value, rel=1e-6)
+
+
+def test_compile_failure_falls_back_once_and_never_crashes(monkeypatch, caplog):
+    def broken(fn, **kwargs):
+        def call(*args, **kw):
+            raise RuntimeError("no compiler here")
+
+        return call
+
+    saved = dict(dispatch._compiled), dict(dispatch._broken)
+    dispatch.reset()
+    monkeypatch.setattr(torch, "compile", broken)
+    x, y = regression_data(64)
+    try:
+        with caplog.at_level(logging.WARNING, logger="advisor.evaluation"), dispatch.mode("compiled"):
+            first = advisor.evaluate(x, y, ["MSELoss"], diagnostics=False)
+            second = advisor.evaluate(x, y, ["MSELoss"], diagnostics=False)
+    finally:
+        dispatch.reset()
+        dispatch._compiled.update(saved[0])
+        dispatch._broken.update(saved[1])
+    assert first.results[0].path == second.results[0].path == "fused-eager"
+    assert first.results[0].value == pytest.approx(float(torch.nn.MSELoss()(x, y)), rel=1e-6)
+    assert sum("torch.compile failed" in rec.message for rec in caplog.records) == 1
+
+
+def test_auto_mode_is_eager_below_the_crossover():
+    x, y = regression_data(100)
+    with dispatch.mode("auto"):
+        r = advisor.evaluate(x, y, ["MSELoss"], diagnostics=False)
+    assert dispatch.CROSSOVER_ELEMENTS > 100
+    assert r.results[0].path == "fused-eager"

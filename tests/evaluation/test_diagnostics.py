@@ -1,0 +1,110 @@
+"""Diagnostics against direct computations with torch.nn, autograd and numpy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import advisor
+from advisor.evaluation import diagnostics as diag
+from tests.evaluation.data import binary_data, multiclass_data, regression_data
+
+
+def _per_sample(loss_cls, x, y, **kw):
+    xr = x.detach().clone().requires_grad_(True)
+    none = loss_cls(reduction="none", **kw)(xr, y)
+    (g,) = torch.autograd.grad(none.sum(), xr)
+    return none.detach(), g
+
+
+def test_regression_quantiles_and_gradients_match_autograd():
+    x, y = regression_data(501)
+    x[::50] += 8.0  # outliers
+    r = advisor.evaluate(x, y, ["MSELoss", {"loss": "HuberLoss", "params": {"delta": 0.5}}]).results
+    for res, (cls, kw) in zip(r, [(torch.nn.MSELoss, {}), (torch.nn.HuberLoss, {"delta": 0.5})], strict=True):
+        none, g = _per_sample(cls, x, y, **kw)
+        d = res.diagnostics
+        q = np.quantile(none.numpy(), [0.5, 0.9, 0.99], method="lower")
+        assert [d.loss_quantiles.p50, d.loss_quantiles.p90, d.loss_quantiles.p99] == pytest.approx(q.tolist(), rel=1e-6)
+        assert d.loss_quantiles.max == pytest.approx(float(none.max()), rel=1e-6)
+        assert d.grad_mean == pytest.approx(float(g.abs().mean()), rel=1e-5)
+        assert d.grad_max == pytest.approx(float(g.abs().max()), rel=1e-6)
+        top = np.sort(g.abs().numpy())[::-1][: math.ceil(0.01 * len(g))].sum() / g.abs().sum().item()
+        assert d.top1pct_grad_share == pytest.approx(float(top), rel=1e-5)
+        assert d.nonfinite_losses == 0 and d.nonfinite_grads == 0
+        assert d.saturation is None
+    # outliers dominate MSE's gradient far more than Huber's bounded one
+    assert r[0].diagnostics.top1pct_grad_share > 2 * r[1].diagnostics.top1pct_grad_share
+
+
+def test_multiclass_gradient_is_the_row_norm():
+    x, y = multiclass_data(64, 5)
+    res = advisor.evaluate(x, y, [{"loss": "CrossEntropyLoss", "params": {"label_smoothing": 0.1}}]).results[0]
+    _, g = _per_sample(torch.nn.CrossEntropyLoss, x, y, label_smoothing=0.1)
+    norms = g.norm(dim=1)
+    assert res.diagnostics.grad_mean == pytest.approx(float(norms.mean()), rel=1e-5)
+    assert res.diagnostics.grad_max == pytest.approx(float(norms.max()), rel=1e-5)
+    assert res.diagnostics.n_samples == 64
+
+
+def test_hinge_dead_zone_and_saturation():
+    x, y = binary_data(200, 1)
+    x = x * 10
+    r = advisor.evaluate(x, y, ["BCEWithLogitsLoss", "HingeLoss"]).results
+    hinge = r[1].diagnostics
+    signed = torch.where(y > 0, 1.0, -1.0)
+    expected_dead = float((signed * x >= 1.0).float().mean())
+    assert hinge.zero_grad_fraction == pytest.approx(expected_dead)
+    assert hinge.saturation is None
+    p = torch.sigmoid(x)
+    eps = torch.finfo(torch.float32).eps
+    expected_sat = float(((p <= eps) | (p >= 1 - eps)).float().mean())
+    assert r[0].diagnostics.saturation == pytest.approx(expected_sat)
+    assert expected_sat > 0
+
+
+def test_skill_score_against_the_baseline():
+    x, y = regression_data(400)
+    d = advisor.evaluate(x, y, ["MSELoss", "L1Loss"]).results
+    mse_base = float(((y - y.mean()) ** 2).mean())
+    assert d[0].diagnostics.baseline_value == pytest.approx(mse_base, rel=1e-5)
+    assert d[0].diagnostics.skill == pytest.approx(1 - d[0].value / mse_base, rel=1e-5)
+    med = float(np.quantile(y.numpy(), 0.5, method="lower"))
+    assert d[1].diagnostics.baseline_value == pytest.approx(float((y - med).abs().mean()), rel=1e-5)
+    # a perfect prediction has skill 1, the baseline itself skill 0
+    perfect = advisor.evaluate(y, y, ["MSELoss"]).results[0].diagnostics
+    assert perfect.skill == pytest.approx(1.0)
+    const = advisor.evaluate(torch.full_like(y, float(y.mean())), y, ["MSELoss"]).results[0].diagnostics
+    assert const.skill == pytest.approx(0.0, abs=1e-5)
+
+
+def test_classification_skill_uses_the_class_prior():
+    x, y = multiclass_data(300, 4)
+    res = advisor.evaluate(x * 0, y, ["CrossEntropyLoss"]).results[0].diagnostics
+    counts = torch.bincount(y, minlength=4).double() + 0.5
+    prior = counts / counts.sum()
+    expected = float(torch.nn.CrossEntropyLoss()(prior.log().float().expand(300, 4), y))
+    assert res.baseline == "class prior"
+    assert res.baseline_value == pytest.approx(expected, rel=1e-5)
+    assert res.skill < 0.05
+
+
+def test_nonfinite_losses_are_counted():
+    x, y = multiclass_data(10, 3)
+    x[0, y[0]] = float("-inf")  # impossible true class: infinite loss
+    d = advisor.evaluate(x, y, ["CrossEntropyLoss"]).results[0].diagnostics
+    assert d.nonfinite_losses == 1
+    assert d.loss_quantiles is not None
+
+
+def test_top_share_and_quantiles_helpers():
+    g = torch.tensor([1.0] * 99 + [101.0])
+    assert diag.top_share(g) == pytest.approx(101.0 / 200.0)
+    ties = torch.ones(200)
+    assert diag.top_share(ties) == pytest.approx(0.01)
+    assert diag.top_share(torch.zeros(5)) is None
+    v = torch.arange(10.0)
+    assert diag.lower_quantile(v, 0.9) == float(np.quantile(v.numpy(), 0.9, method="lower"))

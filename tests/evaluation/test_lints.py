@@ -1,0 +1,73 @@
+"""Each lint fires on the mistake it names, and stays quiet on correct inputs."""
+
+from __future__ import annotations
+
+import torch
+
+import advisor
+from tests.evaluation.data import binary_data, multiclass_data, regression_data
+
+
+def codes(*args, **kw):
+    return advisor.evaluate(*args, diagnostics=False, **kw).lint_codes
+
+
+def test_softmax_and_sigmoid_outputs_given_to_cross_entropy():
+    x, y = multiclass_data()
+    assert "probabilities-as-logits" in codes(torch.softmax(x, 1), y, ["CrossEntropyLoss"])
+    report = advisor.evaluate(torch.sigmoid(x), y, ["CrossEntropyLoss"], diagnostics=False)
+    (lint,) = [item for item in report.lints if item.code == "probabilities-as-logits"]
+    assert "sigmoid" in lint.message and "logits" in lint.fix
+    assert codes(x, y, ["CrossEntropyLoss"]) == []
+
+
+def test_probabilities_given_to_bce_with_logits():
+    x, y = binary_data()
+    assert "probabilities-as-logits" in codes(torch.sigmoid(x), y, ["BCEWithLogitsLoss"])
+    assert "probabilities-as-logits" not in codes(torch.sigmoid(x), y, ["BCELoss"])
+
+
+def test_nll_on_raw_scores():
+    x, y = multiclass_data()
+    report = advisor.evaluate(x, y, ["NLLLoss"], diagnostics=False)
+    assert report.lint_codes == ["nll-not-log-probabilities"]
+    assert "log_softmax" in report.lints[0].fix
+    assert codes(torch.log_softmax(x, 1), y, ["NLLLoss"]) == []
+
+
+def test_one_hot_targets():
+    x, y = multiclass_data()
+    onehot = torch.nn.functional.one_hot(y, x.shape[1]).float()
+    report = advisor.evaluate(x, onehot, ["CrossEntropyLoss", "NLLLoss"], diagnostics=False)
+    assert "one-hot-targets" in report.lint_codes
+    assert report.results[1].skipped  # NLLLoss cannot take them at all
+    assert "argmax" in next(item.fix for item in report.lints if item.code == "one-hot-targets")
+
+
+def test_pm1_labels_given_to_bce():
+    x, y = binary_data()
+    assert "pm1-labels-for-bce" in codes(x, y * 2 - 1, ["BCEWithLogitsLoss"])
+    assert "pm1-labels-for-bce" not in codes(x, y * 2 - 1, ["SoftMarginLoss"])
+    assert "pm1-labels-for-bce" not in codes(x, y, ["BCEWithLogitsLoss"])
+
+
+def test_labels_out_of_range():
+    x, y = multiclass_data(50, 4)
+    report = advisor.evaluate(x, y + 1, ["CrossEntropyLoss"], diagnostics=False)
+    assert "labels-out-of-range" in report.lint_codes
+    assert report.results[0].skipped and "target" in report.results[0].reason
+    assert "1-based" in report.lints[0].message
+
+
+def test_prediction_scale_mismatch():
+    x, y = regression_data()
+    assert "prediction-scale-mismatch" in codes(x, y * 1000, ["MSELoss"])
+    assert "prediction-scale-mismatch" not in codes(x, y, ["MSELoss"])
+
+
+def test_mixed_precision():
+    x, y = regression_data()
+    report = advisor.evaluate(x.double(), y, ["MSELoss"], diagnostics=False)
+    assert "mixed-precision" in report.lint_codes
+    assert report.dtype == "float64"
+    assert "mixed-precision" not in codes(x, y, ["MSELoss"])
