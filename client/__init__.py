@@ -1,5 +1,28 @@
-"""The light client side: the command line now, the gRPC client with the service.
+"""The light client side: the command line, the remote client and the in-process twin.
 
-Nothing here imports torch or scikit-learn at import time; in-process commands import
-the compute stack only when they run.
+Nothing here imports torch or scikit-learn at import time; ``LocalAdvisor`` imports the compute
+stack only when one of its methods runs.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["AdvisorClient", "DatasetRef", "LocalAdvisor", "UploadedDataset"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy so that `client.cli` (which the console script imports) does not pay for grpc.
+    if name in ("AdvisorClient", "UploadedDataset"):
+        from client import advisor_client
+
+        return getattr(advisor_client, name)
+    if name == "DatasetRef":
+        from client.arrays import DatasetRef
+
+        return DatasetRef
+    if name == "LocalAdvisor":
+        from client.local import LocalAdvisor
+
+        return LocalAdvisor
+    raise AttributeError(f"module 'client' has no attribute {name!r}")

@@ -1,0 +1,377 @@
+"""The remote advisor: the library's methods and models, computed by a LossAdvisor server.
+
+Only grpc, numpy, pydantic and the light ``advisor.schema`` / ``advisor.errors`` modules are
+imported, so a notebook or a training job can ask a GPU box for advice without torch or
+scikit-learn installed locally.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+
+from advisor.schema.evaluation import EvaluationReport
+from advisor.schema.profile import DataProfile
+from advisor.schema.recommendation import Recommendation
+from advisor.schema.validation import ValidationReport
+from client import arrays
+from client.arrays import DatasetRef
+from client.errors import CancelledError, from_rpc_error
+from client.rpc.lossadvisor.v1 import advisor_pb2 as pb
+from client.rpc.lossadvisor.v1 import advisor_pb2_grpc as pb_grpc
+
+#: Arrays larger than this travel by UploadDataset instead of inline.
+STREAM_THRESHOLD = 4 * 1024 * 1024
+CHUNK = 1024 * 1024
+RETRIES = 4
+MAX_MESSAGE = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class UploadedDataset:
+    """A dataset held by the server; index it by array name to use an array in a request."""
+
+    dataset_id: str
+    bytes: int
+    ttl_s: float
+    names: tuple[str, ...]
+
+    def __getitem__(self, name: str) -> DatasetRef:
+        if name not in self.names:
+            raise KeyError(f"dataset has no array {name!r}; it has {', '.join(self.names)}")
+        return DatasetRef(self.dataset_id, name)
+
+
+def candidate_dicts(candidates: Any) -> list[dict[str, Any]] | None:
+    """Names, ``{"loss", "params"}`` mappings or objects with ``.loss``/``.params``."""
+    if candidates is None:
+        return None
+    if isinstance(candidates, str):
+        candidates = [candidates]
+    out = []
+    for c in candidates:
+        if isinstance(c, str):
+            out.append({"loss": c, "params": {}})
+        elif isinstance(c, Mapping):
+            out.append({"loss": c["loss"], "params": dict(c.get("params") or {})})
+        else:
+            out.append({"loss": c.loss, "params": dict(getattr(c, "params", {}) or {})})
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot send {type(value).__name__} as a hyperparameter")
+
+
+def _candidate_pbs(candidates: Any) -> list[pb.Candidate]:
+    out = []
+    for c in candidate_dicts(candidates) or []:
+        message = pb.Candidate(loss=c["loss"])
+        message.params.update(json.loads(json.dumps(c["params"], default=_jsonable)))
+        out.append(message)
+    return out
+
+
+class _Request:
+    """Converts a request's arrays; the large ones go up in one dataset, deleted afterwards."""
+
+    def __init__(self, client: AdvisorClient) -> None:
+        self.client = client
+        self.uploaded: UploadedDataset | None = None
+
+    def refs(self, **values: Any) -> dict[str, pb.ArrayRef | None]:
+        out: dict[str, pb.ArrayRef | None] = {}
+        pending: dict[str, np.ndarray] = {}
+        for field, value in values.items():
+            if value is None:
+                out[field] = None
+            elif isinstance(value, DatasetRef):
+                out[field] = pb.ArrayRef(
+                    dataset=pb.DatasetArray(dataset_id=value.dataset_id, name=value.name)
+                )
+            else:
+                array = arrays.to_numpy(value, field)
+                if array.dtype.kind not in "USO" and array.nbytes > self.client.stream_threshold:
+                    pending[field] = array
+                else:
+                    out[field] = pb.ArrayRef(inline=arrays.encode(array, field))
+        if pending:
+            self.uploaded = self.client.upload(pending)
+            for field in pending:
+                out[field] = pb.ArrayRef(
+                    dataset=pb.DatasetArray(dataset_id=self.uploaded.dataset_id, name=field)
+                )
+        return out
+
+    def __enter__(self) -> _Request:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.uploaded is not None:
+            # Best effort: the store's TTL reclaims it anyway.
+            with contextlib.suppress(Exception):
+                self.client.delete(self.uploaded)
+
+
+class AdvisorClient:
+    """Same methods and return types as :class:`client.LocalAdvisor`, over gRPC.
+
+    ``tls``: ``None`` for plaintext, ``True`` for the system roots, a path to a PEM CA bundle,
+    or ready ``grpc.ChannelCredentials``. ``timeout`` is each call's deadline in seconds.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        token: str | None = None,
+        tls: bool | str | Path | grpc.ChannelCredentials | None = None,
+        timeout: float | None = 300.0,
+        *,
+        stream_threshold: int = STREAM_THRESHOLD,
+        retries: int = RETRIES,
+        options: list[tuple[str, Any]] | None = None,
+    ) -> None:
+        opts = [
+            ("grpc.max_receive_message_length", MAX_MESSAGE),
+            ("grpc.max_send_message_length", MAX_MESSAGE),
+            *(options or []),
+        ]
+        if tls is None or tls is False:
+            self._channel = grpc.insecure_channel(target, options=opts)
+        else:
+            if isinstance(tls, grpc.ChannelCredentials):
+                creds = tls
+            elif tls is True:
+                creds = grpc.ssl_channel_credentials()
+            else:
+                creds = grpc.ssl_channel_credentials(Path(tls).read_bytes())
+            self._channel = grpc.secure_channel(target, creds, options=opts)
+        self._stub = pb_grpc.LossAdvisorStub(self._channel)
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self.timeout = timeout
+        self.stream_threshold = stream_threshold
+        self.retries = retries
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _call(
+        self, method: Callable, make_request: Callable[[], Any], timeout: float | None = None
+    ) -> Any:
+        """Retry UNAVAILABLE with jittered exponential backoff; map other failures to errors."""
+        delay = 0.1
+        for attempt in range(self.retries + 1):
+            try:
+                return method(
+                    make_request(), timeout=timeout or self.timeout, metadata=self._metadata
+                )
+            except grpc.RpcError as err:
+                if err.code() == grpc.StatusCode.UNAVAILABLE and attempt < self.retries:
+                    time.sleep(delay * (1 + random.random()))
+                    delay *= 2
+                    continue
+                raise from_rpc_error(err) from None
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> AdvisorClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ datasets
+
+    def upload(
+        self,
+        data: Mapping[str, Any] | None = None,
+        /,
+        *,
+        timeout: float | None = None,
+        **named: Any,
+    ) -> UploadedDataset:
+        """Store arrays on the server once; use ``result["name"]`` in later requests."""
+        items = {**(data or {}), **named}
+        if not items:
+            raise ValueError("upload needs at least one array")
+        prepared = {}
+        for name, value in items.items():
+            prepared[name] = arrays.prepare(arrays.to_numpy(value, name), name)
+
+        def chunks() -> Iterator[pb.UploadChunk]:
+            header = pb.UploadHeader()
+            for name, (dtype, values) in prepared.items():
+                entry = header.arrays.add(name=name, dtype=dtype, shape=values.shape)
+                if dtype == "str":
+                    entry.strings.extend(arrays.strings(values))
+            yield pb.UploadChunk(header=header)
+            for dtype, values in prepared.values():
+                if dtype == "str":
+                    continue
+                view = memoryview(values).cast("B")
+                for start in range(0, len(view), CHUNK):
+                    yield pb.UploadChunk(data=bytes(view[start : start + CHUNK]))
+
+        info = self._call(self._stub.UploadDataset, chunks, timeout)
+        return UploadedDataset(info.dataset_id, info.bytes, info.ttl_s, tuple(prepared))
+
+    def delete(self, dataset: UploadedDataset | str, *, timeout: float | None = None) -> bool:
+        dataset_id = dataset if isinstance(dataset, str) else dataset.dataset_id
+        return self._call(
+            self._stub.DeleteDataset,
+            lambda: pb.DeleteDatasetRequest(dataset_id=dataset_id),
+            timeout,
+        ).deleted
+
+    # ------------------------------------------------------------------ the advisor
+
+    def profile(
+        self,
+        targets: Any,
+        features: Any = None,
+        predictions: Any = None,
+        task: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> DataProfile:
+        with _Request(self) as r:
+            refs = r.refs(targets=targets, features=features, predictions=predictions)
+            req = pb.ProfileRequest(**refs, task=_text(task))
+            reply = self._call(self._stub.Profile, lambda: req, timeout)
+        return DataProfile.model_validate_json(reply.profile_json)
+
+    def recommend(
+        self,
+        targets: Any,
+        features: Any = None,
+        predictions: Any = None,
+        task: str | None = None,
+        goal: str | None = None,
+        top_k: int = 5,
+        *,
+        timeout: float | None = None,
+    ) -> Recommendation:
+        with _Request(self) as r:
+            refs = r.refs(targets=targets, features=features, predictions=predictions)
+            req = pb.RecommendRequest(**refs, task=_text(task), goal=_text(goal), top_k=top_k)
+            reply = self._call(self._stub.Recommend, lambda: req, timeout)
+        return Recommendation.model_validate_json(reply.recommendation_json)
+
+    def evaluate(
+        self,
+        predictions: Any,
+        targets: Any,
+        candidates: Any = None,
+        *,
+        task: str | None = None,
+        sample_weight: Any = None,
+        diagnostics: bool = True,
+        timeout: float | None = None,
+    ) -> EvaluationReport:
+        """``predictions`` as a tuple of arrays feeds pair and triplet losses."""
+        many = predictions if isinstance(predictions, tuple) else (predictions,)
+        with _Request(self) as r:
+            names = [f"predictions{i}" if i else "predictions" for i in range(len(many))]
+            refs = r.refs(
+                **dict(zip(names, many, strict=True)), targets=targets, sample_weight=sample_weight
+            )
+            req = pb.EvaluateRequest(
+                predictions=[refs[n] for n in names],
+                targets=refs["targets"],
+                candidates=_candidate_pbs(candidates),
+                task=_text(task),
+                sample_weight=refs["sample_weight"],
+                diagnostics=diagnostics,
+            )
+            reply = self._call(self._stub.Evaluate, lambda: req, timeout)
+        return EvaluationReport.model_validate_json(reply.report_json)
+
+    def validate(
+        self,
+        features: Any,
+        targets: Any,
+        candidates: Any = None,
+        *,
+        task: str | None = None,
+        folds: int = 5,
+        model: str = "linear",
+        epochs: int = 100,
+        budget_s: float | None = None,
+        seed: int = 0,
+        metric: str | None = None,
+        progress: Callable[[int, int, str], None] | None = None,
+        cancel: threading.Event | None = None,
+        timeout: float | None = None,
+    ) -> ValidationReport:
+        """Streams progress to ``progress(step, total, message)``; setting ``cancel`` stops the
+        server's training at the next progress message and raises ``CancelledError``."""
+        with _Request(self) as r:
+            req = pb.ValidateRequest(
+                **r.refs(features=features, targets=targets),
+                candidates=_candidate_pbs(candidates),
+                task=_text(task),
+                folds=folds,
+                model=model,
+                epochs=epochs,
+                budget_s=budget_s or 0.0,
+                seed=seed,
+                metric=_text(metric),
+            )
+            call = self._call(self._stub.Validate, lambda: req, timeout)
+            try:
+                for event in call:
+                    if cancel is not None and cancel.is_set():
+                        call.cancel()
+                        raise CancelledError(grpc.StatusCode.CANCELLED, "cancelled by caller")
+                    if event.WhichOneof("event") == "progress":
+                        if progress is not None:
+                            p = event.progress
+                            progress(p.step, p.total, p.message)
+                    else:
+                        return ValidationReport.model_validate_json(event.report_json)
+            except grpc.RpcError as err:
+                raise from_rpc_error(err) from None
+        raise CancelledError(grpc.StatusCode.CANCELLED, "the stream ended without a report")
+
+    def list_losses(
+        self, task: str | None = None, *, timeout: float | None = None
+    ) -> list[dict[str, Any]]:
+        reply = self._call(
+            self._stub.ListLosses, lambda: pb.ListLossesRequest(task=_text(task)), timeout
+        )
+        return [json.loads(loss.spec_json) for loss in reply.losses]
+
+    def benchmark(
+        self,
+        cases: list[str] | None = None,
+        diagnostics: bool = False,
+        *,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        reply = self._call(
+            self._stub.Benchmark,
+            lambda: pb.BenchmarkRequest(cases=cases or [], diagnostics=diagnostics),
+            timeout,
+        )
+        return {"device": reply.device, "rows": json.loads(reply.rows_json)}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(getattr(value, "value", value))

@@ -1,0 +1,163 @@
+"""The in-process advisor with the remote client's methods, so a pipeline switches by changing
+one constructor. The compute stack is imported inside the methods, on first use.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from client.advisor_client import UploadedDataset, candidate_dicts
+from client.arrays import DatasetRef, to_numpy
+
+
+class LocalAdvisor:
+    def __init__(self, device: str = "auto") -> None:
+        self.device = device
+        self._datasets: dict[str, dict[str, Any]] = {}
+
+    def close(self) -> None:
+        self._datasets.clear()
+
+    def __enter__(self) -> LocalAdvisor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _array(self, value: Any, field: str) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, DatasetRef):
+            from advisor.errors import DatasetNotFoundError, InvalidInputError
+
+            found = self._datasets.get(value.dataset_id)
+            if found is None:
+                raise DatasetNotFoundError("no such dataset", field=f"{field}.dataset_id")
+            if value.name not in found:
+                raise InvalidInputError(
+                    f"dataset has no array {value.name!r}", field=f"{field}.name"
+                )
+            return found[value.name]
+        return value
+
+    def upload(self, data: Mapping[str, Any] | None = None, /, **named: Any) -> UploadedDataset:
+        items = {name: to_numpy(v, name) for name, v in {**(data or {}), **named}.items()}
+        dataset_id = secrets.token_urlsafe(24)
+        self._datasets[dataset_id] = items
+        size = sum(int(v.nbytes) for v in items.values())
+        return UploadedDataset(dataset_id, size, float("inf"), tuple(items))
+
+    def delete(self, dataset: UploadedDataset | str) -> bool:
+        dataset_id = dataset if isinstance(dataset, str) else dataset.dataset_id
+        return self._datasets.pop(dataset_id, None) is not None
+
+    def profile(
+        self, targets: Any, features: Any = None, predictions: Any = None, task: str | None = None
+    ):
+        import advisor
+
+        return advisor.profile(
+            self._array(targets, "targets"),
+            features=self._array(features, "features"),
+            predictions=self._array(predictions, "predictions"),
+            task=task,
+        )
+
+    def recommend(
+        self,
+        targets: Any,
+        features: Any = None,
+        predictions: Any = None,
+        task: str | None = None,
+        goal: str | None = None,
+        top_k: int = 5,
+    ):
+        import advisor
+
+        return advisor.recommend(
+            self._array(targets, "targets"),
+            features=self._array(features, "features"),
+            predictions=self._array(predictions, "predictions"),
+            task=task,
+            goal=goal,
+            top_k=top_k,
+        )
+
+    def evaluate(
+        self,
+        predictions: Any,
+        targets: Any,
+        candidates: Any = None,
+        *,
+        task: str | None = None,
+        sample_weight: Any = None,
+        diagnostics: bool = True,
+    ):
+        import advisor
+
+        if isinstance(predictions, tuple):
+            predictions = tuple(
+                self._array(p, f"predictions[{i}]") for i, p in enumerate(predictions)
+            )
+        else:
+            predictions = self._array(predictions, "predictions")
+        return advisor.evaluate(
+            predictions,
+            self._array(targets, "targets"),
+            candidate_dicts(candidates),
+            task=task,
+            sample_weight=self._array(sample_weight, "sample_weight"),
+            device=self.device,
+            diagnostics=diagnostics,
+        )
+
+    def validate(
+        self,
+        features: Any,
+        targets: Any,
+        candidates: Any = None,
+        *,
+        task: str | None = None,
+        folds: int = 5,
+        model: str = "linear",
+        epochs: int = 100,
+        budget_s: float | None = None,
+        seed: int = 0,
+        metric: str | None = None,
+        progress: Callable[[int, int, str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ):
+        import advisor
+
+        return advisor.validate(
+            self._array(features, "features"),
+            self._array(targets, "targets"),
+            candidate_dicts(candidates),
+            task=task,
+            folds=folds,
+            model=model,
+            epochs=epochs,
+            budget_s=budget_s,
+            seed=seed,
+            metric=metric,
+            progress=progress,
+            cancel=cancel,
+            device=self.device,
+        )
+
+    def list_losses(self, task: str | None = None) -> list[dict[str, Any]]:
+        from advisor import losses
+
+        specs = losses.specs()
+        if task:
+            specs = [s for s in specs if task in [t.value for t in s.tasks]]
+        return [s.describe() for s in specs]
+
+    def benchmark(self, cases: list[str] | None = None, diagnostics: bool = False):
+        from server import bench
+
+        device, rows = bench.run(list(cases or []), diagnostics, self.device)
+        return {"device": device, "rows": rows}

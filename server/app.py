@@ -1,0 +1,194 @@
+"""Process lifecycle: options, the grpc.aio server, warm-up, health and graceful drain.
+
+Health says NOT_SERVING until the domain is imported (and, by default, its kernels compiled),
+so a load balancer never routes a call that would pay the warm-up. On SIGTERM health flips to
+NOT_SERVING first, then in-flight calls get ``--grace`` seconds to finish, then exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import faulthandler
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from client.rpc.lossadvisor.v1 import advisor_pb2 as pb
+from client.rpc.lossadvisor.v1 import advisor_pb2_grpc as pb_grpc
+from server.auth import TokenInterceptor
+from server.service import Servicer
+from server.store import DatasetStore
+
+log = logging.getLogger("server")
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["LossAdvisor"].full_name
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        line = json.loads(message) if message.startswith("{") else {"event": message}
+        line = {"level": record.levelname.lower(), "logger": record.name, **line}
+        for key in ("dataset", "bytes", "reason", "port"):
+            if hasattr(record, key):
+                line[key] = getattr(record, key)
+        if record.exc_info:
+            line["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(line)
+
+
+def configure_logging(level: str = "info") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter())
+    root = logging.getLogger("server")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    parser.add_argument("--port", type=int, default=50051, help="0 picks a free port")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--token-file", help="file holding the bearer token callers must send")
+    parser.add_argument("--tls-cert", help="PEM certificate chain (with --tls-key)")
+    parser.add_argument("--tls-key", help="PEM private key (with --tls-cert)")
+    parser.add_argument(
+        "--max-message-mb",
+        type=float,
+        default=64.0,
+        help="largest request or response message; larger gets RESOURCE_EXHAUSTED",
+    )
+    parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=2,
+        help="computations at once; more are refused with RESOURCE_EXHAUSTED",
+    )
+    parser.add_argument(
+        "--store-mb",
+        type=float,
+        default=1024.0,
+        help="byte budget of uploaded datasets (least recently used evicted)",
+    )
+    parser.add_argument(
+        "--store-ttl-s", type=float, default=3600.0, help="seconds an unused dataset is kept"
+    )
+    parser.add_argument(
+        "--max-elements", type=int, default=1 << 31, help="largest array accepted, in elements"
+    )
+    parser.add_argument(
+        "--grace-s",
+        type=float,
+        default=30.0,
+        help="seconds in-flight calls get to finish on SIGTERM",
+    )
+    parser.add_argument(
+        "--warmup",
+        choices=("compile", "import"),
+        default="compile",
+        help="compile the kernels before SERVING, or only import the domain",
+    )
+    parser.add_argument("--log-level", default="info")
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise SystemExit(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def _warm(mode: str, device: str) -> None:
+    import advisor
+
+    for name in ("profile", "recommend", "evaluate", "validate"):
+        getattr(advisor, name)
+    if mode == "compile":
+        advisor.warmup(device=device)
+
+
+async def serve(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level)
+    faulthandler.enable()  # a native crash in torch or grpc leaves a traceback in the log
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise SystemExit("--tls-cert and --tls-key go together")
+    interceptors = []
+    if args.token_file:
+        token = _read(args.token_file, "token file").decode().strip()
+        if not token:
+            raise SystemExit(f"token file {args.token_file} is empty")
+        interceptors.append(TokenInterceptor(token))
+    max_bytes = int(args.max_message_mb * 1024 * 1024)
+    server = grpc.aio.server(
+        interceptors=interceptors,
+        options=[
+            ("grpc.max_receive_message_length", max_bytes),
+            ("grpc.max_send_message_length", max_bytes),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    store = DatasetStore(int(args.store_mb * 1024 * 1024), args.store_ttl_s)
+    servicer = Servicer(
+        store,
+        device=args.device,
+        max_concurrency=args.max_concurrency,
+        max_elements=args.max_elements,
+    )
+    pb_grpc.add_LossAdvisorServicer_to_server(servicer, server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (
+            SERVICE_NAME,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
+    )
+    address = f"{args.host}:{args.port}"
+    if args.tls_cert:
+        creds = grpc.ssl_server_credentials(
+            [(_read(args.tls_key, "TLS key"), _read(args.tls_cert, "TLS certificate"))]
+        )
+        port = server.add_secure_port(address, creds)
+    else:
+        port = server.add_insecure_port(address)
+    if not port:
+        raise SystemExit(f"cannot bind {address}")
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    await server.start()
+    log.info("listening", extra={"port": port})
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def warm() -> None:
+        await loop.run_in_executor(servicer.pool, _warm, args.warmup, args.device)
+        for name in ("", SERVICE_NAME):
+            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving")
+
+    warming = asyncio.ensure_future(warm())
+    await stop.wait()
+    log.info("draining")
+    await health_servicer.enter_graceful_shutdown()
+    warming.cancel()
+    await server.stop(args.grace_s)
+    servicer.pool.shutdown(wait=False, cancel_futures=True)
+    log.info("stopped")
+    return 0
+
+
+def serve_from_args(args: argparse.Namespace) -> int:
+    """Blocks until SIGTERM or SIGINT; returns the process exit code."""
+    return asyncio.run(serve(args))
