@@ -1,23 +1,58 @@
-"""The candidates evaluated when the caller names none.
+"""The candidates evaluated when the caller names none: the recommender's ranking.
 
-This is the one place to route to the recommender once it exists: return its proposals here.
-Until then: every catalog loss whose input convention and checks accept the data (and that
-serves ``task`` when one is given).
+Evaluating what the recommender proposes (with its data-derived hyperparameters) answers the
+question a caller without candidates asks: "how would the losses that suit this data treat my
+predictions?". The recommender needs one target array and one prediction array; for inputs it
+cannot profile (pairs, triplets, CTC tuples) or data it rules out, the defaults fall back to
+every catalog loss whose input convention and checks accept the data.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from advisor.errors import InvalidInputError
+from advisor.errors import AdvisorError, InvalidInputError
 from advisor.evaluation.candidates import params_to
 from advisor.evaluation.inputs import Inputs, assemble
 from advisor.evaluation.prepare import PrepareCache
 from advisor.losses import registry, specs
 from advisor.vocabulary import Task
 
+log = logging.getLogger("advisor.evaluation")
 
-def default_candidates(inp: Inputs, task: Task | str | None = None, cache: PrepareCache | None = None) -> list[str]:
+#: How many recommended candidates a default evaluation covers.
+TOP_K = 8
+
+
+def default_candidates(
+    inp: Inputs, task: Task | str | None = None, cache: PrepareCache | None = None
+) -> list[str | dict[str, Any]]:
+    """The recommender's top candidates as ``{"loss", "params"}`` dicts, else compatible names."""
+    recommended = _recommended(inp, task)
+    if recommended:
+        return recommended
+    return compatible_names(inp, task, cache)
+
+
+def _recommended(inp: Inputs, task: Task | str | None) -> list[dict[str, Any]]:
+    if len(inp.targets) != 1 or len(inp.predictions) != 1:
+        return []
+    from advisor.recommender import recommend
+
+    targets = inp.targets[0].detach().cpu().numpy()
+    predictions = inp.predictions[0].detach().cpu().numpy()
+    try:
+        rec = recommend(targets, predictions=predictions, task=task, top_k=TOP_K)
+    except AdvisorError as exc:
+        log.info("no recommendation for these inputs (%s); evaluating compatible losses", exc)
+        return []
+    return [{"loss": c.loss, "params": dict(c.params)} for c in rec.candidates]
+
+
+def compatible_names(
+    inp: Inputs, task: Task | str | None = None, cache: PrepareCache | None = None
+) -> list[str]:
     """Names of the catalog losses compatible with these inputs, in catalog order."""
     task = Task(task) if task is not None else _infer_task(inp)
     cache = cache or PrepareCache(inp)
@@ -28,7 +63,9 @@ def default_candidates(inp: Inputs, task: Task | str | None = None, cache: Prepa
         try:
             tensors = cache.prepare(spec, assemble(spec, inp))
             first = next(iter(tensors.values()))
-            params: dict[str, Any] = params_to(registry.resolve_params(spec, {}), first.dtype, first.device)
+            params: dict[str, Any] = params_to(
+                registry.resolve_params(spec, {}), first.dtype, first.device
+            )
             cache.check(spec, tensors, params)
         except InvalidInputError:
             continue

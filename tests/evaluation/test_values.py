@@ -6,6 +6,8 @@ import pytest
 import torch
 
 import advisor
+from advisor.evaluation import defaults
+from advisor.evaluation.inputs import normalize
 from advisor.losses import compute
 from tests.evaluation.data import binary_data, count_data, multiclass_data, regression_data
 
@@ -188,11 +190,24 @@ def test_results_follow_candidate_order_and_are_deterministic():
     assert a.model_dump() == b.model_dump()
 
 
-def test_default_candidates_fit_the_data():
-    x, y = regression_data()
-    names = [r.loss for r in advisor.evaluate(x, y).results]
-    assert "MSELoss" in names and "CrossEntropyLoss" not in names
+def test_default_candidates_are_the_recommendation():
+    for x, y in (regression_data(), multiclass_data()):
+        rec = advisor.recommend(y.numpy(), predictions=x.numpy(), top_k=defaults.TOP_K)
+        results = advisor.evaluate(x, y, diagnostics=False).results
+        assert [(r.loss, r.params) for r in results] == [(c.loss, c.params) for c in rec.candidates]
+        assert not results[0].skipped
+        # Only a loss that needs more arrays than were given (GaussianNLLLoss's variance) may skip.
+        assert all(r.reason and "prediction array" in r.reason for r in results if r.skipped)
+
+
+def test_default_candidates_without_a_recommendation_are_the_compatible_losses():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(50, generator=g), torch.randn(50, generator=g)
+    target = torch.where(torch.rand(50, generator=g) < 0.5, -1.0, 1.0)
+    names = [r.loss for r in advisor.evaluate((a, b), target, diagnostics=False).results]
+    assert "MarginRankingLoss" in names and "MSELoss" not in names
     xc, yc = multiclass_data()
-    names = [r.loss for r in advisor.evaluate(xc, yc, diagnostics=False).results]
+    inp = normalize(xc, yc, device="cpu")
+    names = defaults.compatible_names(inp)
     assert "CrossEntropyLoss" in names and "MSELoss" not in names
     assert "MultiMarginLoss" in names  # no fused kernel, still evaluated through the catalog
