@@ -495,6 +495,15 @@ RULES: tuple[Rule, ...] = (
         favour={"NLLLoss": 6.0},
     ),
     Rule(
+        "softmax-loss-on-probabilities",
+        "guide 002, Softmax",
+        (("task", "==", "multiclass"), ("pred_format", "==", "probabilities")),
+        "predictions are softmax outputs in [{pred_min:.3g}, {pred_max:.3g}]; focal and class-balanced losses "
+        "take logits and would apply a second softmax, flattening the probabilities and their gradients "
+        "(guide 002, Softmax)",
+        avoid=("FocalLoss", "ClassBalancedLoss"),
+    ),
+    Rule(
         "multiclass-probabilities",
         "guide 003, Negative Log Loss",
         (("task", "==", "multiclass"), ("pred_format", "==", "probabilities")),

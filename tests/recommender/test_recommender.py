@@ -242,6 +242,9 @@ def test_cross_entropy_on_softmax_outputs_is_guide_002s_mistake():
     rec = advisor.recommend(y, predictions=probs)
     ce = next(a for a in rec.avoid if a.loss == "CrossEntropyLoss")
     assert any("guide 002" in r for r in ce.reasons)
+    # every loss that applies its own softmax is kept out of the ranking, not just CE
+    ranked = {c.loss for c in rec.candidates}
+    assert not ranked & {"CrossEntropyLoss", "FocalLoss", "ClassBalancedLoss", "LogitAdjustedLoss"}
 
 
 def test_nll_on_raw_scores_is_guide_003s_mistake():
