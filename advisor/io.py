@@ -87,19 +87,47 @@ def read_table(path: str | Path) -> Table:
     )
 
 
-def read_array(path: str | Path) -> np.ndarray:
-    """One array: a .npy file, the only array of an .npz, or all numeric columns of a table."""
+def read_array(path: str | Path, key: str | None = None) -> np.ndarray:
+    """One array: a .npy file, an .npz array, or table columns (all of them, or ``key``).
+
+    ``key`` names the .npz array, or the table column(s) to take (comma-separated); several
+    columns become a matrix, one column a vector.
+    """
     path = Path(path)
     if path.suffix.lower() == ".npy":
         if not path.exists():
             raise InvalidInputError(
                 f"no such file: {path}", field="path", expected="an existing file", got=str(path)
             )
+        if key is not None:
+            raise InvalidInputError(
+                "a .npy file holds one array; drop the ':name' part",
+                field="path",
+                expected="no key",
+                got=key,
+            )
         return np.load(path, allow_pickle=False)
     table = read_table(path)
-    if len(table) == 1:
-        return next(iter(table.values()))
-    return np.column_stack(list(table.values()))
+    names = key.split(",") if key else list(table)
+    missing = [n for n in names if n not in table]
+    if missing:
+        raise InvalidInputError(
+            f"{path.name} has no {missing[0]!r}; it has {', '.join(table)}",
+            field="path",
+            expected=list(table),
+            got=missing[0],
+        )
+    if len(names) == 1:
+        return table[names[0]]
+    return np.column_stack([table[n] for n in names])
+
+
+def split_key(spec: str) -> tuple[str, str | None]:
+    """``data.npz:logits`` -> (``data.npz``, ``logits``); a path that exists is never split."""
+    if Path(spec).exists() or ":" not in spec:
+        return spec, None
+    path, key = spec.rsplit(":", 1)
+    return path, key or None
 
 
 def select(

@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from advisor.errors import AdvisorError
@@ -31,26 +32,45 @@ def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join([line, rule, *body])
 
 
-def cmd_losses(args: argparse.Namespace) -> int:
-    from advisor import losses
+def _advisor(args: argparse.Namespace) -> Any:
+    """The in-process advisor, or the remote one with ``--server``: the commands call the same
+    methods on either, and the remote path imports neither torch nor scikit-learn."""
+    if getattr(args, "server", None):
+        from client.advisor_client import AdvisorClient
 
-    specs = [
-        s for s in losses.specs() if args.task is None or args.task in {t.value for t in s.tasks}
-    ]
+        token = None
+        if args.token_file:
+            try:
+                token = Path(args.token_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise AdvisorError(
+                    f"cannot read the token file ({exc.strerror})", field="token_file"
+                ) from None
+        return AdvisorClient(args.server, token=token, tls=args.tls_ca, timeout=args.timeout)
+    from client.local import LocalAdvisor
+
+    return LocalAdvisor(device=getattr(args, "device", "auto"))
+
+
+def cmd_losses(args: argparse.Namespace) -> int:
+    with _advisor(args) as advisor:
+        specs = advisor.list_losses(args.task)
     if args.json:
-        print(json.dumps([s.describe() for s in specs], indent=2))
+        print(json.dumps(specs, indent=2))
         return 0
     rows = [
         {
-            "loss": s.name,
-            "family": s.family.value,
-            "tasks": ",".join(t.value for t in s.tasks),
+            "loss": s["name"],
+            "family": s["family"],
+            "tasks": ",".join(s["tasks"]),
             "hyperparameters": ", ".join(
-                f"{p.name}={p.default!r}"
-                for p in s.params
-                if p.name != "reduction" and not callable(p.default)
+                f"{p['name']}={p['default']!r}"
+                for p in s["params"]
+                if p["name"] != "reduction" and p.get("kind") != "callable"
             ),
-            "reference": s.reference if len(s.reference) <= 40 else s.reference[:37] + "...",
+            "reference": s["reference"]
+            if len(s["reference"]) <= 40
+            else s["reference"][:37] + "...",
         }
         for s in specs
     ]
@@ -60,15 +80,11 @@ def cmd_losses(args: argparse.Namespace) -> int:
 
 
 def _recommend(targets: Any, features: Any, args: argparse.Namespace) -> int:
-    import advisor
-
-    rec = advisor.recommend(
-        targets, features=features, task=args.task, goal=args.goal, top_k=args.top_k
-    )
-    if args.json:
-        print(rec.model_dump_json(indent=2))
-    else:
-        print(rec.explain())
+    with _advisor(args) as advisor:
+        rec = advisor.recommend(
+            targets, features=features, task=args.task, goal=args.goal, top_k=args.top_k
+        )
+    print(rec.model_dump_json(indent=2) if args.json else rec.explain())
     return 0
 
 
@@ -105,7 +121,6 @@ def _progress_bar(step: int, total: int, message: str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    import advisor
     from advisor import io
 
     table = io.read_table(args.data)
@@ -113,23 +128,169 @@ def cmd_validate(args: argparse.Namespace) -> int:
     targets, x = io.select(table, args.target, features)
     if x is None:
         raise AdvisorError("validation needs at least one numeric feature column", field="features")
-    report = advisor.validate(
-        x,
-        targets,
-        args.loss or None,
-        task=args.task,
-        folds=args.folds,
-        model=args.model,
-        epochs=args.epochs,
-        budget_s=args.budget,
-        seed=args.seed,
-        metric=args.metric,
-        progress=None if args.json else _progress_bar,
-    )
+    with _advisor(args) as advisor:
+        report = advisor.validate(
+            x,
+            targets,
+            _candidates(args.loss),
+            task=args.task,
+            folds=args.folds,
+            model=args.model,
+            epochs=args.epochs,
+            budget_s=args.budget,
+            seed=args.seed,
+            metric=args.metric,
+            progress=None if args.json else _progress_bar,
+        )
     if args.plot:
         report.plot(args.plot)
     print(report.model_dump_json(indent=2) if args.json else report.table())
     return 0
+
+
+def _candidates(specs: list[str] | None) -> list[dict[str, Any]] | None:
+    """``--loss HuberLoss:delta=0.5,reduction=sum`` -> ``{"loss": ..., "params": {...}}``.
+
+    Values are read as JSON where they parse (numbers, true/false, lists such as
+    ``weight=[1,2]``), as text otherwise (``reduction=sum``).
+    """
+    if not specs:
+        return None
+    out = []
+    for i, spec in enumerate(specs):
+        name, _, rest = spec.partition(":")
+        params: dict[str, Any] = {}
+        for item in _split_params(rest):
+            key, eq, value = item.partition("=")
+            if not eq or not key.strip():
+                raise AdvisorError(
+                    f"{item!r} is not name=value", field=f"loss[{i}]", expected="name=value"
+                )
+            try:
+                params[key.strip()] = json.loads(value)
+            except json.JSONDecodeError:
+                params[key.strip()] = value.strip()
+        out.append({"loss": name.strip(), "params": params})
+    return out
+
+
+def _split_params(text: str) -> list[str]:
+    """Split on commas outside brackets, so ``weight=[1,2],reduction=sum`` is two items."""
+    items, depth, current = [], 0, ""
+    for ch in text:
+        depth += ch in "[{"
+        depth -= ch in "]}"
+        if ch == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += ch
+    if current.strip():
+        items.append(current)
+    return [i for i in items if i.strip()]
+
+
+def _read(spec: str | None, field: str) -> Any:
+    from advisor import io
+
+    if spec is None:
+        return None
+    path, key = io.split_key(spec)
+    try:
+        return io.read_array(path, key)
+    except AdvisorError as exc:
+        raise AdvisorError(exc.message, field=field, expected=exc.expected, got=exc.got) from None
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    predictions = tuple(_read(p, "predictions") for p in args.predictions)
+    targets = _read(args.targets, "targets")
+    with _advisor(args) as advisor:
+        report = advisor.evaluate(
+            predictions[0] if len(predictions) == 1 else predictions,
+            targets,
+            _candidates(args.loss),
+            task=args.task,
+            sample_weight=_read(args.sample_weight, "sample_weight"),
+            diagnostics=not args.no_diagnostics,
+        )
+    print(report.model_dump_json(indent=2) if args.json else report.table())
+    return 0
+
+
+BENCH_COLUMNS = (
+    ("case", "case", None),
+    ("diag", "diagnostics", None),
+    ("K", "k", None),
+    ("fused ms", "fused_s", 1e3),
+    ("loop ms", "loop_s", 1e3),
+    ("speedup", "speedup", 1),
+    ("fused/single", "fused_over_single", 1),
+    ("read-bound ms", "read_bound_s", 1e3),
+    ("GB/s", "gb_per_s", 1),
+    ("compile s", "compile_s", 1),
+    ("peak MiB", "peak_extra_bytes", 1 / 2**20),
+)
+
+
+def bench_table(rows: list[dict[str, Any]]) -> str:
+    """The benchmark rows as a table; rows are dicts so a remote reply needs no compute stack."""
+
+    def cell(row: dict[str, Any], key: str, scale: float | None) -> str:
+        value = row.get(key)
+        if value is None:
+            return "-"
+        if scale is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            return str(value)
+        return f"{value * scale:.3g}"
+
+    return _table(
+        [{title: cell(r, key, scale) for title, key, scale in BENCH_COLUMNS} for r in rows],
+        [title for title, _, _ in BENCH_COLUMNS],
+    )
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.quick and args.server:
+        raise AdvisorError("--quick runs in-process; name the cases to run remotely", field="quick")
+    with _advisor(args) as advisor:
+        if args.server:
+            reply = advisor.benchmark(args.case or None, diagnostics=bool(args.diagnostics))
+        else:
+            reply = advisor.benchmark(
+                args.case or None,
+                diagnostics=args.diagnostics,
+                quick=args.quick,
+                progress=None if args.json else _progress_bar,
+            )
+    if args.json:
+        print(json.dumps(reply, indent=2))
+    else:
+        print(f"device: {reply['device']}\n")
+        print(bench_table(reply["rows"]))
+    return 0
+
+
+def _needs_server_extra(missing: str | None) -> int:
+    raise ModuleNotFoundError(f"serving needs {missing!r}", name=missing)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import server
+
+    return server.serve_from_args(args)
+
+
+def _remote_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("remote (default: in-process)")
+    g.add_argument("--server", metavar="ADDR", help="run on a loss-advisor server, host:port")
+    g.add_argument("--token-file", help="file holding the server's bearer token")
+    g.add_argument("--tls-ca", help="PEM CA bundle of a TLS server")
+    g.add_argument("--timeout", type=float, default=300.0, help="deadline of each call, seconds")
+
+
+def _device_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help="in-process device: auto, cpu, cuda[:i]")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("losses", help="the loss catalog")
     p.add_argument("--task", help="only losses serving this task")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    _remote_options(p)
     p.set_defaults(func=cmd_losses)
 
     def recommend_options(p: argparse.ArgumentParser) -> None:
@@ -157,7 +319,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--features", help="comma-separated feature columns (default: all other numeric)"
     )
     recommend_options(p)
+    _remote_options(p)
     p.set_defaults(func=cmd_recommend)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="evaluate candidate losses on predictions and targets, with diagnostics",
+        description="Files are NPY, NPZ, CSV or Parquet; FILE:NAME picks an NPZ array or "
+        "table column(s) (comma-separated).",
+    )
+    p.add_argument(
+        "--predictions",
+        action="append",
+        required=True,
+        metavar="FILE[:NAME]",
+        help="predictions; repeat for pair and triplet losses",
+    )
+    p.add_argument("--targets", metavar="FILE[:NAME]", help="targets (labels, values)")
+    p.add_argument(
+        "--loss",
+        action="append",
+        metavar="NAME[:k=v,...]",
+        help="a candidate, e.g. HuberLoss:delta=0.5 (repeat); default: the recommendation",
+    )
+    p.add_argument("--task", help="the task, when the data leave it open")
+    p.add_argument("--sample-weight", metavar="FILE[:NAME]", help="one weight per row")
+    p.add_argument("--no-diagnostics", action="store_true", help="values only (faster)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _device_option(p)
+    _remote_options(p)
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
         "validate", help="train probe models with each candidate loss, cross-validated"
@@ -168,7 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--features", help="comma-separated feature columns (default: all other numeric)"
     )
     p.add_argument(
-        "--loss", action="append", help="a candidate loss (repeat); default: the recommendation"
+        "--loss",
+        action="append",
+        metavar="NAME[:k=v,...]",
+        help="a candidate loss (repeat); default: the recommendation",
     )
     p.add_argument("--task", help="override the inferred task")
     p.add_argument("--folds", type=int, default=5)
@@ -179,7 +373,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", help="rank by this metric instead of the task's primary one")
     p.add_argument("--plot", help="write loss curves and metrics to this PNG (needs matplotlib)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    _device_option(p)
+    _remote_options(p)
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("bench", help="loss throughput on this machine (or the server's)")
+    p.add_argument("--case", action="append", help="a benchmark case (repeat); default: all")
+    p.add_argument("--quick", action="store_true", help="the small cases, in seconds")
+    p.add_argument(
+        "--diagnostics",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="with or without diagnostics (default: both in-process, values remotely)",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _device_option(p)
+    _remote_options(p)
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("serve", help="run the gRPC service")
+    try:
+        import server
+
+        server.add_serve_arguments(p)
+        p.set_defaults(func=cmd_serve)
+    except ModuleNotFoundError as exc:  # a light install: the client without the server extra
+        missing = exc.name
+        p.set_defaults(func=lambda _args: _needs_server_extra(missing))
 
     p = sub.add_parser("demo", help="recommend a loss for the bundled example, in-process")
     recommend_options(p)
@@ -196,7 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except ModuleNotFoundError as exc:
         print(
-            f"error: this command runs in-process and needs {exc.name!r}; install loss-advisor[server]",
+            f"error: this command runs in-process and needs {exc.name!r}; "
+            "install loss-advisor[server] or use --server",
             file=sys.stderr,
         )
         return EXIT_USAGE

@@ -156,8 +156,23 @@ class LocalAdvisor:
             specs = [s for s in specs if task in [t.value for t in s.tasks]]
         return [s.describe() for s in specs]
 
-    def benchmark(self, cases: list[str] | None = None, diagnostics: bool = False):
-        from server import bench
+    def benchmark(
+        self,
+        cases: list[str] | None = None,
+        diagnostics: bool | None = False,
+        *,
+        quick: bool = False,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> dict[str, Any]:
+        """The same reply as the remote ``benchmark``: the device and one dict per row."""
+        from advisor.evaluation import bench
 
-        device, rows = bench.run(list(cases or []), diagnostics, self.device)
-        return {"device": device, "rows": rows}
+        rows = bench.run(
+            list(cases) if cases else None,
+            diagnostics=diagnostics,
+            device=self.device,
+            quick=quick,
+            progress=progress,
+        )
+        device = rows[0].device if rows else self.device
+        return {"device": device, "rows": [row.model_dump() for row in rows]}

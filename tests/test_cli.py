@@ -7,7 +7,9 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
+import advisor
 from advisor import losses
 from client.cli import main
 
@@ -95,3 +97,175 @@ def test_validate_ranks_candidates_and_writes_a_plot(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["metric"] == "mae" and len(report["ranking"]) == 2
     assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+# ----- evaluate ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def regression_files(tmp_path):
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=400)
+    p = y + rng.standard_t(2, 400) * 0.5
+    np.save(tmp_path / "p.npy", p.astype(np.float32))
+    np.save(tmp_path / "t.npy", y.astype(np.float32))
+    np.save(tmp_path / "w.npy", np.ones(400, dtype=np.float32))
+    return tmp_path
+
+
+def test_evaluate_json_equals_the_library(regression_files, capsys):
+    d = regression_files
+    args = ["evaluate", "--predictions", str(d / "p.npy"), "--targets", str(d / "t.npy")]
+    args += ["--loss", "HuberLoss:delta=0.5", "--loss", "QuantileLoss:quantiles=[0.1,0.9]"]
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    expected = advisor.evaluate(
+        np.load(d / "p.npy"),
+        np.load(d / "t.npy"),
+        [
+            {"loss": "HuberLoss", "params": {"delta": 0.5}},
+            {"loss": "QuantileLoss", "params": {"quantiles": [0.1, 0.9]}},
+        ],
+    )
+    assert report == json.loads(expected.model_dump_json())
+
+
+def test_evaluate_table_shows_skips_lints_and_the_caveat(tmp_path, capsys):
+    probs = np.full((50, 3), 1 / 3, dtype=np.float32)
+    np.savez(tmp_path / "c.npz", probs=probs, y=np.arange(50) % 3)
+    args = ["evaluate", "--predictions", f"{tmp_path / 'c.npz'}:probs"]
+    args += ["--targets", f"{tmp_path / 'c.npz'}:y", "--loss", "CrossEntropyLoss"]
+    args += ["--loss", "MSELoss"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    # MSELoss cannot compare (50, 3) probabilities with (50,) class indices: skipped, not fatal
+    assert "CrossEntropyLoss()" in out and "skipped:" in out
+    assert "[probabilities-as-logits]" in out and "fix:" in out
+    assert "not comparable" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--targets", "MISSING.npy"], "error: targets: no such file"),
+        (["--targets", "t.npy", "--loss", "HuberLoss:delta"], "error: loss[0]: 'delta' is not"),
+        (["--targets", "t.npy", "--loss", "HuberLos"], "error: candidates[0]"),
+        (["--targets", "short.npy"], "error: targets: shape"),
+    ],
+)
+def test_evaluate_errors_are_one_line(regression_files, extra, message):
+    d = regression_files
+    np.save(d / "short.npy", np.zeros(3, dtype=np.float32))
+    extra = [str(d / e) if e.endswith(".npy") else e for e in extra]
+    result = subprocess.run(
+        [sys.executable, "-m", "client.cli", "evaluate", "--predictions", str(d / "p.npy"), *extra],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith(message), result.stderr
+
+
+# ----- bench and serve ---------------------------------------------------------------------
+
+
+def test_bench_quick_json(capsys):
+    bench = pytest.importorskip("advisor.evaluation.bench")
+    case = next(iter(bench.QUICK_CASES)) if hasattr(bench, "QUICK_CASES") else None
+    args = ["bench", "--quick", "--no-diagnostics", "--json"]
+    if case:
+        args += ["--case", case]
+    assert main(args) == 0
+    reply = json.loads(capsys.readouterr().out)
+    assert reply["device"] and reply["rows"]
+    for row in reply["rows"]:
+        assert row["diagnostics"] is False
+        assert row["speedup"] == pytest.approx(row["loop_s"] / row["fused_s"])
+
+
+def test_serve_help_lists_the_server_options(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--port", "--token-file", "--tls-cert", "--max-message-mb", "--device"):
+        assert option in out
+
+
+# ----- remote: the same answers through a real server ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def remote(tmp_path_factory):
+    from tests.service.conftest import ServerProcess
+
+    tmp = tmp_path_factory.mktemp("cli-server")
+    token = tmp / "token"
+    token.write_text("cli-secret-token\n")
+    proc = ServerProcess(tmp, "--token-file", str(token))
+    yield ["--server", proc.target, "--token-file", str(token)]
+    assert proc.stop() == 0
+
+
+def test_remote_recommend_and_evaluate_equal_in_process(remote, regression_files, capsys):
+    args = ["recommend", "advisor/data/delivery_times.csv", "--target", "minutes", "--json"]
+    assert main(args) == 0
+    local = json.loads(capsys.readouterr().out)
+    assert main([*args, *remote]) == 0
+    assert json.loads(capsys.readouterr().out) == local
+
+    d = regression_files
+    args = ["evaluate", "--predictions", str(d / "p.npy"), "--targets", str(d / "t.npy")]
+    args += ["--loss", "HuberLoss:delta=0.5", "--sample-weight", str(d / "w.npy"), "--json"]
+    assert main(args) == 0
+    local = json.loads(capsys.readouterr().out)
+    assert main([*args, *remote]) == 0
+    assert json.loads(capsys.readouterr().out) == local
+
+
+def test_remote_errors_are_one_line(remote, regression_files, tmp_path):
+    d = regression_files
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not-the-token")
+    base = [sys.executable, "-m", "client.cli", "evaluate", "--predictions", str(d / "p.npy")]
+    base += ["--targets", str(d / "t.npy")]
+    cases = [
+        (["--loss", "HuberLoss:delta=-1", *remote], "error: "),
+        (["--server", remote[1], "--token-file", str(wrong)], "error: "),
+        (["--server", "127.0.0.1:1", "--timeout", "2"], "error: "),
+    ]
+    for extra, prefix in cases:
+        result = subprocess.run([*base, *extra], capture_output=True, text=True, timeout=120)
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.startswith(prefix) and result.stderr.strip().count("\n") == 0
+
+
+def test_remote_commands_import_neither_torch_nor_sklearn(remote):
+    code = (
+        "import sys\n"
+        "from client.cli import main\n"
+        f"assert main(['losses', '--json', *{remote!r}]) == 0\n"
+        f"assert main(['recommend', 'advisor/data/delivery_times.csv', '--target', 'minutes', *{remote!r}]) == 0\n"
+        "heavy = [m for m in ('torch', 'sklearn', 'scipy') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_loss_options_parse_json_values_and_text():
+    from client.cli import _candidates
+
+    parsed = _candidates(
+        ["CrossEntropyLoss:weight=[1,2.5],reduction=sum,label_smoothing=0.1", "L1Loss"]
+    )
+    assert parsed == [
+        {
+            "loss": "CrossEntropyLoss",
+            "params": {"weight": [1, 2.5], "reduction": "sum", "label_smoothing": 0.1},
+        },
+        {"loss": "L1Loss", "params": {}},
+    ]

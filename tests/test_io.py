@@ -45,3 +45,15 @@ def test_unknown_suffix_and_missing_file(tmp_path):
         io.read_table(tmp_path / "d.xlsx")
     with pytest.raises(InvalidInputError, match="no such file"):
         io.read_array(tmp_path / "none.npy")
+
+
+def test_read_array_picks_an_npz_array_or_table_columns(tmp_path):
+    np.savez(tmp_path / "d.npz", logits=np.ones((4, 3)), y=np.arange(4))
+    (tmp_path / "t.csv").write_text("a,b,c\n1,2,3\n4,5,6\n")
+    path, key = io.split_key(f"{tmp_path / 'd.npz'}:logits")
+    assert io.read_array(path, key).shape == (4, 3)
+    assert io.read_array(tmp_path / "t.csv", "a,c").tolist() == [[1.0, 3.0], [4.0, 6.0]]
+    assert io.read_array(tmp_path / "t.csv", "b").tolist() == [2.0, 5.0]
+    assert io.split_key(str(tmp_path / "t.csv")) == (str(tmp_path / "t.csv"), None)
+    with pytest.raises(InvalidInputError, match="no 'z'"):
+        io.read_array(tmp_path / "t.csv", "z")

@@ -119,3 +119,53 @@ class EvaluationReport(BaseModel):
     @property
     def lint_codes(self) -> list[str]:
         return [lint.code for lint in self.lints]
+
+    def table(self) -> str:
+        """Readable text for people: one line per candidate, then the lints and the caveat."""
+        header = ("loss", "value", "skill", "p99", "grad max", "top1% grad", "dead zone", "note")
+        rows = [header]
+        for r in self.results:
+            d = r.diagnostics
+            q = d.loss_quantiles if d else None
+            rows.append(
+                (
+                    _call_text(r.loss, r.params),
+                    _num(r.value),
+                    _num(d.skill if d else None),
+                    _num(q.p99 if q else None),
+                    _num(d.grad_max if d else None),
+                    _share(d.top1pct_grad_share if d else None),
+                    _share(d.zero_grad_fraction if d else None),
+                    f"skipped: {r.reason}" if r.skipped else "",
+                )
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+        lines = [
+            "  ".join([*(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)), row[-1]])
+            .rstrip()
+            for row in rows
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        lines.append(f"\n{self.n_samples} samples, {self.dtype} on {self.device}. {self.note}")
+        for lint in self.lints:
+            lines.append(f"\n[{lint.code}] {lint.message}\n  fix: {lint.fix}")
+        return "\n".join(lines)
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _call_text(loss: str, params: dict[str, Any]) -> str:
+    def short(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        if isinstance(v, list) and len(v) > 3:
+            return f"[{len(v)} values]"
+        return repr(v)
+
+    return f"{loss}({', '.join(f'{k}={short(v)}' for k, v in params.items())})"
