@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The CPU build of torch; a range here would pull a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test lint install install-dev bench proto clean
+.PHONY: demo test lint install install-dev bench bench-quick reliability proto clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,17 @@ test: install-dev
 proto: install-dev
 	$(BIN)/python -m client.rpc.generate
 
+# Full benchmarks (tens of minutes on 2 cores); `loss-advisor bench --quick` takes seconds.
 bench: install-dev
-	$(BIN)/python -m pytest benchmarks -q --benchmark-only
+	BENCH_FULL=1 $(BIN)/python -m pytest benchmarks -q -s --benchmark-only
+
+bench-quick: install-dev
+	$(BIN)/loss-advisor bench --quick
+
+# Long forms of tests/reliability (2,500+ fuzzed requests, 30 s load, 300 cancels), then
+# their figures as the Markdown table of the README's Reliability section.
+reliability: install-dev
+	$(BIN)/python -m tests.reliability.report
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -14,6 +14,7 @@ import json
 import logging
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -22,9 +23,12 @@ from grpc_reflection.v1alpha import reflection
 
 from client.rpc.lossadvisor.v1 import advisor_pb2 as pb
 from client.rpc.lossadvisor.v1 import advisor_pb2_grpc as pb_grpc
+from server import codec
 from server.auth import TokenInterceptor
+from server.decoding import DecodeGuard
 from server.service import Servicer
 from server.store import DatasetStore
+from server.tenants import Tenants
 
 log = logging.getLogger("server")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["LossAdvisor"].full_name
@@ -35,7 +39,7 @@ class _JsonFormatter(logging.Formatter):
         message = record.getMessage()
         line = json.loads(message) if message.startswith("{") else {"event": message}
         line = {"level": record.levelname.lower(), "logger": record.name, **line}
-        for key in ("dataset", "bytes", "reason", "port"):
+        for key in ("dataset", "bytes", "store_bytes", "reason", "port", "tenants", "peak_active"):
             if hasattr(record, key):
                 line[key] = getattr(record, key)
         if record.exc_info:
@@ -56,7 +60,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     parser.add_argument("--port", type=int, default=50051, help="0 picks a free port")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--token-file", help="file holding the bearer token callers must send")
+    parser.add_argument(
+        "--token-file",
+        help="bearer tokens callers must send, one per line; each token is a tenant that sees "
+        "only the datasets it uploaded",
+    )
     parser.add_argument("--tls-cert", help="PEM certificate chain (with --tls-key)")
     parser.add_argument("--tls-key", help="PEM private key (with --tls-cert)")
     parser.add_argument(
@@ -81,7 +89,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--store-ttl-s", type=float, default=3600.0, help="seconds an unused dataset is kept"
     )
     parser.add_argument(
-        "--max-elements", type=int, default=1 << 31, help="largest array accepted, in elements"
+        "--max-elements",
+        type=int,
+        default=codec.DEFAULT_MAX_ELEMENTS,
+        help="most array elements one request (or one upload) may carry or reference, all its "
+        "arrays together; more gets RESOURCE_EXHAUSTED naming the field (default %(default)s)",
     )
     parser.add_argument(
         "--grace-s",
@@ -114,17 +126,33 @@ def _warm(mode: str, device: str) -> None:
         advisor.warmup(device=device)
 
 
-async def serve(args: argparse.Namespace) -> int:
-    configure_logging(args.log_level)
-    faulthandler.enable()  # a native crash in torch or grpc leaves a traceback in the log
+@dataclass
+class Built:
+    """A started server and the parts a caller may watch or stop."""
+
+    server: grpc.aio.Server
+    servicer: Servicer
+    health: health.aio.HealthServicer
+    port: int
+
+
+def _tenants(path: str | None) -> Tenants | None:
+    if not path:
+        return None
+    try:
+        return Tenants.parse(_read(path, "token file").decode())
+    except ValueError:
+        raise SystemExit(f"token file {path} holds no token") from None
+
+
+async def build(args: argparse.Namespace) -> Built:
+    """Bind and start the server, health NOT_SERVING until the caller warms it up."""
     if bool(args.tls_cert) != bool(args.tls_key):
         raise SystemExit("--tls-cert and --tls-key go together")
-    interceptors = []
-    if args.token_file:
-        token = _read(args.token_file, "token file").decode().strip()
-        if not token:
-            raise SystemExit(f"token file {args.token_file} is empty")
-        interceptors.append(TokenInterceptor(token))
+    tenants = _tenants(args.token_file)
+    # Authentication first, so a caller without a token learns nothing, not even about its bytes.
+    interceptors = [TokenInterceptor(tenants)] if tenants else []
+    interceptors.append(DecodeGuard())
     max_bytes = int(args.max_message_mb * 1024 * 1024)
     server = grpc.aio.server(
         interceptors=interceptors,
@@ -140,6 +168,7 @@ async def serve(args: argparse.Namespace) -> int:
         device=args.device,
         max_concurrency=args.max_concurrency,
         max_elements=args.max_elements,
+        tenants=tenants,
     )
     pb_grpc.add_LossAdvisorServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
@@ -165,27 +194,44 @@ async def serve(args: argparse.Namespace) -> int:
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     await server.start()
-    log.info("listening", extra={"port": port})
+    log.info("listening", extra={"port": port, "tenants": len(tenants) if tenants else 0})
+    return Built(server, servicer, health_servicer, port)
 
-    stop = asyncio.Event()
+
+async def warm(built: Built, args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    await loop.run_in_executor(built.servicer.pool, _warm, args.warmup, args.device)
+    for name in ("", SERVICE_NAME):
+        await built.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    log.info("serving")
 
-    async def warm() -> None:
-        await loop.run_in_executor(servicer.pool, _warm, args.warmup, args.device)
-        for name in ("", SERVICE_NAME):
-            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-        log.info("serving")
 
-    warming = asyncio.ensure_future(warm())
-    await stop.wait()
+async def drain(built: Built, grace_s: float) -> None:
+    """Health NOT_SERVING, refuse new calls, give calls in flight ``grace_s`` to finish."""
     log.info("draining")
-    await health_servicer.enter_graceful_shutdown()
+    await built.health.enter_graceful_shutdown()
+    stopping = asyncio.ensure_future(built.server.stop(grace_s))
+    await asyncio.sleep(0)  # stop()'s first step closes the door: new calls get UNAVAILABLE
+    log.info("refusing new calls")
+    await stopping
+    built.servicer.pool.shutdown(wait=False, cancel_futures=True)
+    log.info("stopped", extra={"peak_active": built.servicer.limiter.peak})
+
+
+async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> int:
+    """Serve until SIGTERM or SIGINT (or until ``stop`` is set, for a server run in-process)."""
+    configure_logging(args.log_level)
+    faulthandler.enable()  # a native crash in torch or grpc leaves a traceback in the log
+    built = await build(args)
+    loop = asyncio.get_running_loop()
+    if stop is None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    warming = asyncio.ensure_future(warm(built, args))
+    await stop.wait()
     warming.cancel()
-    await server.stop(args.grace_s)
-    servicer.pool.shutdown(wait=False, cancel_futures=True)
-    log.info("stopped")
+    await drain(built, args.grace_s)
     return 0
 
 

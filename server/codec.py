@@ -22,7 +22,11 @@ DTYPES: dict[str, np.dtype] = {
 DTYPES["bool"] = np.dtype(bool)
 STR = "str"
 MAX_NDIM = 8
-DEFAULT_MAX_ELEMENTS = 1 << 31
+#: Elements one request may carry or reference, all arrays together (``--max-elements``):
+#: 2**28 is 1 GiB of float32, the default dataset store budget.
+DEFAULT_MAX_ELEMENTS = 1 << 28
+#: What one decoded string element costs beyond its UTF-8 bytes (a CPython str and a pointer).
+STR_OVERHEAD = 64
 
 
 def check_header(
@@ -49,18 +53,34 @@ def check_header(
             f"negative dimension in shape {list(dims)}", field=f"{field}.shape", got=list(dims)
         )
     count = math.prod(dims)  # Python ints: no overflow to wrap past the ceiling
-    if count > max_elements:
+    # An empty array may still claim absurd extents ([0, 10**18]); numpy refuses to even shape
+    # those, so the extents without the zeros answer to the same ceiling as the count.
+    extent = math.prod(d for d in dims if d)
+    if max(count, extent) > max_elements:
         raise CapacityError(
-            f"{count} elements exceed this server's ceiling of {max_elements}",
+            f"{max(count, extent)} elements exceed this server's ceiling of {max_elements}",
             field=f"{field}.shape",
             expected=f"<= {max_elements} elements",
-            got=count,
+            got=max(count, extent),
         )
     return dims, count
 
 
 def nbytes(dtype: str, count: int) -> int:
+    """Bytes of a numeric payload; strings travel apart from it, so they count 0 here."""
     return 0 if dtype == STR else count * DTYPES[dtype].itemsize
+
+
+def footprint(dtype: str, count: int, strings=()) -> int:
+    """Memory an array will hold once decoded: what the dataset store budgets for.
+
+    A numeric array is its payload. A string array is not its wire size: each element becomes
+    a Python object, so it is charged its UTF-8 length plus a fixed per-object cost; counting
+    strings as free would let string uploads grow the store past any budget.
+    """
+    if dtype != STR:
+        return nbytes(dtype, count)
+    return count * STR_OVERHEAD + sum(len(s.encode()) for s in strings)
 
 
 def from_buffer(
@@ -90,19 +110,47 @@ def from_strings(dims: tuple[int, ...], strings: list[str], field: str) -> np.nd
     return np.array(list(strings), dtype=object).reshape(dims)
 
 
-def decode(array: pb.Array, field: str, max_elements: int = DEFAULT_MAX_ELEMENTS) -> np.ndarray:
-    dims, _ = check_header(array.dtype, array.shape, field, max_elements)
+def check(array: pb.Array, field: str, max_elements: int = DEFAULT_MAX_ELEMENTS) -> int:
+    """Every claim of an inline array against what it carries; allocates nothing.
+
+    Returns the element count. Cheap enough to run on the event loop before a request takes a
+    computation slot, so a lying request costs the server no worker and no memory.
+    """
+    dims, count = check_header(array.dtype, array.shape, field, max_elements)
     if array.dtype == STR:
         if array.data:
             raise InvalidInputError(
                 "a str array carries its values in `strings`, not `data`", field=f"{field}.data"
             )
-        return from_strings(dims, array.strings, field)
+        if len(array.strings) != count:
+            raise ShapeMismatchError(
+                f"shape {list(dims)} needs {count} strings, got {len(array.strings)}",
+                field=f"{field}.strings",
+                expected=count,
+                got=len(array.strings),
+            )
+        return count
     if array.strings:
         raise InvalidInputError(
             f"a {array.dtype} array carries its values in `data`, not `strings`",
             field=f"{field}.strings",
         )
+    expected = nbytes(array.dtype, count)
+    if len(array.data) != expected:
+        raise ShapeMismatchError(
+            f"shape {list(dims)} of {array.dtype} needs {expected} bytes, got {len(array.data)}",
+            field=f"{field}.data",
+            expected=expected,
+            got=len(array.data),
+        )
+    return count
+
+
+def decode(array: pb.Array, field: str, max_elements: int = DEFAULT_MAX_ELEMENTS) -> np.ndarray:
+    check(array, field, max_elements)
+    dims = tuple(int(d) for d in array.shape)
+    if array.dtype == STR:
+        return from_strings(dims, array.strings, field)
     return from_buffer(array.dtype, dims, array.data, field)
 
 

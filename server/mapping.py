@@ -11,20 +11,25 @@ import math
 from typing import Any
 
 import numpy as np
-from google.protobuf import json_format
 
-from advisor.errors import InvalidInputError
+from advisor.errors import CapacityError, InvalidInputError, ParameterError
 from client.rpc.lossadvisor.v1 import advisor_pb2 as pb
 from server import codec
 from server.store import DatasetStore
 
 
 class Resolver:
-    """Turns ArrayRefs into arrays, inline or from the store."""
+    """Turns one request's ArrayRefs into arrays, inline or from the tenant's stored datasets.
 
-    def __init__(self, store: DatasetStore, max_elements: int) -> None:
+    Made afresh per request: it counts the elements the request has used so far, so the
+    ``max_elements`` ceiling bounds a request as a whole, not each of its arrays.
+    """
+
+    def __init__(self, store: DatasetStore, max_elements: int, tenant: str = "") -> None:
         self.store = store
         self.max_elements = max_elements
+        self.tenant = tenant
+        self.elements = 0
 
     def array(self, ref: pb.ArrayRef, field: str, required: bool = False) -> np.ndarray | None:
         source = ref.WhichOneof("source")
@@ -33,8 +38,9 @@ class Resolver:
                 raise InvalidInputError("is required", field=field)
             return None
         if source == "inline":
+            self.check(ref.inline, f"{field}.inline")
             return codec.decode(ref.inline, f"{field}.inline", self.max_elements)
-        dataset = self.store.get(ref.dataset.dataset_id, f"{field}.dataset.dataset_id")
+        dataset = self.store.get(ref.dataset.dataset_id, f"{field}.dataset.dataset_id", self.tenant)
         if ref.dataset.name not in dataset.arrays:
             raise InvalidInputError(
                 f"dataset has no array {ref.dataset.name!r}",
@@ -42,10 +48,48 @@ class Resolver:
                 expected=sorted(dataset.arrays),
                 got=ref.dataset.name,
             )
-        return dataset.arrays[ref.dataset.name]
+        found = dataset.arrays[ref.dataset.name]
+        self._count(found.size, f"{field}.dataset")
+        return found
+
+    def check(self, array: pb.Array, field: str) -> None:
+        """An inline array's claims, and the request's running element count."""
+        self._count(codec.check(array, field, self.max_elements), f"{field}.shape")
+
+    def _count(self, count: int, field: str) -> None:
+        self.elements += count
+        if self.elements > self.max_elements:
+            raise CapacityError(
+                f"the request's arrays hold {self.elements} elements together, over this "
+                f"server's ceiling of {self.max_elements}",
+                field=field,
+                expected=f"<= {self.max_elements} elements per request",
+                got=self.elements,
+            )
 
     def has(self, ref: pb.ArrayRef) -> bool:
         return ref.WhichOneof("source") is not None
+
+
+def precheck(request, max_elements: int) -> None:
+    """Check every inline array of ``request`` before it is given a worker or any memory.
+
+    Lies about sizes, unknown dtypes and requests over the element ceiling are refused here, on
+    the event loop, so they never occupy a computation slot that an honest caller could use.
+    """
+    counter = Resolver(None, max_elements)  # type: ignore[arg-type]  # counts, never resolves
+    for fd in request.DESCRIPTOR.fields:
+        if fd.message_type is not pb.ArrayRef.DESCRIPTOR:
+            continue
+        value = getattr(request, fd.name)
+        refs = (
+            [(f"{fd.name}[{i}]", r) for i, r in enumerate(value)]
+            if fd.is_repeated
+            else [(fd.name, value)]
+        )
+        for field, ref in refs:
+            if ref.WhichOneof("source") == "inline":
+                counter.check(ref.inline, f"{field}.inline")
 
 
 def candidates(items) -> list[dict[str, Any]] | None:
@@ -53,8 +97,28 @@ def candidates(items) -> list[dict[str, Any]] | None:
     for i, c in enumerate(items):
         if not c.loss:
             raise InvalidInputError("a candidate needs a loss name", field=f"candidates[{i}].loss")
-        parsed.append({"loss": c.loss, "params": json_format.MessageToDict(c.params)})
+        parsed.append({"loss": c.loss, "params": struct_dict(c.params)})
     return parsed or None
+
+
+def struct_dict(struct) -> dict[str, Any]:
+    """A Struct as Python values, NaN and infinities kept as floats.
+
+    ``json_format.MessageToDict`` refuses non-finite numbers with a ValueError; here they pass
+    through so the domain's own range check names the hyperparameter that holds one.
+    """
+    return {key: _value(value) for key, value in struct.fields.items()}
+
+
+def _value(value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return struct_dict(value.struct_value)
+    if kind == "list_value":
+        return [_value(v) for v in value.list_value.values]
+    if kind is None or kind == "null_value":
+        return None
+    return getattr(value, kind)
 
 
 def candidate_pb(loss: str, params: dict[str, Any]) -> pb.Candidate:
@@ -69,12 +133,25 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def task(value: str) -> str | None:
+    """The request's task, checked here: the wire carries any string, and not every domain
+    entry point turns an unknown task into a ParameterError of its own."""
+    if not value:
+        return None
+    from advisor.vocabulary import Task
+
+    known = [t.value for t in Task]
+    if value not in known:
+        raise ParameterError(f"unknown task {value!r}", field="task", expected=known, got=value)
+    return value
+
+
 def profile_kwargs(req: pb.ProfileRequest | pb.RecommendRequest, r: Resolver) -> dict[str, Any]:
     return {
         "targets": r.array(req.targets, "targets", required=True),
         "features": r.array(req.features, "features"),
         "predictions": r.array(req.predictions, "predictions"),
-        "task": req.task or None,
+        "task": task(req.task),
     }
 
 
@@ -86,7 +163,7 @@ def evaluate_kwargs(req: pb.EvaluateRequest, r: Resolver) -> dict[str, Any]:
         "predictions": preds[0] if len(preds) == 1 else tuple(preds),
         "targets": r.array(req.targets, "targets"),
         "candidates": candidates(req.candidates),
-        "task": req.task or None,
+        "task": task(req.task),
         "sample_weight": r.array(req.sample_weight, "sample_weight"),
         "diagnostics": req.diagnostics,
     }

@@ -1,4 +1,8 @@
-"""The one structured line per RPC: method, status, duration and bytes, as JSON."""
+"""The one structured line per RPC: method, status, duration and bytes, as JSON.
+
+``extra`` carries what only some calls have (how many computations ran when one was admitted),
+so that overload and cancellation can be checked from the log alone.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,13 @@ log = logging.getLogger("server.rpc")
 
 
 def log_rpc(
-    method: str, status: str, started: float, bytes_in: int, bytes_out: int, peer: str
+    method: str,
+    status: str,
+    started: float,
+    bytes_in: int,
+    bytes_out: int,
+    peer: str,
+    **extra: object,
 ) -> None:
     log.info(
         json.dumps(
@@ -22,6 +32,7 @@ def log_rpc(
                 "bytes_in": bytes_in,
                 "bytes_out": bytes_out,
                 "peer": peer,
+                **extra,
             }
         )
     )

@@ -4,6 +4,9 @@ Heavy calls run in a thread pool sized to the concurrency limit; a call above th
 refused at once with RESOURCE_EXHAUSTED rather than queued, so a caller learns about overload
 before its deadline burns. A slot is released only when the worker thread really finishes, so a
 cancelled call cannot let more computations run than the limit allows.
+
+Each call reads who it is for (its tenant) and its peer before anything else: once a call is
+cancelled grpc may free it, and touching its context then can crash the process.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-import threading
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,34 +26,15 @@ from advisor.errors import CapacityError, InvalidInputError
 from client.rpc.lossadvisor.v1 import advisor_pb2 as pb
 from client.rpc.lossadvisor.v1 import advisor_pb2_grpc as pb_grpc
 from server import bench, codec, mapping
+from server.limiter import Limiter, Overloaded
 from server.rpclog import log_rpc
-from server.status import to_status
+from server.status import is_out_of_memory, to_status
 from server.store import DatasetStore
+from server.tenants import Tenants
+from server.work import Cancel, release_memory
 
-
-class Overloaded(CapacityError):
-    pass
-
-
-class Limiter:
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.active = 0
-        self._lock = threading.Lock()
-
-    def try_enter(self) -> None:
-        with self._lock:
-            if self.active >= self.limit:
-                raise Overloaded(
-                    f"server busy: {self.limit} computations already running; retry later",
-                    field="",
-                    expected=f"<= {self.limit} concurrent calls",
-                )
-            self.active += 1
-
-    def leave(self) -> None:
-        with self._lock:
-            self.active -= 1
+__all__ = ["Limiter", "Overloaded", "Servicer"]
+log = logging.getLogger("server.work")
 
 
 class Servicer(pb_grpc.LossAdvisorServicer):
@@ -61,30 +45,68 @@ class Servicer(pb_grpc.LossAdvisorServicer):
         device: str = "auto",
         max_concurrency: int = 2,
         max_elements: int = codec.DEFAULT_MAX_ELEMENTS,
+        tenants: Tenants | None = None,
     ) -> None:
         self.store = store
         self.device = device
         self.max_elements = max_elements
-        self.resolver = mapping.Resolver(store, max_elements)
+        self.tenants = tenants
         self.limiter = Limiter(max_concurrency)
         self.pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="advisor")
 
     # ------------------------------------------------------------------ plumbing
 
+    def _tenant(self, context) -> str:
+        """The caller's tenant; "" when the server runs without tokens (one shared tenant)."""
+        if self.tenants is None:
+            return ""
+        # The interceptor let the call through, so the token is known; "?" never owns anything.
+        return self.tenants.identify(context.invocation_metadata()) or "?"
+
+    def _resolver(self, context) -> mapping.Resolver:
+        return mapping.Resolver(self.store, self.max_elements, self._tenant(context))
+
     async def _offload(
         self,
         context,
-        fn: Callable[[threading.Event], Any],
-        cancel: threading.Event | None = None,
+        method: str,
+        fn: Callable[[Cancel], Any],
+        cancel: Cancel | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Any:
         """Run ``fn`` in the pool within the call's deadline; signal its cancel event on exit."""
-        cancel = cancel or threading.Event()
+        cancel = cancel or Cancel()
         # However the call ends (done, cancelled, deadline, stream dropped), stop the work.
         context.add_done_callback(lambda _context: cancel.set())
-        self.limiter.try_enter()
+        active = self.limiter.try_enter()
+        if extra is not None:
+            extra["active"] = active
+
+        def run() -> Any:
+            try:
+                if cancel.is_set():
+                    raise _Deadline()  # ended while waiting for a worker: do none of it
+                return fn(cancel)
+            except BaseException as exc:
+                if is_out_of_memory(exc):
+                    release_memory()
+                raise
+            finally:
+                if cancel.is_set():
+                    log.info(
+                        json.dumps(
+                            {
+                                "event": "work stopped",
+                                "of": method,
+                                "steps_after_cancel": cancel.steps_after,
+                                "stopped_ms": cancel.stopped_ms(),
+                            }
+                        )
+                    )
+
         loop = asyncio.get_running_loop()
         try:
-            future = loop.run_in_executor(self.pool, fn, cancel)
+            future = loop.run_in_executor(self.pool, run)
         except BaseException:
             self.limiter.leave()
             raise
@@ -104,11 +126,20 @@ class Servicer(pb_grpc.LossAdvisorServicer):
             raise
 
     async def _unary(
-        self, method: str, request, context, work: Callable[[], Awaitable[Any]]
+        self,
+        method: str,
+        request,
+        context,
+        work: Callable[[], Awaitable[Any]],
+        extra: dict[str, Any] | None = None,
+        where: Callable[[], Any] | None = None,
     ) -> Any:
+        """Run ``work`` and turn its failure into a status; ``where()`` is what field paths in
+        that status point into (the request, unless the request is a stream)."""
         started = time.perf_counter()
         # Read now: once a call is cancelled grpc may free it, and peer() then crashes (SIGSEGV).
         peer = context.peer()
+        extra = {} if extra is None else extra
         status = "OK"
         response = None
         try:
@@ -124,7 +155,7 @@ class Servicer(pb_grpc.LossAdvisorServicer):
             if isinstance(exc, grpc.aio.AbortError):
                 status = "ABORTED_BY_HANDLER"
                 raise
-            st = to_status(exc, method)
+            st = to_status(exc, method, where() if where else request)
             status = st.code.name
             await context.abort_with_status(st)
         finally:
@@ -136,43 +167,71 @@ class Servicer(pb_grpc.LossAdvisorServicer):
                 size_in,
                 response.ByteSize() if response is not None else 0,
                 peer,
+                **extra,
             )
+
+    async def _checked_offload(
+        self,
+        request,
+        context,
+        method: str,
+        fn: Callable[[Cancel], Any],
+        cancel: Cancel | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Any:
+        """Refuse a request whose inline arrays lie before it takes a slot, then offload it."""
+        mapping.precheck(request, self.max_elements)
+        return await self._offload(context, method, fn, cancel, extra)
+
+    def _computed(self, method: str, request, context, fn: Callable[[Cancel], Any]):
+        extra: dict[str, Any] = {}
+        return self._unary(
+            method,
+            request,
+            context,
+            lambda: self._checked_offload(request, context, method, fn, extra=extra),
+            extra,
+        )
 
     # ------------------------------------------------------------------ RPCs
 
     async def Profile(self, request, context):
+        resolver = self._resolver(context)
+
         def work(_cancel):
             import advisor
 
-            prof = advisor.profile(**mapping.profile_kwargs(request, self.resolver))
+            prof = advisor.profile(**mapping.profile_kwargs(request, resolver))
             return pb.ProfileResponse(
                 task=prof.task.task.value,
                 task_confidence=prof.task.confidence,
                 profile_json=prof.model_dump_json(),
             )
 
-        return await self._unary("Profile", request, context, lambda: self._offload(context, work))
+        return await self._computed("Profile", request, context, work)
 
     async def Recommend(self, request, context):
+        resolver = self._resolver(context)
+
         def work(_cancel):
             import advisor
 
-            kwargs = mapping.profile_kwargs(request, self.resolver)
+            kwargs = mapping.profile_kwargs(request, resolver)
             rec = advisor.recommend(**kwargs, goal=request.goal or None, top_k=request.top_k or 5)
             return pb.RecommendResponse(
                 candidates=[mapping.candidate_pb(c.loss, c.params) for c in rec.candidates],
                 recommendation_json=rec.model_dump_json(),
             )
 
-        return await self._unary(
-            "Recommend", request, context, lambda: self._offload(context, work)
-        )
+        return await self._computed("Recommend", request, context, work)
 
     async def Evaluate(self, request, context):
+        resolver = self._resolver(context)
+
         def work(_cancel):
             import advisor
 
-            kwargs = mapping.evaluate_kwargs(request, self.resolver)
+            kwargs = mapping.evaluate_kwargs(request, resolver)
             report = advisor.evaluate(
                 kwargs.pop("predictions"),
                 kwargs.pop("targets"),
@@ -182,14 +241,14 @@ class Servicer(pb_grpc.LossAdvisorServicer):
             )
             return mapping.evaluate_response(report)
 
-        return await self._unary("Evaluate", request, context, lambda: self._offload(context, work))
+        return await self._computed("Evaluate", request, context, work)
 
     async def ListLosses(self, request, context):
         async def work():
             from advisor import losses
 
             specs = losses.specs()
-            if request.task:
+            if mapping.task(request.task):
                 specs = [s for s in specs if request.task in [t.value for t in s.tasks]]
             return pb.ListLossesResponse(losses=[mapping.loss_pb(s) for s in specs])
 
@@ -200,73 +259,95 @@ class Servicer(pb_grpc.LossAdvisorServicer):
             device, rows = bench.run(list(request.cases), request.diagnostics, self.device)
             return pb.BenchmarkResponse(device=device, rows_json=json.dumps(rows))
 
-        return await self._unary(
-            "Benchmark", request, context, lambda: self._offload(context, work)
-        )
+        return await self._computed("Benchmark", request, context, work)
 
     async def DeleteDataset(self, request, context):
+        tenant = self._tenant(context)
+
         async def work():
-            return pb.DeleteDatasetResponse(deleted=self.store.delete(request.dataset_id))
+            return pb.DeleteDatasetResponse(deleted=self.store.delete(request.dataset_id, tenant))
 
         return await self._unary("DeleteDataset", request, context, work)
 
     async def UploadDataset(self, request_iterator, context):
         received = 0
+        tenant = self._tenant(context)
+        seen = pb.UploadChunk()  # the header as received: what field paths point into
 
         async def work():
             nonlocal received
-            entries: list[tuple[str, str, tuple[int, ...], list[str]]] = []
-            total = 0
-            buffer = bytearray()
-            header_seen = False
-            async for chunk in request_iterator:
-                part = chunk.WhichOneof("part")
-                if part == "header":
-                    if header_seen:
-                        raise InvalidInputError("a second header", field="header")
-                    header_seen = True
-                    entries, total = self._header(chunk.header)
-                elif part == "data":
-                    if not header_seen:
-                        raise InvalidInputError("data before the header", field="data")
-                    received += len(chunk.data)
-                    if len(buffer) + len(chunk.data) > total:
-                        raise InvalidInputError(
-                            f"more bytes than the header declares ({total})",
-                            field="data",
-                            expected=total,
-                            got=len(buffer) + len(chunk.data),
-                        )
-                    buffer += chunk.data
-            if not header_seen:
-                raise InvalidInputError("the stream carried no header", field="header")
-            arrays = {}
-            view = memoryview(buffer)
-            offset = 0
-            for i, (name, dtype, dims, strings) in enumerate(entries):
-                field = f"header.arrays[{i}]"
-                if dtype == codec.STR:
-                    arrays[name] = codec.from_strings(dims, strings, field)
-                    continue
-                size = codec.nbytes(dtype, arrays_count(dims))
-                if offset + size > len(buffer):
+            reserved = 0
+            try:
+                entries: list[tuple[str, str, tuple[int, ...], list[str]]] = []
+                total = 0
+                buffer = bytearray()
+                header_seen = False
+                async for chunk in request_iterator:
+                    part = chunk.WhichOneof("part")
+                    if part == "header":
+                        if header_seen:
+                            raise InvalidInputError("a second header", field="header")
+                        header_seen = True
+                        seen.header.CopyFrom(chunk.header)
+                        entries, total, footprint = self._header(chunk.header)
+                        # Held before any byte arrives, released below if the upload fails.
+                        self.store.reserve(footprint)
+                        reserved = footprint
+                    elif part == "data":
+                        if not header_seen:
+                            raise InvalidInputError("data before the header", field="data")
+                        received += len(chunk.data)
+                        if len(buffer) + len(chunk.data) > total:
+                            raise InvalidInputError(
+                                f"more bytes than the header declares ({total})",
+                                field="data",
+                                expected=total,
+                                got=len(buffer) + len(chunk.data),
+                            )
+                        buffer += chunk.data
+                if not header_seen:
+                    raise InvalidInputError("the stream carried no header", field="header")
+                if len(buffer) != total:
                     raise InvalidInputError(
                         f"stream ended after {len(buffer)} of {total} declared bytes",
                         field="data",
                         expected=total,
                         got=len(buffer),
                     )
-                arrays[name] = codec.from_buffer(dtype, dims, view[offset : offset + size], field)
-                offset += size
-            dataset_id, ttl = self.store.put(arrays, total)
-            return pb.DatasetInfo(dataset_id=dataset_id, bytes=total, ttl_s=ttl)
+                arrays = {}
+                view = memoryview(buffer)
+                offset = 0
+                for i, (name, dtype, dims, strings) in enumerate(entries):
+                    field = f"header.arrays[{i}]"
+                    if dtype == codec.STR:
+                        arrays[name] = codec.from_strings(dims, strings, field)
+                        continue
+                    size = codec.nbytes(dtype, arrays_count(dims))
+                    arrays[name] = codec.from_buffer(
+                        dtype, dims, view[offset : offset + size], field
+                    )
+                    offset += size
+                footprint, reserved = reserved, 0
+                dataset_id, ttl = self.store.put(arrays, footprint, tenant, reserved=True)
+                # What the dataset holds of the store's budget (strings cost more than their text).
+                return pb.DatasetInfo(dataset_id=dataset_id, bytes=footprint, ttl_s=ttl)
+            finally:
+                if reserved:
+                    self.store.release(reserved)
 
-        return await self._unary("UploadDataset", _Size(lambda: received), context, work)
+        return await self._unary(
+            "UploadDataset", _Size(lambda: received), context, work, where=lambda: seen
+        )
 
-    def _header(self, header: pb.UploadHeader):
+    def _header(self, header: pb.UploadHeader) -> tuple[list, int, int]:
+        """(entries, numeric bytes to expect, memory the dataset will hold), checked."""
         entries = []
         total = 0
+        footprint = 0
+        elements = 0
         names = set()
+        if not header.arrays:
+            raise InvalidInputError("the header names no arrays", field="header.arrays")
         for i, entry in enumerate(header.arrays):
             field = f"header.arrays[{i}]"
             if not entry.name or entry.name in names:
@@ -277,10 +358,25 @@ class Servicer(pb_grpc.LossAdvisorServicer):
                 )
             names.add(entry.name)
             dims, count = codec.check_header(entry.dtype, entry.shape, field, self.max_elements)
+            elements += count
+            if elements > self.max_elements:
+                raise CapacityError(
+                    f"the dataset's arrays hold {elements} elements together, over this "
+                    f"server's ceiling of {self.max_elements}",
+                    field=f"{field}.shape",
+                    expected=f"<= {self.max_elements} elements per upload",
+                    got=elements,
+                )
+            if entry.dtype != codec.STR and entry.strings:
+                raise InvalidInputError(
+                    f"a {entry.dtype} array carries its values as data chunks, not `strings`",
+                    field=f"{field}.strings",
+                )
             total += codec.nbytes(entry.dtype, count)
+            footprint += codec.footprint(entry.dtype, count, entry.strings)
             entries.append((entry.name, entry.dtype, dims, list(entry.strings)))
-        self.store.reserve_check(total)
-        return entries, total
+        self.store.reserve_check(footprint)
+        return entries, total, footprint
 
     async def Validate(self, request, context):
         started = time.perf_counter()
@@ -290,23 +386,27 @@ class Servicer(pb_grpc.LossAdvisorServicer):
             await context.abort(
                 grpc.StatusCode.UNIMPLEMENTED, "validation is not part of this server's advisor"
             )
+        resolver = self._resolver(context)
         status = "OK"
         sent = 0
+        extra: dict[str, Any] = {}
         queue: asyncio.Queue = asyncio.Queue()
         loop = asyncio.get_running_loop()
+        cancel = Cancel()
 
         def progress(step: int, total: int, message: str) -> None:
+            cancel.step()
             loop.call_soon_threadsafe(queue.put_nowait, (step, total, message))
 
         def work(cancel):
             import advisor
 
-            r = self.resolver
+            r = resolver
             report = advisor.validate(
                 r.array(request.features, "features", required=True),
                 r.array(request.targets, "targets", required=True),
                 mapping.candidates(request.candidates),
-                task=request.task or None,
+                task=mapping.task(request.task),
                 folds=request.folds or 5,
                 model=request.model or "linear",
                 epochs=request.epochs or 100,
@@ -319,8 +419,9 @@ class Servicer(pb_grpc.LossAdvisorServicer):
             )
             return report.model_dump_json()
 
-        cancel = threading.Event()
-        task = asyncio.ensure_future(self._offload(context, work, cancel))
+        task = asyncio.ensure_future(
+            self._checked_offload(request, context, "Validate", work, cancel, extra)
+        )
         try:
             while True:
                 getter = asyncio.ensure_future(queue.get())
@@ -355,7 +456,7 @@ class Servicer(pb_grpc.LossAdvisorServicer):
         except Exception as exc:
             if isinstance(exc, grpc.aio.AbortError):
                 raise
-            st = to_status(exc, "Validate")
+            st = to_status(exc, "Validate", request)
             status = st.code.name
             await context.abort_with_status(st)
         finally:
@@ -365,7 +466,7 @@ class Servicer(pb_grpc.LossAdvisorServicer):
             if not task.done():
                 task.cancel()
                 status = status if status != "OK" else "CANCELLED"
-            log_rpc("Validate", status, started, request.ByteSize(), sent, peer)
+            log_rpc("Validate", status, started, request.ByteSize(), sent, peer, **extra)
 
 
 class _Deadline(Exception):

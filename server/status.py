@@ -2,7 +2,8 @@
 
 Every handler funnels failures through :func:`to_status` so that the same error always gets the
 same code, and so that nothing unexpected leaks its detail to the caller: INTERNAL carries only a
-reference that matches the log line holding the traceback.
+reference that matches the log line holding the traceback. Running out of memory is the server's
+capacity, not the caller's mistake nor a bug: RESOURCE_EXHAUSTED, and the next request may fit.
 
 Besides the standard ``BadRequest`` (field violations), every advisor error carries an
 ``ErrorInfo`` whose ``reason`` is the exception class, so the Python client re-raises the very
@@ -27,6 +28,8 @@ from advisor.errors import (
     ParameterError,
     UnknownLossError,
 )
+from server import fieldpath
+from server.redact import public_message
 
 log = logging.getLogger("server.status")
 DOMAIN = "lossadvisor.v1"
@@ -48,23 +51,69 @@ def _code(exc: AdvisorError) -> grpc.StatusCode:
     return grpc.StatusCode.INVALID_ARGUMENT
 
 
-def to_status(exc: BaseException, method: str = "") -> grpc.Status:
-    if isinstance(exc, AdvisorError):
-        code = _code(exc)
-        details = []
-        if code == grpc.StatusCode.INVALID_ARGUMENT:
-            details.append(
-                _pack(
-                    error_details_pb2.BadRequest(
-                        field_violations=[
-                            error_details_pb2.BadRequest.FieldViolation(
-                                field=exc.field, description=exc.message
-                            )
-                        ]
-                    )
+def is_out_of_memory(exc: BaseException) -> bool:
+    """An allocation failure, raised directly or wrapped by the domain as a bad input.
+
+    torch's OutOfMemoryError is a RuntimeError, and the loss catalog turns a RuntimeError from a
+    loss into "rejected the inputs"; the cause chain is where an out-of-memory still shows.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _field_details(exc: AdvisorError, code: grpc.StatusCode, field: str) -> list:
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return [
+            _pack(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(
+                            field=field, description=public_message(exc, exc.message)
+                        )
+                    ]
                 )
             )
-        metadata = {"field": exc.field}
+        ]
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and field:
+        # The standard detail for "too much": which field went over, readable by any client.
+        return [
+            _pack(
+                error_details_pb2.QuotaFailure(
+                    violations=[
+                        error_details_pb2.QuotaFailure.Violation(
+                            subject=field, description=public_message(exc, exc.message)
+                        )
+                    ]
+                )
+            )
+        ]
+    return []
+
+
+def to_status(exc: BaseException, method: str = "", request=None) -> grpc.Status:
+    """The status for ``exc``; ``request`` (when given) is what field paths must point into."""
+    if is_out_of_memory(exc):
+        code = grpc.StatusCode.RESOURCE_EXHAUSTED
+        ref = secrets.token_hex(4)
+        log.error("out of memory in %s (ref %s)", method, ref, exc_info=exc)
+        message = (
+            f"the server ran out of memory on this request (ref {ref}); "
+            "retry later or with smaller arrays"
+        )
+        info = error_details_pb2.ErrorInfo(
+            reason="CapacityError", domain=DOMAIN, metadata={"field": ""}
+        )
+        details = [_pack(info)]
+    elif isinstance(exc, AdvisorError):
+        code = _code(exc)
+        field = fieldpath.locate(request, str(exc.field or ""))
+        details = _field_details(exc, code, field)
+        metadata = {"field": field}
         if isinstance(exc, UnknownLossError):
             metadata["suggestions"] = ",".join(exc.suggestions)
             metadata["name"] = str(exc.got)
@@ -75,7 +124,8 @@ def to_status(exc: BaseException, method: str = "") -> grpc.Status:
                 )
             )
         )
-        message = str(exc)
+        text = public_message(exc, exc.message)
+        message = f"{field}: {text}" if field else text
     else:
         code = grpc.StatusCode.INTERNAL
         ref = secrets.token_hex(4)

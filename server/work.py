@@ -1,0 +1,46 @@
+"""A computation's stop signal, and how much work it did after being told to stop.
+
+The domain checks ``cancel`` between training steps; counting the progress steps reported after
+the signal shows (in the log) whether a cancelled or timed-out call really stopped within one
+step, rather than burning a worker until it finished on its own.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+class Cancel(threading.Event):
+    def __init__(self) -> None:
+        super().__init__()
+        self.set_at: float | None = None
+        self.steps_after = 0
+
+    def set(self) -> None:
+        if self.set_at is None:
+            self.set_at = time.perf_counter()
+        super().set()
+
+    def step(self) -> None:
+        """Called on each progress step; counts those that ran after the stop signal."""
+        if self.is_set():
+            self.steps_after += 1
+
+    def stopped_ms(self) -> float | None:
+        """Milliseconds from the stop signal until now (the work's end), None if never set."""
+        if self.set_at is None:
+            return None
+        return round((time.perf_counter() - self.set_at) * 1000, 3)
+
+
+def release_memory() -> None:
+    """After an allocation failure: drop garbage and torch's cached blocks so the next request
+    starts from the memory the failed one could not get."""
+    import gc
+    import sys
+
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -1,0 +1,154 @@
+"""Suite 7: resource bounds.
+
+The dataset store never holds more than its byte budget, counting uploads still in flight and
+charging string labels what they really cost, and it evicts least recently used datasets with a
+log line saying so. The element ceiling (``--max-elements``) bounds a request as a whole: over
+it the answer is RESOURCE_EXHAUSTED with a QuotaFailure naming the field that went over. That
+code, not INVALID_ARGUMENT, because the request is well formed and a server configured with a
+larger ceiling would take it; it is this server's capacity the caller ran into, as with the
+message size cap, and the remedy (split the request, or ask another server) is the caller's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+
+import grpc
+import numpy as np
+import pytest
+
+from client.rpc.lossadvisor.v1 import advisor_pb2 as pb
+from server import add_serve_arguments, codec
+from tests.reliability.calls import inline
+from tests.reliability.conftest import MAX_ELEMENTS, STORE_MB, TENANT_A, TENANT_B
+from tests.reliability.harness import auth, quota_subjects
+
+BUDGET = STORE_MB * 2**20
+
+
+def _chunks(arrays: dict[str, np.ndarray], strings: dict[str, list[str]] | None = None):
+    header = pb.UploadHeader()
+    for name, values in arrays.items():
+        header.arrays.add(name=name, dtype=values.dtype.name, shape=values.shape)
+    for name, labels in (strings or {}).items():
+        header.arrays.add(name=name, dtype="str", shape=[len(labels)], strings=labels)
+    out = [pb.UploadChunk(header=header)]
+    for values in arrays.values():
+        data = values.tobytes()
+        out += [pb.UploadChunk(data=data[i : i + (1 << 20)]) for i in range(0, len(data), 1 << 20)]
+    return out
+
+
+def _upload(stub, metadata, **arrays) -> str:
+    return stub.UploadDataset(iter(_chunks(arrays)), metadata=metadata, timeout=30).dataset_id
+
+
+def _held(server, since: int) -> list[int]:
+    return [line["store_bytes"] for line in server.events("dataset stored")[since:]]
+
+
+def test_the_store_stays_within_its_budget_and_logs_evictions(server, stub, record):
+    since = len(server.events("dataset stored"))
+    evicted_before = len(server.events("dataset evicted"))
+    ids = []
+    for i in range(12):  # 12 x 1.5 MiB through an 8 MiB store, alternating tenants
+        token = (TENANT_A, TENANT_B)[i % 2]
+        values = np.arange(3 * 2**17, dtype=np.float32) + i
+        ids.append((token, _upload(stub, auth(token), targets=values)))
+    held = _held(server, since)
+    evictions = server.events("dataset evicted")[evicted_before:]
+    assert max(held) <= BUDGET, max(held)
+    assert evictions and all(e["reason"] == "budget" for e in evictions)
+    first_token, first = ids[0]
+    ref = pb.ArrayRef(dataset=pb.DatasetArray(dataset_id=first, name="targets"))
+    with pytest.raises(grpc.RpcError) as gone:
+        stub.Profile(pb.ProfileRequest(targets=ref), metadata=auth(first_token), timeout=10)
+    assert gone.value.code() == grpc.StatusCode.NOT_FOUND  # the least recently used went first
+    last_token, last = ids[-1]
+    ref = pb.ArrayRef(dataset=pb.DatasetArray(dataset_id=last, name="targets"))
+    assert stub.Profile(pb.ProfileRequest(targets=ref), metadata=auth(last_token), timeout=10)
+    record(
+        suite="store",
+        uploads=len(ids),
+        evictions=len(evictions),
+        peak_bytes=max(held),
+        budget_bytes=BUDGET,
+    )
+
+
+def test_concurrent_uploads_cannot_overcommit_the_store(server, stub, meta):
+    since = len(server.events("dataset stored"))
+    codes: list[str] = []
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        values = np.full(3 * 2**18, i, dtype=np.float32)  # 3 MiB each, 18 MiB together
+        try:
+            _upload(stub, meta, x=values)
+            code = "OK"
+        except grpc.RpcError as err:
+            code = err.code().name
+        with lock:
+            codes.append(code)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert set(codes) <= {"OK", "RESOURCE_EXHAUSTED"}, codes
+    assert "OK" in codes
+    assert max(_held(server, since)) <= BUDGET
+
+
+def test_string_labels_are_charged_what_they_cost(server, stub, meta):
+    labels = [f"label-{i % 97:04d}" for i in range(40_000)]
+    info = stub.UploadDataset(iter(_chunks({}, {"targets": labels})), metadata=meta, timeout=30)
+    assert info.bytes >= len(labels) * codec.STR_OVERHEAD  # not the 0 bytes of their payload
+    evicted_before = len(server.events("dataset evicted"))
+    for _ in range(4):  # 4 x ~2.9 MiB of labels through the 8 MiB store
+        stub.UploadDataset(iter(_chunks({}, {"targets": labels})), metadata=meta, timeout=30)
+    assert len(server.events("dataset evicted")) > evicted_before
+
+
+def test_the_element_ceiling_is_a_documented_option():
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    option = next(a for a in parser._actions if "--max-elements" in a.option_strings)
+    assert option.default == codec.DEFAULT_MAX_ELEMENTS
+    assert "request" in option.help and "RESOURCE_EXHAUSTED" in option.help
+
+
+def _over(stub, meta, method: str, request) -> list[str]:
+    with pytest.raises(grpc.RpcError) as caught:
+        getattr(stub, method)(request, metadata=meta, timeout=30)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, caught.value.details()
+    return quota_subjects(caught.value)
+
+
+def test_over_the_element_ceiling_names_the_field(stub, meta):
+    one_over = np.zeros(MAX_ELEMENTS + 1, dtype=np.uint8)
+    assert _over(stub, meta, "Profile", pb.ProfileRequest(targets=inline(one_over))) == [
+        "targets.inline.shape"
+    ]
+    half = np.zeros(MAX_ELEMENTS // 2 + 1, dtype=np.uint8)  # each fits, together they do not
+    request = pb.EvaluateRequest(predictions=[inline(half)], targets=inline(half))
+    assert _over(stub, meta, "Evaluate", request) == ["targets.inline.shape"]
+    # Arrays referenced from the store count too: the work they cause is the same.
+    first = _upload(stub, meta, x=half)
+    second = _upload(stub, meta, x=half)
+    refs = [pb.ArrayRef(dataset=pb.DatasetArray(dataset_id=d, name="x")) for d in (first, second)]
+    request = pb.EvaluateRequest(predictions=[refs[0]], targets=refs[1])
+    assert _over(stub, meta, "Evaluate", request) == ["targets.dataset"]
+    # And an upload whose arrays together exceed it is refused from its header alone.
+    header = pb.UploadHeader(
+        arrays=[
+            pb.UploadHeader.Entry(name="a", dtype="uint8", shape=[MAX_ELEMENTS // 2 + 1]),
+            pb.UploadHeader.Entry(name="b", dtype="uint8", shape=[MAX_ELEMENTS // 2 + 1]),
+        ]
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.UploadDataset(iter([pb.UploadChunk(header=header)]), metadata=meta, timeout=10)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert quota_subjects(caught.value) == ["header.arrays[1].shape"]
