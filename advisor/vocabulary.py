@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from advisor.errors import ParameterError
+
 
 class Task(str, Enum):
     """What the model predicts; the profiler infers it, the recommender keys on it."""
@@ -34,3 +36,20 @@ class Family(str, Enum):
     PAIRS = "pairs"
     TRIPLETS = "triplets"
     SEQUENCES = "sequences"
+
+
+def parse_task(task: object) -> Task | None:
+    """A ``task=`` argument as a Task; unknown names raise ``ParameterError`` naming ``task``."""
+    if task is None:
+        return None
+    if isinstance(task, Task):
+        return task
+    try:
+        return Task(str(task).strip().lower())
+    except ValueError:
+        raise ParameterError(
+            f"unknown task {task!r}; expected one of {', '.join(t.value for t in Task)}",
+            field="task",
+            expected=[t.value for t in Task],
+            got=task,
+        ) from None

@@ -22,7 +22,7 @@ from advisor.evaluation.prepare import PrepareCache
 from advisor.evaluation.reference import run_reference
 from advisor.evaluation.runner import Outcome, run_group
 from advisor.schema.evaluation import CandidateResult, Diagnostics, EvaluationReport
-from advisor.vocabulary import Family, Task
+from advisor.vocabulary import Family, Task, parse_task
 
 _FUSED_LINK = {"bce_logits": "sigmoid", "soft_margin": "sigmoid", "focal": "sigmoid", "bce_probs": "probability", "hinge": None}
 
@@ -76,6 +76,7 @@ def evaluate(
     ``result.value`` equals ``torch.nn.<Name>(**params)(*inputs)`` with the candidate's own
     reduction when no sample weights are given.
     """
+    task = parse_task(task)
     inp = normalize(predictions, targets, device=device, sample_weight=sample_weight)
     cache = PrepareCache(inp)
     if candidates is None:
@@ -101,7 +102,11 @@ def evaluate(
 
     outcomes = _run(ready, inp, diagnostics)
     for p in ready:
-        results[p.cand.index] = _result(p, outcomes[p.cand.index], inp, diagnostics)
+        out = outcomes[p.cand.index]
+        if isinstance(out, InvalidInputError):
+            results[p.cand.index] = _skipped(p.cand, out)
+        else:
+            results[p.cand.index] = _result(p, out, inp, diagnostics)
     return EvaluationReport(
         results=[results[c.index] for c in cands],
         lints=lints,
@@ -111,7 +116,7 @@ def evaluate(
     )
 
 
-def _run(ready: list[_Prepared], inp: Inputs, diag: bool) -> dict[int, Outcome]:
+def _run(ready: list[_Prepared], inp: Inputs, diag: bool) -> dict[int, Outcome | InvalidInputError]:
     groups: dict[tuple[Any, ...], plans.Group] = {}
     for p in ready:
         if p.kernel is None:
@@ -123,7 +128,7 @@ def _run(ready: list[_Prepared], inp: Inputs, diag: bool) -> dict[int, Outcome]:
             x, y, r = plans.group_inputs(p.kernel, p.tensors)
             groups[key] = plans.Group(p.kernel, x, y, r, log_probs=p.kernel == "log_probs")
         groups[key].members.append(p.member)
-    outcomes: dict[int, Outcome] = {}
+    outcomes: dict[int, Outcome | InvalidInputError] = {}
     for group in groups.values():
         done = run_group(group, inp.sample_weight, diag=diag)
         if done is not None:
@@ -131,7 +136,10 @@ def _run(ready: list[_Prepared], inp: Inputs, diag: bool) -> dict[int, Outcome]:
     for p in ready:
         if p.cand.index not in outcomes:
             p.kernel = None
-            outcomes[p.cand.index] = run_reference(p.cand, p.tensors, p.params, inp.sample_weight, diag=diag)
+            try:
+                outcomes[p.cand.index] = run_reference(p.cand, p.tensors, p.params, inp.sample_weight, diag=diag)
+            except InvalidInputError as exc:  # the data fit the loss, but not the way it is weighted
+                outcomes[p.cand.index] = exc
     return outcomes
 
 

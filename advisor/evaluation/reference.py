@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from advisor.errors import InvalidInputError
 from advisor.evaluation.candidates import Candidate
 from advisor.evaluation.inputs import TARGET_INPUTS
 from advisor.evaluation.runner import Outcome
@@ -23,6 +24,19 @@ def _weighted(none: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.
         return none * s.reshape(()), s.reshape(())
     sb = s.reshape(-1, *([1] * (none.dim() - 1))).expand_as(none)
     return (none * sb).sum(), sb.sum()
+
+
+def _check_weights(cand: Candidate, none: torch.Tensor, s: torch.Tensor) -> None:
+    """One weight per sample of *this* loss: a 1-D input to a loss that reads it as one sample
+    (Dice, the multilabel losses) has one loss value, not one per row."""
+    samples = 1 if none.dim() == 0 else int(none.shape[0])
+    if samples != s.numel():
+        raise InvalidInputError(
+            f"{cand.name} reads these inputs as {samples} sample(s) but {s.numel()} weights came",
+            field="sample_weight",
+            expected=samples,
+            got=s.numel(),
+        )
 
 
 def sample_magnitudes(grads: list[torch.Tensor], loss_shape: torch.Size, sequence: bool) -> torch.Tensor | None:
@@ -65,6 +79,7 @@ def run_reference(cand: Candidate, tensors: dict[str, torch.Tensor], params: dic
                 g = [v for v in torch.autograd.grad(none.sum(), list(leaves.values()), allow_unused=True) if v is not None]
         none = none.detach()
         if s is not None:
+            _check_weights(cand, none, s)
             total, weight = _weighted(none, s.to(none.dtype))
             mean = float(total / weight)
             value = mean if red == "mean" else float(total) if red == "sum" else None

@@ -6,6 +6,6 @@
 """
 
 from advisor.profiler.core import profile
-from advisor.profiler.task_rules import parse_task
+from advisor.vocabulary import parse_task
 
 __all__ = ["parse_task", "profile"]

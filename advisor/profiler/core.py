@@ -26,7 +26,7 @@ from advisor.schema.profile import (
     TargetStats,
     TaskInference,
 )
-from advisor.vocabulary import Task
+from advisor.vocabulary import Task, parse_task
 
 CLASS_TASKS = (Task.BINARY, Task.MULTICLASS)
 
@@ -43,7 +43,7 @@ def profile(
     all-missing, constant, 3-D, mixed-type or misaligned inputs, and ``ParameterError`` for
     an unknown ``task``.
     """
-    hint = task_rules.parse_task(task)
+    hint = parse_task(task)
     c = clean(targets, "targets")
     # Values near float64's limits overflow in sums and squares; the statistics that do are
     # reported as unknown (None) by the modules, so numpy's warnings would only be noise.

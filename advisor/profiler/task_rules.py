@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from advisor.errors import LabelOutOfRangeError, ParameterError
+from advisor.errors import LabelOutOfRangeError
 from advisor.profiler.convert import Cleaned
 from advisor.vocabulary import Task
 
@@ -59,22 +59,6 @@ class Inference:
     reason: str
     rule: str
     runner_up: Task | None = None
-
-
-def parse_task(task: object) -> Task | None:
-    if task is None:
-        return None
-    if isinstance(task, Task):
-        return task
-    try:
-        return Task(str(task).strip().lower())
-    except ValueError:
-        raise ParameterError(
-            f"unknown task {task!r}; expected one of {', '.join(t.value for t in Task)}",
-            field="task",
-            expected=[t.value for t in Task],
-            got=task,
-        ) from None
 
 
 def sklearn_type(values: np.ndarray) -> str | None:

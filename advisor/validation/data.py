@@ -12,6 +12,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from advisor.errors import (
     DTypeError,
     EmptyInputError,
+    InvalidInputError,
     NonFiniteError,
     ParameterError,
     ShapeMismatchError,
@@ -101,6 +102,14 @@ def prepare(features: Any, targets: Any, task: Task, folds: int, seed: int) -> P
     center, scale, log_mean, n_outputs = 0.0, 1.0, 0.0, 1
     if task in (Task.REGRESSION, Task.COUNT):
         yv = _numeric(y, "targets").reshape(n)
+        if task == Task.COUNT and (yv < 0).any():
+            raise InvalidInputError(
+                f"has {int((yv < 0).sum())} negative values; counts are >= 0 (use task='regression' "
+                "for signed targets)",
+                field="targets",
+                expected=">= 0",
+                got=float(yv.min()),
+            )
         center = float(np.median(yv))
         mad = float(np.median(np.abs(yv - center))) * 1.4826
         scale = mad if mad > 0 else float(yv.std()) or 1.0

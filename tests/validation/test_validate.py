@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 import advisor
-from advisor.errors import NonFiniteError, ParameterError, ShapeMismatchError, UnknownLossError
+from advisor.errors import (
+    InvalidInputError,
+    NonFiniteError,
+    ParameterError,
+    ShapeMismatchError,
+    UnknownLossError,
+)
 
 FAST = {"folds": 3, "epochs": 40}
 
@@ -187,6 +193,9 @@ def test_bad_data_raise_typed_errors():
         advisor.validate(x, signal[:50], ["MSELoss"], task="regression", epochs=2)
     assert info.value.field in {"features", "targets"}
     assert "100" in str(info.value) and "50" in str(info.value)
+    with pytest.raises(InvalidInputError) as info:
+        advisor.validate(x, signal - 100.0, ["PoissonNLLLoss"], task="count", epochs=2)
+    assert info.value.field == "targets" and "negative" in str(info.value)
 
 
 def test_plot_writes_a_png(tmp_path):
