@@ -16,7 +16,7 @@ from advisor.schema.validation import CandidateValidation, PairedComparison, Val
 from advisor.validation import metrics
 from advisor.validation.data import Prepared, prepare
 from advisor.validation.heads import head_for
-from advisor.validation.trainer import Progress, train
+from advisor.validation.trainer import Progress, on_device, train
 from advisor.vocabulary import Task
 
 MODELS = {"linear": 0, "mlp": 32}
@@ -40,15 +40,22 @@ def validate(
     batch_size: int | None = None,
     lr: float | None = None,
     device: str = "auto",
+    backend: str | Any = "local",
 ) -> ValidationReport:
     """Train a probe per candidate and fold, all at once, and rank candidates by held-out metric.
 
     ``candidates`` are names or ``{"loss": name, "params": {...}}``; without them the
     recommender's top five are validated. ``cancel`` is a ``threading.Event`` or a callable;
     with it or ``budget_s`` the run may stop early and the report says it is partial.
+
+    ``backend="local"`` trains in this process; ``"ray"`` (or a configured
+    ``advisor.validation.ray_backend.RayBackend``) fans candidate groups out as Ray tasks on
+    the cluster this process joined, starting a local Ray instance if it joined none. Both
+    give the same report under the same seed (see ``ray_backend`` for the conditions).
     """
     started = time.perf_counter()
     _check_options(model, epochs, budget_s, batch_size, lr)
+    runner = _backend(backend)
     import advisor
 
     task_enum = (
@@ -64,10 +71,14 @@ def validate(
         else (metric or "", False)
     )
     data = prepare(features, targets, task_enum, folds, seed)
-    dev = torch.device(
-        "cuda"
-        if device == "auto" and torch.cuda.is_available()
-        else ("cpu" if device == "auto" else device)
+    dev = (
+        runner.device(device)
+        if runner is not None
+        else torch.device(
+            "cuda"
+            if device == "auto" and torch.cuda.is_available()
+            else ("cpu" if device == "auto" else device)
+        )
     )
 
     heads = [head_for(name, params, task_enum, data.n_outputs) for name, params, _ in parsed]
@@ -75,21 +86,27 @@ def validate(
     n = data.x.shape[0]
     trained = None
     if active:
-        trained = train(
-            data,
-            [heads[i] for i in active],
-            [_on_device(parsed[i][2], dev) for i in active],
-            folds=folds,
-            hidden=MODELS[model],
-            epochs=epochs,
-            batch_size=batch_size or min(n, max(256, math.ceil(n / 16))),
-            lr=lr or (0.05 if model == "linear" else 0.01),
-            seed=seed,
-            device=dev,
-            budget_s=budget_s,
-            cancel=cancel,
-            progress=progress,
-        )
+        options = {
+            "folds": folds,
+            "hidden": MODELS[model],
+            "epochs": epochs,
+            "batch_size": batch_size or min(n, max(256, math.ceil(n / 16))),
+            "lr": lr or (0.05 if model == "linear" else 0.01),
+            "seed": seed,
+            "device": dev,
+            "budget_s": budget_s,
+            "cancel": cancel,
+            "progress": progress,
+        }
+        if runner is None:
+            trained = train(
+                data,
+                [heads[i] for i in active],
+                [on_device(parsed[i][2], dev) for i in active],
+                **options,
+            )
+        else:
+            trained = runner.train(data, [parsed[i] for i in active], **options)
     labels = _labels(parsed)
     results: list[CandidateValidation] = []
     notes: list[str] = []
@@ -170,6 +187,21 @@ def _check_options(
         raise ParameterError("must lie in (0, 10]", field="lr", expected="(0, 10]", got=lr)
 
 
+def _backend(backend: str | Any) -> Any:
+    """None for in-process training; otherwise an object with ``device`` and ``train``."""
+    if backend == "local":
+        return None
+    if backend == "ray":
+        from advisor.validation.ray_backend import RayBackend
+
+        return RayBackend()
+    if hasattr(backend, "train") and hasattr(backend, "device"):
+        return backend
+    raise ParameterError(
+        f"unknown backend {backend!r}", field="backend", expected=["local", "ray"], got=backend
+    )
+
+
 def _task(task: str | Task) -> Task:
     try:
         return Task(task)
@@ -216,13 +248,6 @@ def _labels(parsed: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> list[st
         )
         labels.append(label if label not in labels else f"{label}#{i}")
     return labels
-
-
-def _on_device(params: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    return {
-        k: v.to(device=device, dtype=torch.float32) if isinstance(v, torch.Tensor) else v
-        for k, v in params.items()
-    }
 
 
 def _fold_metrics(

@@ -5,13 +5,18 @@ fold f are held out: they are masked out of its training loss, and the losses al
 computed on them in the same forward pass become its held-out curve, so no row is read
 twice and no forward pass is spent on validation alone. Stops early on ``budget_s`` or
 ``cancel`` and says so.
+
+``members`` trains only some of the candidates while drawing the initial weights and row
+orders of all of them, so a subset trained in another process (the Ray backend) produces
+the very numbers it would inside the whole stack; ``stop`` lets that process's caller end
+every subset at the same epoch.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +27,8 @@ from advisor.validation.heads import Head
 from advisor.validation.probes import StackedProbe
 
 Progress = Callable[[int, int, str], None]
+# Called before each epoch with its index; a stop reason ("budget", "cancelled") ends training.
+Stop = Callable[[int], str | None]
 
 
 @dataclass
@@ -31,6 +38,7 @@ class Trained:
     validation_curves: list[list[float]] = field(default_factory=list)
     epochs_completed: int = 0
     stop_reason: str = "completed"
+    probe: StackedProbe | None = None  # the trained weights, for predicting on new rows
 
 
 def _cancelled(cancel: Any) -> bool:
@@ -39,6 +47,16 @@ def _cancelled(cancel: Any) -> bool:
     if hasattr(cancel, "is_set"):
         return bool(cancel.is_set())
     return bool(cancel())
+
+
+def _stop_reason(
+    epoch: int, started: float, budget_s: float | None, cancel: Any, stop: Stop | None
+) -> str | None:
+    if _cancelled(cancel):
+        return "cancelled"
+    if budget_s is not None and time.perf_counter() - started > budget_s:
+        return "budget"
+    return stop(epoch) if stop is not None else None
 
 
 def train(
@@ -56,11 +74,18 @@ def train(
     budget_s: float | None,
     cancel: Any,
     progress: Progress | None,
+    members: Sequence[int] | None = None,
+    stop: Stop | None = None,
 ) -> Trained:
+    """Train ``heads[i]`` with ``params[i]`` for every i in ``members`` (default: all)."""
     generator = torch.Generator().manual_seed(seed)
-    k = len(heads)
     width = max(h.width for h in heads)
-    probe = StackedProbe(k, folds, data.x.shape[1], width, hidden, generator).to(device)
+    probe = StackedProbe(len(heads), folds, data.x.shape[1], width, hidden, generator, members)
+    probe = probe.to(device)
+    if members is not None:
+        heads = [heads[i] for i in members]
+        params = [params[i] for i in members]
+    k = len(heads)
     optimizer = torch.optim.Adam(probe.parameters(), lr=lr)
     x, y, fold = data.x.to(device), data.y.to(device), data.fold.to(device)
     affines = [_affine(h, data, device) for h in heads]
@@ -73,11 +98,9 @@ def train(
     started = time.perf_counter()
 
     for epoch in range(epochs):
-        if _cancelled(cancel):
-            result.stop_reason = "cancelled"
-            break
-        if budget_s is not None and time.perf_counter() - started > budget_s:
-            result.stop_reason = "budget"
+        reason = _stop_reason(epoch, started, budget_s, cancel, stop)
+        if reason is not None:
+            result.stop_reason = reason
             break
         order = torch.randperm(n, generator=generator).to(device)
         sums = torch.zeros(k, 2, folds, device=device)  # [train, held-out] loss sums
@@ -87,10 +110,8 @@ def train(
             train_mask = (fold[rows].unsqueeze(0) != fold_ids).float()  # (F, B)
             n_train = train_mask.sum(dim=1).clamp(min=1.0)
             targets = _repeat(y[rows], folds)  # shared by every head
-            # unbind, not raw[i]: indexing would make each head's backward fill a zero tensor
-            # of the whole (K, F, B, width) output, K² work per step.
             total = 0.0
-            for i, raw in enumerate(probe(x[rows]).unbind(0)):
+            for i, raw in enumerate(probe(x[rows])):
                 per_row = _per_row(heads[i], raw, affines[i], targets, params[i])  # (F, B)
                 train_sum = (per_row * train_mask).sum(dim=1)
                 total = total + (train_sum / n_train).sum()
@@ -111,11 +132,21 @@ def train(
             progress(epoch + 1, epochs, f"epoch {epoch + 1}/{epochs}")
 
     with torch.no_grad():
-        raw = torch.cat([probe(x[i : i + 65536]) for i in range(0, n, 65536)], dim=2)
+        chunks = [probe(x[i : i + 65536]) for i in range(0, n, 65536)]
         result.outputs = [
-            _to_loss_inputs(raw[i][..., : h.width], affines[i]) for i, h in enumerate(heads)
+            _to_loss_inputs(torch.cat([c[i] for c in chunks], dim=1)[..., : h.width], affines[i])
+            for i, h in enumerate(heads)
         ]
+    result.probe = probe
     return result
+
+
+def on_device(params: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """A candidate's resolved params with tensors moved where its probe trains, as float32."""
+    return {
+        k: v.to(device=device, dtype=torch.float32) if isinstance(v, torch.Tensor) else v
+        for k, v in params.items()
+    }
 
 
 def _affine(head: Head, data: Prepared, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,88 @@
+"""Wall time of ``advisor.validate`` on the local backend against the Ray backend.
+
+The grid of the validation issue's benchmark (d=20 features, K=8 regression candidates, F=5
+folds, linear probe) on ``--rows`` rows for ``--epochs`` epochs. Ray runs on a local instance
+started here with every CPU of the machine; each configuration is timed ``--repeats`` times
+after one untimed call (which, for Ray, starts the workers and imports torch in them), and
+the median is printed. Each Ray configuration is also checked against the local run with the
+same thread count: the reports must be identical apart from their wall time.
+
+    python benchmarks/ray_backend_bench.py --rows 100000 --epochs 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+import ray
+import torch
+
+import advisor
+from advisor.validation.ray_backend import RayBackend
+
+CANDIDATES = [
+    "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "LogCoshLoss", "AdaptiveRobustLoss",
+    "QuantileLoss", "TweedieLoss",
+]  # fmt: skip
+
+
+def data(rows: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(rows, 20))
+    y = np.exp(0.1 * (x @ rng.normal(size=20))) * 10 + np.abs(rng.standard_t(3, rows))
+    return x, y
+
+
+def timed(x, y, epochs: int, repeats: int, backend, threads: int) -> tuple[float, dict]:
+    torch.set_num_threads(threads)
+    options = {"task": "regression", "folds": 5, "epochs": epochs, "seed": 0, "device": "cpu"}
+    advisor.validate(x, y, CANDIDATES, backend=backend, **options)  # warm-up
+    times, report = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        report = advisor.validate(x, y, CANDIDATES, backend=backend, **options)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), report.model_dump(exclude={"elapsed_s"})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    cpus = os.cpu_count() or 1
+    x, y = data(args.rows)
+
+    started = time.perf_counter()
+    ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+    init_s = time.perf_counter() - started
+    configs = [  # label, backend, torch threads
+        (f"local, {cpus} threads", "local", cpus),
+        (f"ray, 1 task x {cpus} threads", RayBackend(), cpus),
+        ("local, 1 thread", "local", 1),
+        (f"ray, {cpus} tasks x 1 thread", RayBackend(threads=1, groups=cpus), 1),
+    ]
+    local_reports: dict[int, dict] = {}  # by thread count
+    print(
+        f"n={args.rows} d=20 K={len(CANDIDATES)} F=5 epochs={args.epochs}, {cpus} CPUs, "
+        f"median of {args.repeats}; ray.init took {init_s:.1f}s"
+    )
+    for label, backend, threads in configs:
+        seconds, report = timed(x, y, args.epochs, args.repeats, backend, threads)
+        if backend == "local":
+            local_reports[threads] = report
+            verdict = ""
+        else:
+            same = report == local_reports[threads]
+            verdict = "identical to local" if same else "DIFFERS from local"
+        print(f"  {label:<28} {seconds:7.2f}s  {verdict}")
+    ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()
