@@ -1,12 +1,16 @@
 """Reading tables and arrays from files for the command line: CSV, NPY, NPZ, Parquet.
 
 Only numpy and the standard library are needed; Parquet works when pyarrow is installed.
-String columns stay strings (labels may be words), numeric ones become float64.
+String columns stay strings (labels may be words), numeric ones become float64. Every failure
+to read is an ``InvalidInputError`` naming the file, so the command line can print one line
+instead of a traceback from numpy, csv or pyarrow.
 """
 
 from __future__ import annotations
 
 import csv
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,77 +32,140 @@ def _column(values: list[str]) -> np.ndarray:
         return np.array(values, dtype=object)
 
 
-def read_table(path: str | Path) -> Table:
-    """Columns by name, in file order."""
-    path = Path(path)
+def _read_csv(path: Path) -> Table:
+    # utf-8-sig: spreadsheet exports often start with a byte-order mark, which would otherwise
+    # end up in the first column's name.
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        header_line = fh.readline()
+        fh.seek(0)
+        # The header decides the delimiter: csv.Sniffer guesses wrong on short files.
+        delimiter = max(",;\t", key=header_line.count)
+        rows = list(csv.reader(fh, delimiter=delimiter))
+    if not rows:
+        raise InvalidInputError(
+            "file is empty", field="path", expected="a header and rows", got=str(path)
+        )
+    header, body = rows[0], rows[1:]
+    if any(len(r) != len(header) for r in body):
+        bad = next(i for i, r in enumerate(body, start=2) if len(r) != len(header))
+        raise InvalidInputError(
+            f"line {bad} has a different number of fields than the header",
+            field="path",
+            expected=len(header),
+            got=bad,
+        )
+    return {name: _column([r[i] for r in body]) for i, name in enumerate(header)}
+
+
+def _read_npz(path: Path) -> Table:
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def _read_npy_table(path: Path) -> Table:
+    array = _read_npy(path)
+    if array.ndim == 1:
+        return {"y": array}
+    if array.ndim == 2:
+        return {f"x{i}": array[:, i] for i in range(array.shape[1])}
+    raise InvalidInputError(
+        f"{path.name} holds a {array.ndim}-d array; a table needs 1 or 2 dimensions",
+        field="path",
+        expected="1 or 2 dimensions",
+        got=list(array.shape),
+    )
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    return np.load(path, allow_pickle=False)
+
+
+def _read_parquet(path: Path) -> Table:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise InvalidInputError(
+            "reading Parquet needs pyarrow (pip install pyarrow)",
+            field="path",
+            expected="pyarrow installed",
+            got=str(path),
+        ) from None
+    table = pq.read_table(path)
+    return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+
+
+_READERS: dict[str, Callable[[Path], Table]] = {
+    ".csv": _read_csv,
+    ".tsv": _read_csv,
+    ".txt": _read_csv,
+    ".npz": _read_npz,
+    ".npy": _read_npy_table,
+    ".parquet": _read_parquet,
+    ".pq": _read_parquet,
+}
+
+
+#: what a file that fails to parse should have been, for the error message
+_FORMATS = {
+    ".npy": "a NumPy .npy array of numbers or strings (Python objects are not loaded)",
+    ".npz": "a NumPy .npz archive of numbers or strings (Python objects are not loaded)",
+    ".parquet": "a Parquet file",
+    ".pq": "a Parquet file",
+}
+
+
+def _guarded(path: Path, read: Callable[[Path], object]) -> object:
+    """Run ``read`` on an existing file; turn what the readers raise into one typed error."""
     if not path.exists():
         raise InvalidInputError(
             f"no such file: {path}", field="path", expected="an existing file", got=str(path)
         )
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv", ".txt"):
-        with path.open(newline="", encoding="utf-8") as fh:
-            header_line = fh.readline()
-            fh.seek(0)
-            # The header decides the delimiter: csv.Sniffer guesses wrong on short files.
-            delimiter = max(",;\t", key=header_line.count)
-            rows = list(csv.reader(fh, delimiter=delimiter))
-        if not rows:
-            raise InvalidInputError(
-                "file is empty", field="path", expected="a header and rows", got=str(path)
-            )
-        header, body = rows[0], rows[1:]
-        if any(len(r) != len(header) for r in body):
-            bad = next(i for i, r in enumerate(body, start=2) if len(r) != len(header))
-            raise InvalidInputError(
-                f"line {bad} has a different number of fields than the header",
-                field="path",
-                expected=len(header),
-                got=bad,
-            )
-        return {name: _column([r[i] for r in body]) for i, name in enumerate(header)}
-    if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    if suffix == ".npy":
-        array = np.load(path, allow_pickle=False)
-        if array.ndim == 1:
-            return {"y": array}
-        return {f"x{i}": array[:, i] for i in range(array.shape[1])}
-    if suffix in (".parquet", ".pq"):
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise InvalidInputError(
-                "reading Parquet needs pyarrow (pip install pyarrow)",
-                field="path",
-                expected="pyarrow installed",
-                got=str(path),
-            ) from None
-        table = pq.read_table(path)
-        return {
-            name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names
-        }
-    raise InvalidInputError(
-        f"unsupported file type {suffix!r}",
-        field="path",
-        expected=".csv, .npy, .npz or .parquet",
-        got=suffix,
-    )
+    try:
+        return read(path)
+    except InvalidInputError:
+        raise
+    except OSError as exc:  # permissions, a directory, pyarrow's I/O errors
+        reason = exc.strerror or str(exc)
+        raise InvalidInputError(
+            f"cannot read {path}: {reason}", field="path", expected="a readable file", got=str(path)
+        ) from None
+    except UnicodeDecodeError:
+        raise InvalidInputError(
+            f"cannot read {path}: not UTF-8 text",
+            field="path",
+            expected="a UTF-8 encoded file",
+            got=str(path),
+        ) from None
+    except (ValueError, EOFError, csv.Error, zipfile.BadZipFile):  # "not this format"
+        what = _FORMATS.get(path.suffix.lower(), f"a {path.suffix.lower()} file")
+        raise InvalidInputError(
+            f"cannot read {path}: expected {what}", field="path", expected=what, got=str(path)
+        ) from None
+
+
+def read_table(path: str | Path) -> Table:
+    """Columns by name, in file order."""
+    path = Path(path)
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise InvalidInputError(
+            f"unsupported file type {path.suffix.lower()!r}",
+            field="path",
+            expected=".csv, .npy, .npz or .parquet",
+            got=path.suffix.lower(),
+        )
+    return _guarded(path, reader)  # type: ignore[return-value]
 
 
 def read_array(path: str | Path, key: str | None = None) -> np.ndarray:
     """One array: a .npy file, an .npz array, or table columns (all of them, or ``key``).
 
     ``key`` names the .npz array, or the table column(s) to take (comma-separated); several
-    columns become a matrix, one column a vector.
+    columns become a matrix, one column a vector. An .npz file with several arrays needs the
+    key: stacking unrelated arrays would silently feed a loss the wrong data.
     """
     path = Path(path)
     if path.suffix.lower() == ".npy":
-        if not path.exists():
-            raise InvalidInputError(
-                f"no such file: {path}", field="path", expected="an existing file", got=str(path)
-            )
         if key is not None:
             raise InvalidInputError(
                 "a .npy file holds one array; drop the ':name' part",
@@ -106,8 +173,15 @@ def read_array(path: str | Path, key: str | None = None) -> np.ndarray:
                 expected="no key",
                 got=key,
             )
-        return np.load(path, allow_pickle=False)
+        return _guarded(path, _read_npy)  # type: ignore[return-value]
     table = read_table(path)
+    if key is None and path.suffix.lower() == ".npz" and len(table) > 1:
+        raise InvalidInputError(
+            f"{path.name} holds {', '.join(table)}; name one as {path.name}:NAME",
+            field="path",
+            expected=list(table),
+            got=None,
+        )
     names = key.split(",") if key else list(table)
     missing = [n for n in names if n not in table]
     if missing:
@@ -150,6 +224,14 @@ def select(
     if missing:
         raise InvalidInputError(
             f"no column {missing[0]!r}", field="features", expected=list(table), got=missing[0]
+        )
+    text = [c for c in names if table[c].dtype == object]
+    if text:
+        raise InvalidInputError(
+            f"column {text[0]!r} is not numeric; features must be numbers",
+            field="features",
+            expected="numeric columns",
+            got=text[0],
         )
     x = np.column_stack([table[c].astype(np.float64) for c in names]) if names else None
     return table[target], x

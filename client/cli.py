@@ -1,14 +1,18 @@
 """The ``loss-advisor`` command line.
 
 It is a front end like the Python client: in-process by default, so the compute stack
-(torch, scikit-learn) is imported only inside the commands that need it. People get
-tables; machines get ``--json``. Every failure is one line on stderr and a non-zero exit.
+(torch, scikit-learn) is imported only inside the commands that need it, and on a server with
+``--server ADDR``, where the same methods run through ``AdvisorClient`` and the compute stack
+is never imported. People get tables; machines get ``--json``. Every failure is one line on
+stderr: exit 2 for what the caller can fix (a file, an option, what the server rejected),
+1 for anything else, 130 on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -16,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from advisor.errors import AdvisorError
+from client.loss_options import parse_losses
 
 EXIT_USAGE = 2
+EXIT_FAILURE = 1
 
 
 def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
@@ -32,20 +38,31 @@ def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join([line, rule, *body])
 
 
+def _readable(path: str, field: str) -> str:
+    """The file's text; checked here so a missing token or CA file is one line, not a trace."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise AdvisorError(f"cannot read {path} ({reason})", field=field) from None
+
+
 def _advisor(args: argparse.Namespace) -> Any:
     """The in-process advisor, or the remote one with ``--server``: the commands call the same
     methods on either, and the remote path imports neither torch nor scikit-learn."""
     if getattr(args, "server", None):
         from client.advisor_client import AdvisorClient
 
-        token = None
-        if args.token_file:
-            try:
-                token = Path(args.token_file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise AdvisorError(
-                    f"cannot read the token file ({exc.strerror})", field="token_file"
-                ) from None
+        if getattr(args, "device", "auto") != "auto":
+            raise AdvisorError(
+                "--device picks the in-process device; a server computes on its own "
+                "(loss-advisor serve --device)",
+                field="device",
+            )
+
+        token = _readable(args.token_file, "token_file").strip() if args.token_file else None
+        if args.tls_ca:
+            _readable(args.tls_ca, "tls_ca")
         return AdvisorClient(args.server, token=token, tls=args.tls_ca, timeout=args.timeout)
     from client.local import LocalAdvisor
 
@@ -132,7 +149,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         report = advisor.validate(
             x,
             targets,
-            _candidates(args.loss),
+            parse_losses(args.loss),
             task=args.task,
             folds=args.folds,
             model=args.model,
@@ -148,48 +165,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _candidates(specs: list[str] | None) -> list[dict[str, Any]] | None:
-    """``--loss HuberLoss:delta=0.5,reduction=sum`` -> ``{"loss": ..., "params": {...}}``.
-
-    Values are read as JSON where they parse (numbers, true/false, lists such as
-    ``weight=[1,2]``), as text otherwise (``reduction=sum``).
-    """
-    if not specs:
-        return None
-    out = []
-    for i, spec in enumerate(specs):
-        name, _, rest = spec.partition(":")
-        params: dict[str, Any] = {}
-        for item in _split_params(rest):
-            key, eq, value = item.partition("=")
-            if not eq or not key.strip():
-                raise AdvisorError(
-                    f"{item!r} is not name=value", field=f"loss[{i}]", expected="name=value"
-                )
-            try:
-                params[key.strip()] = json.loads(value)
-            except json.JSONDecodeError:
-                params[key.strip()] = value.strip()
-        out.append({"loss": name.strip(), "params": params})
-    return out
-
-
-def _split_params(text: str) -> list[str]:
-    """Split on commas outside brackets, so ``weight=[1,2],reduction=sum`` is two items."""
-    items, depth, current = [], 0, ""
-    for ch in text:
-        depth += ch in "[{"
-        depth -= ch in "]}"
-        if ch == "," and depth == 0:
-            items.append(current)
-            current = ""
-        else:
-            current += ch
-    if current.strip():
-        items.append(current)
-    return [i for i in items if i.strip()]
-
-
 def _read(spec: str | None, field: str) -> Any:
     from advisor import io
 
@@ -203,56 +178,30 @@ def _read(spec: str | None, field: str) -> Any:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    # Everything local is read and parsed before a server is contacted or torch is loaded.
     predictions = tuple(_read(p, "predictions") for p in args.predictions)
     targets = _read(args.targets, "targets")
+    sample_weight = _read(args.sample_weight, "sample_weight")
+    candidates = parse_losses(args.loss)
     with _advisor(args) as advisor:
         report = advisor.evaluate(
             predictions[0] if len(predictions) == 1 else predictions,
             targets,
-            _candidates(args.loss),
+            candidates,
             task=args.task,
-            sample_weight=_read(args.sample_weight, "sample_weight"),
+            sample_weight=sample_weight,
             diagnostics=not args.no_diagnostics,
         )
     print(report.model_dump_json(indent=2) if args.json else report.table())
     return 0
 
 
-BENCH_COLUMNS = (
-    ("case", "case", None),
-    ("diag", "diagnostics", None),
-    ("K", "k", None),
-    ("fused ms", "fused_s", 1e3),
-    ("loop ms", "loop_s", 1e3),
-    ("speedup", "speedup", 1),
-    ("fused/single", "fused_over_single", 1),
-    ("read-bound ms", "read_bound_s", 1e3),
-    ("GB/s", "gb_per_s", 1),
-    ("compile s", "compile_s", 1),
-    ("peak MiB", "peak_extra_bytes", 1 / 2**20),
-)
-
-
-def bench_table(rows: list[dict[str, Any]]) -> str:
-    """The benchmark rows as a table; rows are dicts so a remote reply needs no compute stack."""
-
-    def cell(row: dict[str, Any], key: str, scale: float | None) -> str:
-        value = row.get(key)
-        if value is None:
-            return "-"
-        if scale is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-            return str(value)
-        return f"{value * scale:.3g}"
-
-    return _table(
-        [{title: cell(r, key, scale) for title, key, scale in BENCH_COLUMNS} for r in rows],
-        [title for title, _, _ in BENCH_COLUMNS],
-    )
-
-
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.quick and args.server:
-        raise AdvisorError("--quick runs in-process; name the cases to run remotely", field="quick")
+        raise AdvisorError(
+            "--quick picks the cases in-process; name them with --case to run remotely",
+            field="quick",
+        )
     with _advisor(args) as advisor:
         if args.server:
             reply = advisor.benchmark(args.case or None, diagnostics=bool(args.diagnostics))
@@ -265,20 +214,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
             )
     if args.json:
         print(json.dumps(reply, indent=2))
+        return 0
+    from advisor.schema.benchmark import BenchRow
+
+    rows = [BenchRow.model_validate(row) for row in reply["rows"]]
+    if args.server:
+        from client.bench_table import format_table
     else:
-        print(f"device: {reply['device']}\n")
-        print(bench_table(reply["rows"]))
+        from advisor.evaluation.bench import format_table  # loaded already: it ran the cases
+    print(format_table(rows))
     return 0
 
 
-def _needs_server_extra(missing: str | None) -> int:
-    raise ModuleNotFoundError(f"serving needs {missing!r}", name=missing)
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
+    """The server's own options are parsed here, not in ``build_parser``: building them imports
+    grpc and the service, which every other command would otherwise pay for."""
     import server
 
-    return server.serve_from_args(args)
+    parser = argparse.ArgumentParser(
+        prog="loss-advisor serve", description="Run the LossAdvisor gRPC service."
+    )
+    server.add_serve_arguments(parser)
+    return server.serve_from_args(parser.parse_args(args.serve_argv))
 
 
 def _remote_options(p: argparse.ArgumentParser) -> None:
@@ -391,15 +348,12 @@ def build_parser() -> argparse.ArgumentParser:
     _remote_options(p)
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("serve", help="run the gRPC service")
-    try:
-        import server
-
-        server.add_serve_arguments(p)
-        p.set_defaults(func=cmd_serve)
-    except ModuleNotFoundError as exc:  # a light install: the client without the server extra
-        missing = exc.name
-        p.set_defaults(func=lambda _args: _needs_server_extra(missing))
+    p = sub.add_parser(
+        "serve",
+        add_help=False,  # --help goes to the server's own parser, in cmd_serve
+        help="run the gRPC service (loss-advisor serve --help lists its options)",
+    )
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="recommend a loss for the bundled example, in-process")
     recommend_options(p)
@@ -407,22 +361,73 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: optional modules -> the extra that installs them, for the "not installed" message
+_EXTRAS = {
+    "torch": "server",
+    "sklearn": "server",
+    "scipy": "server",
+    "grpc_health": "server",
+    "grpc_reflection": "server",
+    "grpc_status": "server",
+    "matplotlib": "plot",
+}
+
+
+def _missing_module(name: str | None, args: argparse.Namespace) -> str:
+    top = (name or "").split(".")[0]
+    extra = _EXTRAS.get(top)
+    if extra is None:
+        return f"this command needs the module {top!r}, which is not installed"
+    hint = f"install loss-advisor[{extra}]"
+    if extra == "server" and hasattr(args, "server"):
+        hint += " or run it on a server with --server ADDR"
+    return f"this command needs {top!r}; {hint}"
+
+
+def _advisor_error(exc: AdvisorError, server: str | None) -> str:
+    """``field: message``; a failure of the connection itself names the server instead."""
+    text = f"{exc.field}: {exc.message}" if exc.field else exc.message
+    if server and not exc.field:
+        text = f"server {server}: {text}"
+    return text
+
+
+def _fail(text: str) -> None:
+    print("error: " + " ".join(text.split()), file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Exit 0 on success, 2 for what the caller can fix (input, options, the server's answer),
+    1 for anything else. Set LOSS_ADVISOR_DEBUG=1 to see the traceback of an unexpected error."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "serve":
+        args.serve_argv = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args) or 0)
     except AdvisorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _fail(_advisor_error(exc, getattr(args, "server", None)))
         return EXIT_USAGE
     except ModuleNotFoundError as exc:
-        print(
-            f"error: this command runs in-process and needs {exc.name!r}; "
-            "install loss-advisor[server] or use --server",
-            file=sys.stderr,
-        )
+        _fail(_missing_module(exc.name, args))
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader (head, less) went away: not worth a message, and Python must not print
+        # one while flushing stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
+    except OSError as exc:  # e.g. the --plot path
+        _fail(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc))
+        return EXIT_FAILURE
+    except Exception as exc:
+        if os.environ.get("LOSS_ADVISOR_DEBUG"):
+            raise
+        _fail(f"unexpected {type(exc).__name__}: {exc} (LOSS_ADVISOR_DEBUG=1 shows where)")
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":  # pragma: no cover

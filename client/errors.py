@@ -25,6 +25,7 @@ class RemoteError(errors.AdvisorError):
     def __init__(self, code: grpc.StatusCode, message: str) -> None:
         self.code = code
         super().__init__(message, field="", got=code.name)
+        self.args = (message,)  # no field to name: print the message, not ": message"
 
 
 class AuthenticationError(RemoteError, PermissionError):

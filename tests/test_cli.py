@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -135,13 +137,29 @@ def test_evaluate_table_shows_skips_lints_and_the_caveat(tmp_path, capsys):
     np.savez(tmp_path / "c.npz", probs=probs, y=np.arange(50) % 3)
     args = ["evaluate", "--predictions", f"{tmp_path / 'c.npz'}:probs"]
     args += ["--targets", f"{tmp_path / 'c.npz'}:y", "--loss", "CrossEntropyLoss"]
-    args += ["--loss", "MSELoss"]
+    args += ["--loss", "CrossEntropyLoss:label_smoothing=0.1", "--loss", "MSELoss"]
     assert main(args) == 0
     out = capsys.readouterr().out
+    header = out.splitlines()[0].split()
+    for column in ("loss", "value", "skill", "p99", "grad", "top1%", "dead", "note"):
+        assert column in header
+    assert "CrossEntropyLoss()" in out and "CrossEntropyLoss(label_smoothing=0.1)" in out
     # MSELoss cannot compare (50, 3) probabilities with (50,) class indices: skipped, not fatal
-    assert "CrossEntropyLoss()" in out and "skipped:" in out
+    assert "MSELoss()" in out and "skipped:" in out
     assert "[probabilities-as-logits]" in out and "fix:" in out
     assert "not comparable" in out
+
+
+def test_evaluate_reads_csv_columns_and_defaults_to_the_library(regression_files, capsys):
+    d = regression_files
+    p, y = np.load(d / "p.npy").astype(np.float64), np.load(d / "t.npy").astype(np.float64)
+    lines = ["pred,y", *(f"{a!r},{b!r}" for a, b in zip(p.tolist(), y.tolist(), strict=True))]
+    (d / "d.csv").write_text("\n".join(lines) + "\n")
+    args = ["evaluate", "--predictions", f"{d / 'd.csv'}:pred", "--targets", f"{d / 'd.csv'}:y"]
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["results"]  # no --loss: the library's default candidates
+    assert report == json.loads(advisor.evaluate(p, y).model_dump_json())
 
 
 @pytest.mark.parametrize(
@@ -151,12 +169,20 @@ def test_evaluate_table_shows_skips_lints_and_the_caveat(tmp_path, capsys):
         (["--targets", "t.npy", "--loss", "HuberLoss:delta"], "error: loss[0]: 'delta' is not"),
         (["--targets", "t.npy", "--loss", "HuberLos"], "error: candidates[0]"),
         (["--targets", "short.npy"], "error: targets: shape"),
+        (["--targets", "garbage.npy"], "error: targets: cannot read"),
+        (["--targets", "t.npy", "--sample-weight", "both.npz"], "error: sample_weight: both.npz"),
+        (
+            ["--targets", "t.npy", "--server", "127.0.0.1:1", "--tls-ca", "MISSING.pem"],
+            "error: tls_ca: cannot read",
+        ),
     ],
 )
 def test_evaluate_errors_are_one_line(regression_files, extra, message):
     d = regression_files
     np.save(d / "short.npy", np.zeros(3, dtype=np.float32))
-    extra = [str(d / e) if e.endswith(".npy") else e for e in extra]
+    (d / "garbage.npy").write_bytes(b"not an array")
+    np.savez(d / "both.npz", a=np.ones(400), b=np.ones(400))
+    extra = [str(d / e) if e.endswith((".npy", ".npz", ".pem")) else e for e in extra]
     result = subprocess.run(
         [sys.executable, "-m", "client.cli", "evaluate", "--predictions", str(d / "p.npy"), *extra],
         capture_output=True,
@@ -185,6 +211,60 @@ def test_bench_quick_json(capsys):
         assert row["speedup"] == pytest.approx(row["loop_s"] / row["fused_s"])
 
 
+def _bench_rows():
+    from advisor.schema.benchmark import BenchRow
+
+    row = BenchRow(
+        case="regression-1e5",
+        family="regression",
+        n_rows=100_000,
+        k=6,
+        diagnostics=False,
+        device="cpu",
+        dtype="float32",
+        repeats=3,
+        path="fused-compiled",
+        fused_s=0.004,
+        loop_s=0.012,
+        speedup=3.0,
+        single_loss="HuberLoss",
+        single_s=0.002,
+        fused_over_single=2.0,
+        bytes_read=800_000,
+        read_bound_s=0.0005,
+        gb_per_s=0.2,
+        compile_s=1.5,
+        peak_extra_bytes=2**21,
+        peak_method="tracemalloc",
+    )
+    unmeasured = {"compile_s": None, "peak_extra_bytes": None, "peak_method": None}
+    return [row, row.model_copy(update={"diagnostics": True, **unmeasured})]
+
+
+def test_bench_prints_the_runners_table(monkeypatch, capsys):
+    bench = pytest.importorskip("advisor.evaluation.bench")
+    calls = []
+
+    def fake_run(cases=None, **kwargs):
+        calls.append((cases, kwargs))
+        return _bench_rows()
+
+    monkeypatch.setattr(bench, "run", fake_run)
+    assert main(["bench", "--quick", "--no-diagnostics"]) == 0
+    assert capsys.readouterr().out == bench.format_table(_bench_rows()) + "\n"
+    ((cases, kwargs),) = calls
+    assert cases is None and kwargs["quick"] is True and kwargs["diagnostics"] is False
+
+
+def test_the_remote_bench_table_matches_the_runners():
+    bench = pytest.importorskip("advisor.evaluation.bench")
+    from client import bench_table
+
+    rows = _bench_rows()
+    assert bench_table.format_table(rows) == bench.format_table(rows)
+    assert bench_table.format_table([]) == bench.format_table([])
+
+
 def test_serve_help_lists_the_server_options(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["serve", "--help"])
@@ -192,6 +272,26 @@ def test_serve_help_lists_the_server_options(capsys):
     out = capsys.readouterr().out
     for option in ("--port", "--token-file", "--tls-cert", "--max-message-mb", "--device"):
         assert option in out
+
+
+def test_serve_starts_the_service_and_stops_on_sigterm(tmp_path):
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "client.cli", "serve", "--port", "0", "--warmup", "import"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while '"listening"' not in log.read_text() and time.monotonic() < deadline:
+                assert proc.poll() is None, log.read_text()
+                time.sleep(0.05)
+            assert '"listening"' in log.read_text(), log.read_text()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=30)
+    assert code == 0, log.read_text()
 
 
 # ----- remote: the same answers through a real server ---------------------------------------
@@ -225,6 +325,19 @@ def test_remote_recommend_and_evaluate_equal_in_process(remote, regression_files
     assert json.loads(capsys.readouterr().out) == local
 
 
+def test_remote_bench_runs_the_named_case_on_the_server(remote, capsys):
+    pytest.importorskip("advisor.evaluation.bench")
+    args = ["bench", "--case", "regression-1e5", "--no-diagnostics", "--json"]
+    assert main([*args, *remote]) == 0
+    reply = json.loads(capsys.readouterr().out)
+    assert reply["device"]
+    (row,) = reply["rows"]
+    assert row["case"] == "regression-1e5" and row["diagnostics"] is False
+    assert row["speedup"] == pytest.approx(row["loop_s"] / row["fused_s"])
+    assert main(["bench", "--quick", *remote]) == 2
+    assert "error: quick:" in capsys.readouterr().err
+
+
 def test_remote_errors_are_one_line(remote, regression_files, tmp_path):
     d = regression_files
     wrong = tmp_path / "wrong"
@@ -243,23 +356,52 @@ def test_remote_errors_are_one_line(remote, regression_files, tmp_path):
         assert result.stderr.startswith(prefix) and result.stderr.strip().count("\n") == 0
 
 
-def test_remote_commands_import_neither_torch_nor_sklearn(remote):
+def test_remote_commands_import_neither_torch_nor_sklearn(remote, regression_files):
+    d = regression_files
+    evaluate = ["evaluate", "--predictions", str(d / "p.npy"), "--targets", str(d / "t.npy")]
     code = (
         "import sys\n"
         "from client.cli import main\n"
-        f"assert main(['losses', '--json', *{remote!r}]) == 0\n"
-        f"assert main(['recommend', 'advisor/data/delivery_times.csv', '--target', 'minutes', *{remote!r}]) == 0\n"
+        f"remote = {remote!r}\n"
+        "assert main(['losses', '--json', *remote]) == 0\n"
+        "assert main(['recommend', 'advisor/data/delivery_times.csv', '--target', 'minutes',"
+        " *remote]) == 0\n"
+        f"assert main([*{evaluate!r}, '--loss', 'HuberLoss:delta=0.5', *remote]) == 0\n"
+        "assert main(['bench', '--case', 'no-such-case', *remote]) == 2\n"
         "heavy = [m for m in ('torch', 'sklearn', 'scipy') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+    assert "not comparable" in result.stdout  # the remote report prints the same table
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "text"),
+    [
+        (RuntimeError("boom"), 1, "error: unexpected RuntimeError: boom"),
+        (ModuleNotFoundError("no matplotlib", name="matplotlib"), 2, "loss-advisor[plot]"),
+        (ModuleNotFoundError("no torch", name="torch"), 2, "or run it on a server with --server"),
+    ],
+)
+def test_unexpected_failures_are_one_line_too(monkeypatch, capsys, exc, code, text):
+    from client.local import LocalAdvisor
+
+    def fail(self, task=None):
+        raise exc
+
+    monkeypatch.setattr(LocalAdvisor, "list_losses", fail)
+    monkeypatch.delenv("LOSS_ADVISOR_DEBUG", raising=False)
+    assert main(["losses"]) == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and text in err
 
 
 def test_loss_options_parse_json_values_and_text():
-    from client.cli import _candidates
+    from client.loss_options import parse_losses
 
-    parsed = _candidates(
+    assert parse_losses(None) is None
+    parsed = parse_losses(
         ["CrossEntropyLoss:weight=[1,2.5],reduction=sum,label_smoothing=0.1", "L1Loss"]
     )
     assert parsed == [

@@ -57,3 +57,47 @@ def test_read_array_picks_an_npz_array_or_table_columns(tmp_path):
     assert io.split_key(str(tmp_path / "t.csv")) == (str(tmp_path / "t.csv"), None)
     with pytest.raises(InvalidInputError, match="no 'z'"):
         io.read_array(tmp_path / "t.csv", "z")
+
+
+def test_unreadable_files_are_typed_errors_naming_the_file(tmp_path):
+    (tmp_path / "junk.npy").write_bytes(b"not an array")
+    (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 truncated")
+    (tmp_path / "latin1.csv").write_bytes(b"a,b\n\xe9,1\n")
+    (tmp_path / "folder.csv").mkdir()
+    for name, reason in [
+        ("junk.npy", "expected a NumPy .npy array"),
+        ("junk.npz", "expected a NumPy .npz archive"),
+        ("latin1.csv", "not UTF-8 text"),
+        ("folder.csv", "cannot read"),
+    ]:
+        with pytest.raises(InvalidInputError, match=reason) as info:
+            io.read_array(tmp_path / name)
+        assert name in str(info.value)
+
+
+def test_object_arrays_are_not_unpickled(tmp_path):
+    np.save(tmp_path / "o.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(InvalidInputError, match="Python objects are not loaded"):
+        io.read_array(tmp_path / "o.npy")
+
+
+def test_an_npz_with_several_arrays_needs_a_key(tmp_path):
+    np.savez(tmp_path / "two.npz", a=np.ones(3), b=np.zeros(3))
+    np.savez(tmp_path / "one.npz", only=np.arange(3))
+    with pytest.raises(InvalidInputError, match=r"two\.npz:NAME"):
+        io.read_array(tmp_path / "two.npz")
+    assert io.read_array(tmp_path / "one.npz").tolist() == [0, 1, 2]
+
+
+def test_a_byte_order_mark_stays_out_of_the_column_names(tmp_path):
+    (tmp_path / "bom.csv").write_bytes("\ufeffy,x\n1,2\n".encode())
+    assert list(io.read_table(tmp_path / "bom.csv")) == ["y", "x"]
+
+
+def test_text_features_and_3d_tables_are_refused(tmp_path):
+    table = {"y": np.arange(2.0), "name": np.array(["a", "b"], dtype=object)}
+    with pytest.raises(InvalidInputError, match="'name' is not numeric"):
+        io.select(table, "y", ["name"])
+    np.save(tmp_path / "cube.npy", np.zeros((2, 2, 2)))
+    with pytest.raises(InvalidInputError, match="3-d array"):
+        io.read_table(tmp_path / "cube.npy")

@@ -4,7 +4,9 @@ skill = 1 - loss / baseline_loss, both under reduction='mean'. The constant come
 targets: their median for absolute-error-like losses, their mean for squared error, the q-th
 quantile for the pinball loss, log of the mean for log-link count losses, the class prior for
 classification. Baselines are estimated on at most ``SUBSAMPLE`` evenly spaced rows: they are a
-yardstick, and a full extra pass per candidate would double the cost of diagnostics.
+yardstick, and a full extra pass per candidate would double the cost of diagnostics. The loss
+of the constant is evaluated on at most ``SUBSAMPLE_ELEMENTS`` prediction entries of those rows,
+so that wide rows (a thousand classes) cost what narrow ones do in time and memory.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from advisor.losses.classification import focal_is_binary
 from advisor.losses.spec import LossSpec
 
 SUBSAMPLE = 65536
+SUBSAMPLE_ELEMENTS = 1 << 21
 
 MEDIAN = {"L1Loss", "HuberLoss", "SmoothL1Loss", "LogCoshLoss", "AdaptiveRobustLoss"}
 LOG_MEAN = {"PoissonNLLLoss", "TweedieLoss", "NegativeBinomialNLLLoss"}
@@ -26,10 +29,10 @@ CLASS_PRIOR = {"CrossEntropyLoss", "NLLLoss", "LogitAdjustedLoss", "MultiMarginL
 POSITIVE_RATE = {"BCEWithLogitsLoss", "BCELoss", "MultiLabelSoftMarginLoss", "SoftMarginLoss"}
 
 
-def _subsample(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def _subsample(tensors: dict[str, torch.Tensor], rows: int = SUBSAMPLE) -> dict[str, torch.Tensor]:
     first = next(iter(tensors.values()))
     n = first.shape[0] if first.dim() else 1
-    step = max(1, math.ceil(n / SUBSAMPLE))
+    step = max(1, math.ceil(n / rows))
     if step == 1:
         return dict(tensors)
     return {k: (t[::step] if t.dim() and t.shape[0] == n else t) for k, t in tensors.items()}
@@ -56,11 +59,27 @@ def _class_prior(x: torch.Tensor, y: torch.Tensor, ignore_index: int | None) -> 
     return prior.reshape(shape).to(x.dtype)
 
 
-def baseline_inputs(spec: LossSpec, tensors: dict[str, torch.Tensor], params: dict[str, Any]) -> tuple[str, dict[str, torch.Tensor]] | None:
-    """(description, inputs with the constant prediction) or None where no trivial baseline is defined."""
+def _once(memo: dict | None, key: tuple[Any, ...], make: Any) -> Any:
+    """``make()``, remembered in ``memo`` (one request's) under ``key``."""
+    if memo is None:
+        return make()
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
+
+
+def baseline_inputs(
+    spec: LossSpec, tensors: dict[str, torch.Tensor], params: dict[str, Any], memo: dict | None = None
+) -> tuple[str, dict[str, torch.Tensor]] | None:
+    """(description, inputs with the constant prediction) or None where no trivial baseline is defined.
+
+    ``memo`` shares the constants (target median, quantiles, class prior) between candidates
+    of one request that read the same targets.
+    """
     name = spec.name
     if "input" not in tensors or "target" not in tensors:
         return None  # pairs, triplets, CTC: no single constant prediction makes sense
+    ident = (id(tensors["input"]), id(tensors["target"]))
     sub = _subsample(tensors)
     x, y = sub["input"], sub["target"]
     yf = y.to(x.dtype) if x.is_floating_point() else y.float()
@@ -68,11 +87,12 @@ def baseline_inputs(spec: LossSpec, tensors: dict[str, torch.Tensor], params: di
         if name == "MSELoss":
             c, what = yf.mean(), "target mean"
         else:
-            c, what = torch.tensor(lower_quantile(yf.reshape(-1), 0.5), dtype=x.dtype, device=x.device), "target median"
+            median = _once(memo, ("median", *ident), lambda: lower_quantile(yf.reshape(-1), 0.5))
+            c, what = torch.tensor(median, dtype=x.dtype, device=x.device), "target median"
         return f"{what} {float(c):.6g}", {**sub, "input": c.expand_as(x)}
     if name == "QuantileLoss":
         qs = params["quantiles"]
-        levels = [lower_quantile(yf.reshape(-1), q) for q in qs]
+        levels = [_once(memo, ("quantile", *ident, q), lambda q=q: lower_quantile(yf.reshape(-1), q)) for q in qs]
         c = torch.tensor(levels if len(qs) > 1 else levels[0], dtype=x.dtype, device=x.device)
         return "target quantile(s) " + ", ".join(f"{v:.6g}" for v in levels), {**sub, "input": c.expand_as(x)}
     if name == "GaussianNLLLoss":
@@ -92,7 +112,7 @@ def baseline_inputs(spec: LossSpec, tensors: dict[str, torch.Tensor], params: di
             binary_form = params["base"] == "bce" or (params["base"] == "focal" and x.shape == y.shape)
     if name in CLASS_PRIOR or (name in ("FocalLoss", "ClassBalancedLoss", "DiceLoss") and not binary_form):
         ii = params.get("ignore_index")
-        prior = _class_prior(x, y, ii)
+        prior = _once(memo, ("prior", *ident, ii), lambda: _class_prior(x, y, ii))
         c = prior if (name == "DiceLoss" and not params["from_logits"]) else torch.log(prior)
         return "class prior", {**sub, "input": c.expand_as(x)}
     if name in POSITIVE_RATE or name in ("FocalLoss", "ClassBalancedLoss", "DiceLoss"):
@@ -112,12 +132,15 @@ def baseline_inputs(spec: LossSpec, tensors: dict[str, torch.Tensor], params: di
     return None
 
 
-def baseline(spec: LossSpec, tensors: dict[str, torch.Tensor], params: dict[str, Any]) -> tuple[str, float] | None:
+def baseline(spec: LossSpec, tensors: dict[str, torch.Tensor], params: dict[str, Any], memo: dict | None = None) -> tuple[str, float] | None:
     """(description, the baseline's loss under reduction='mean'); None when undefined or failing."""
-    made = baseline_inputs(spec, tensors, params)
+    made = baseline_inputs(spec, tensors, params, memo)
     if made is None:
         return None
     what, inputs = made
+    x = inputs["input"]
+    if x.dim() >= 2:  # wide rows: fewer of them, so that the evaluation reads a bounded number of entries
+        inputs = _subsample(inputs, max(1, SUBSAMPLE_ELEMENTS // x[0].numel()))
     try:
         with torch.no_grad():
             value = spec.fn(*[inputs[n] for n in tensors], **{**params, "reduction": "mean"})

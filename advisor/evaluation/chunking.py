@@ -1,16 +1,22 @@
 """Row chunks sized so that the kernels' temporaries stay under a fixed budget whatever K is.
 
-The estimate is per row and per candidate: eager mode materialises each candidate's column and
-a handful of temporaries, a compiled kernel keeps them in registers except what feeds an extern
-call (the class-weight matmul of the multiclass kernel needs the row's log-probabilities).
-Diagnostics keep per-sample losses and gradient magnitudes for the whole data (they feed exact
-quantiles), so candidates are processed in blocks whose outputs fit ``DIAG_BUDGET_BYTES``.
+``row_bytes`` is per row: a compiled kernel keeps each candidate's column in registers and
+writes only its outputs, eager mode materialises a few temporaries at a time (see there).
+Diagnostics need every per-sample loss and gradient magnitude (they feed exact quantiles), so
+candidates run in blocks whose per-sample outputs fit ``DIAG_BUDGET_BYTES``; each block's
+statistics are taken before the next block runs, so its outputs are freed first.
 
-Bound on extra memory (beyond the caller's inputs and the report):
-    values only:   about CHUNK_BUDGET_BYTES (64 MiB);
-    diagnostics:   CHUNK_BUDGET_BYTES + max(DIAG_BUDGET_BYTES, 2 · samples · itemsize),
-                   the second term being one candidate's per-sample losses and gradients.
-These are estimates, not measurements: peak memory has not been measured yet.
+Bound on extra memory (torch allocations beyond the caller's inputs), measured with
+``advisor.evaluation.probes.peak_memory`` around one ``advisor.evaluate`` call of the
+benchmark's families (``advisor.evaluation.benchcases``: regression K=8 at N=1e7, multiclass
+K=7 at N=5e5 with C=32 and C=1000, compiled):
+    values only:   CHUNK_BUDGET_BYTES, with a wide margin (no per-row temporaries compiled);
+    diagnostics:   CHUNK_BUDGET_BYTES + max(DIAG_BUDGET_BYTES, 2 · samples · itemsize), the
+                   second term being one block's per-sample losses and gradients (one
+                   candidate's when a single one exceeds the budget), plus the baseline's
+                   evaluation on at most ``baselines.SUBSAMPLE_ELEMENTS`` entries.
+Outside torch's allocator, the quantiles copy one candidate's losses (then its gradients) to
+numpy for selection: samples · itemsize more.
 """
 
 from __future__ import annotations
@@ -21,15 +27,24 @@ MIN_ROWS = 2  # a chunk of one row would make dynamo specialise on the size 1
 
 
 def row_bytes(kernel: str, k: int, row_elements: int, n_classes: int, n_offsets: int, itemsize: int, *, diag: bool, compiled: bool) -> int:
-    """Estimated temporary bytes per row of one kernel call with K candidates."""
+    """Temporary bytes per row of one kernel call with K candidates, the chunk's outputs included.
+
+    Elementwise kernels: compiled, the candidates' columns stay in registers and only the
+    per-sample outputs (2K per element with diagnostics) are written; eager, each candidate's
+    temporaries are freed before the next, so their count does not grow with K. Multiclass
+    kernels reduce each row of C scores to a few numbers per slot; eager mode materialises a few
+    (n, C) tensors at a time, and logit-adjusted slots their shifted logits.
+    """
+    r, c = row_elements, n_classes
     if kernel in ("regression", "binary"):
-        per = (2 if compiled else 10) if not diag else 16
-        return max(1, per * k * row_elements * itemsize)
-    c = n_classes
-    if diag:
-        return (10 * k * c + 16 * k) * itemsize
-    per_row = (2 + 2 * n_offsets) * c if compiled else (3 + 4 * n_offsets) * c
-    return (per_row + 16 * k) * itemsize
+        per = 2 if compiled else 8
+        if diag:
+            per += 2 * k + (4 if compiled else 8)
+        return max(1, per * r * itemsize)
+    per_row = 16 * k + 2 * n_offsets * c
+    if not compiled:
+        per_row += (8 if diag else 3) * c + 2 * n_offsets * c
+    return per_row * itemsize
 
 
 def chunk_rows(n_rows: int, per_row_bytes: int, budget: int = CHUNK_BUDGET_BYTES) -> list[tuple[int, int]]:

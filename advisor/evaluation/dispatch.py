@@ -1,11 +1,15 @@
 """Eager or compiled: one ``torch.compile(dynamic=True)`` wrapper per family kernel, chosen by size.
 
-Below ``CROSSOVER_ELEMENTS`` (elements read per candidate group) eager wins: a compiled call
-has a fixed guard-and-launch cost, and the first call of a new structure pays the compilation.
-The crossover is a constant (2^18 elements), not re-measured per process, so that results do
-not depend on timing noise (a run is deterministic given its inputs). It is a provisional
-estimate from the compile-call overhead seen on a 2-core CPU; the benchmark that should pin it
-down has not been written yet.
+Below ``CROSSOVER_ELEMENTS`` (elements read per candidate group) auto mode runs eager: there a
+compiled call's fixed guard-and-launch cost is not repaid, and a small request never waits
+for a compilation (the first call of a new structure pays it; ``advisor.warmup`` pays it
+ahead). The constant comes from ``advisor.evaluation.bench.measure_crossover()``: warm eager
+and compiled calls of ``advisor.evaluate`` timed against each other over its grid of sizes, for
+the benchmark's regression and multiclass families and for one cheap loss alone (MSELoss,
+CrossEntropyLoss). The families compile profitably from the smallest size measured; a single
+MSELoss, the least work per element, only from the value set below, which is the median of
+three runs on a 2-core CPU. It is a constant rather than re-measured per process so that
+results do not depend on timing noise (a run is deterministic given its inputs).
 
 When compilation is unavailable or fails (no C compiler, an unsupported platform, a dynamo
 bug), the failure is logged once per kernel and that kernel stays eager for the process.
@@ -26,7 +30,7 @@ from advisor.evaluation.kernels import KERNELS
 
 log = logging.getLogger("advisor.evaluation")
 
-CROSSOVER_ELEMENTS = 1 << 18
+CROSSOVER_ELEMENTS = 1 << 19
 # Distinct structures (candidate sets) one kernel may compile before dynamo gives up on it;
 # dynamo's default of 8 is made for training loops, not for a service seeing many candidate sets.
 RECOMPILE_LIMIT = 64

@@ -101,12 +101,13 @@ def evaluate(
         ready.append(p)
 
     outcomes = _run(ready, inp, diagnostics)
+    memo: dict[tuple[Any, ...], Any] = {}
     for p in ready:
         out = outcomes[p.cand.index]
         if isinstance(out, InvalidInputError):
             results[p.cand.index] = _skipped(p.cand, out)
         else:
-            results[p.cand.index] = _result(p, out, inp, diagnostics)
+            results[p.cand.index] = _result(p, out, inp, diagnostics, memo)
     return EvaluationReport(
         results=[results[c.index] for c in cands],
         lints=lints,
@@ -153,11 +154,11 @@ def _skipped(cand: Candidate, exc: InvalidInputError) -> CandidateResult:
     )
 
 
-def _result(p: _Prepared, out: Outcome, inp: Inputs, diag: bool) -> CandidateResult:
+def _result(p: _Prepared, out: Outcome, inp: Inputs, diag: bool, memo: dict) -> CandidateResult:
     cand = p.cand
     diag_model = None
     if diag:
-        diag_model = _diagnostics(p, out)
+        diag_model = _diagnostics(p, out, memo)
     return CandidateResult(
         loss=cand.name,
         params=json_params(cand.given),
@@ -169,17 +170,18 @@ def _result(p: _Prepared, out: Outcome, inp: Inputs, diag: bool) -> CandidateRes
     )
 
 
-def _diagnostics(p: _Prepared, out: Outcome) -> Diagnostics:
-    fields: dict[str, Any] = {"n_samples": 0}
-    if out.losses is not None:
-        q, bad = diagnostics.loss_quantiles(out.losses)
-        fields.update(n_samples=out.losses.numel(), loss_quantiles=q, nonfinite_losses=bad)
-    if out.grads is not None:
-        fields.update(diagnostics.gradient_stats(out.grads))
+def _diagnostics(p: _Prepared, out: Outcome, memo: dict) -> Diagnostics:
+    """One candidate's diagnostics; ``memo`` is the request's memo (saturation, baseline constants)."""
+    fields = dict(out.stats) if out.stats is not None else diagnostics.sample_stats(out.losses, out.grads)
     x = next(iter(p.tensors.values()))
     y = p.tensors.get("target")
-    fields["saturation"] = diagnostics.saturation(x, _link(p.cand.name, p.cand.spec.family, p.kernel, p.member.kind if p.member else None, x, y))
-    base = baselines.baseline(p.cand.spec, p.tensors, p.params)
+    link = _link(p.cand.name, p.cand.spec.family, p.kernel, p.member.kind if p.member else None, x, y)
+    if out.saturation is not None and link == "softmax":  # the kernel counted it on the way
+        memo[id(x), link] = out.saturation
+    if (id(x), link) not in memo:  # candidates of one group read the same tensor
+        memo[id(x), link] = diagnostics.saturation(x, link)
+    fields["saturation"] = memo[id(x), link]
+    base = baselines.baseline(p.cand.spec, p.tensors, p.params, memo)
     if base is not None:
         what, value = base
         fields.update(baseline=what, baseline_value=value, skill=baselines.skill(out.mean, value))

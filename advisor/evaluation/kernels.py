@@ -7,11 +7,12 @@ offsets ``OFF``: one row per candidate), so new values reuse the compiled graph.
 their own logit offsets, and whether gradients are wanted. Flags that switch the formula
 (``log_input``) are part of a kind's name for the same reason.
 
-Every kernel returns ``(sums, denoms, losses, grads)``: per-candidate float64 sums of the
-per-sample losses and of their mean's denominator (None where that is the element count);
-with ``diag`` also the per-sample losses (n, K) and gradient magnitudes (n, K). Gradients come
-from ``torch.func.grad`` of the summed losses with respect to the predictions expanded to one
-copy per candidate, so each column holds d loss_i / d prediction_i for its own candidate.
+Every kernel returns ``(sums, denoms, losses, grads, saturated)``: per-candidate float64 sums
+of the per-sample losses and of their mean's denominator (None where that is the element
+count); with ``diag`` also the per-sample losses (K, n) and gradient magnitudes (K, n), one
+contiguous row per candidate, and for the multiclass kernel the count of saturated rows (None
+elsewhere). Elementwise gradients come from ``torch.func.grad`` of each candidate's summed
+losses with respect to the predictions; multiclass gradient norms from their closed form.
 """
 
 from __future__ import annotations
@@ -39,21 +40,16 @@ def _regression_term(kind: str, x: torch.Tensor, y: torch.Tensor, p: torch.Tenso
         safe_b = torch.where(b > 0, b, torch.ones_like(b))
         return torch.where(a < b, 0.5 * r * r / safe_b, a - 0.5 * b)
     if kind == "logcosh":
+        # log(1 + t) for t = exp(-2|r|) in (0, 1]: 1 + t loses only what is below the result's
+        # own rounding (the - log 2 already limits it to absolute accuracy), and log is
+        # cheaper than log1p
         a = r.abs()
-        return a + torch.log1p(torch.exp(-2.0 * a)) - LOG2
+        return a + torch.log(1.0 + torch.exp(-2.0 * a)) - LOG2
     if kind == "quantile":
         q, diff = p[0], y - x
         return torch.maximum(q * diff, (q - 1.0) * diff)
     if kind == "adaptive":
-        alpha, scale = p[0], p[1]
-        z2 = (r / scale) ** 2
-        special = (alpha == 2.0) | (alpha == 0.0) | torch.isinf(alpha)
-        safe_alpha = torch.where(special, torch.ones_like(alpha), alpha)
-        b = (safe_alpha - 2.0).abs()
-        general = (b / safe_alpha) * (torch.pow(z2 / b + 1.0, safe_alpha / 2.0) - 1.0)
-        out = torch.where(alpha == 2.0, 0.5 * z2, general)
-        out = torch.where(alpha == 0.0, torch.log1p(0.5 * z2), out)
-        return torch.where(torch.isinf(alpha), -torch.expm1(-0.5 * z2), out)
+        return _adaptive(r, p[0], p[1])
     if kind in ("poisson_log", "poisson_rate"):
         full, eps = p[0], p[1]
         loss = torch.exp(x) - y * x if kind == "poisson_log" else x - y * torch.log(x + eps)
@@ -79,39 +75,72 @@ def _regression_term(kind: str, x: torch.Tensor, y: torch.Tensor, p: torch.Tenso
     raise ValueError(f"no regression term {kind!r}")
 
 
+def _log1p(v: torch.Tensor) -> torch.Tensor:
+    """log(1 + v) for v >= 0, to a few ulps, with one log and one division (cheaper than log1p).
+
+    Goldberg's correction: with u = 1 + v rounded, log(u) * v / (u - 1) cancels the rounding of
+    u, and v itself where u rounds to 1.
+    """
+    u = 1.0 + v
+    d = u - 1.0
+    return torch.where(d == 0, v, torch.log(u) * (v / torch.where(d == 0, torch.ones_like(d), d)))
+
+
+def _adaptive(r: torch.Tensor, alpha: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Barron's loss with two transcendental calls per element whatever ``alpha`` is.
+
+    alpha is a tensor, so every branch is evaluated for every element; writing the general
+    case as (b / alpha) * expm1(alpha / 2 * log1p(z2 / b)) lets the Cauchy limit (alpha = 0,
+    where b = 2 and the loss is that same log1p) and the Welsch limit (|alpha| = inf, expm1 of
+    -z2 / 2) share the log1p and the expm1 instead of adding a pow, an exp and a second log1p.
+    """
+    z2 = (r / scale) ** 2
+    quadratic, zero, welsch = alpha == 2.0, alpha == 0.0, torch.isinf(alpha)
+    one = torch.ones_like(alpha)
+    b = torch.where(quadratic | welsch, one, (alpha - 2.0).abs())
+    safe_alpha = torch.where(quadratic | zero | welsch, one, alpha)
+    u = _log1p(z2 / b)
+    e = torch.expm1(torch.where(welsch, -0.5 * z2, (0.5 * safe_alpha) * u))
+    out = torch.where(welsch, -one, b / safe_alpha) * e
+    out = torch.where(zero, u, out)
+    return torch.where(quadratic, 0.5 * z2, out)
+
+
 REGRESSION_KINDS = (
     "l1", "mse", "huber", "smoothl1", "logcosh", "quantile", "adaptive",
     "poisson_log", "poisson_rate", "tweedie", "negbin_log", "negbin_rate",
 )
 
 
-def _columns(term, kinds, xk, y, P, *extra):
-    """One column per candidate; ``xk`` has a trailing candidate axis of size K or 1."""
-    cols = []
-    for k, kind in enumerate(kinds):
-        xc = xk[..., k] if xk.shape[-1] > 1 else xk[..., 0]
-        cols.append(term(kind, xc, y, P[k], *(e[k] for e in extra)))
-    return torch.stack(cols, dim=-1)
-
-
 def _elementwise(term, kinds, x, y, P, extra, s, diag):
-    """Shared driver of the elementwise families; ``x``, ``y`` and ``s`` are already element-aligned."""
+    """Shared driver of the elementwise families; ``x``, ``y`` and ``s`` are already element-aligned.
+
+    Candidates are separate columns, never a stacked (n, K) tensor reduced over n: inductor fuses
+    sibling reductions over the same rows into one vectorised pass, whereas a trailing K axis
+    makes it write strided columns and reduce them serially. Per-sample outputs are laid out
+    (K, n), one contiguous row per candidate, which is also what the diagnostics read.
+    """
     K = len(kinds)
+    sw = None if s is None else s.reshape(*s.shape, *([1] * (x.dim() - s.dim())))
+
+    def column(k: int, z: torch.Tensor) -> torch.Tensor:
+        col = term(kinds[k], z, y, P[k], *(e[k] for e in extra))
+        return col if sw is None else col * sw
+
     if not diag:
-        L = _columns(term, kinds, x.unsqueeze(-1), y, P, *extra)
-        if s is not None:
-            L = L * s.reshape(*s.shape, *([1] * (L.dim() - s.dim())))
-        return L.reshape(-1, K).sum(0, dtype=torch.float64), None, None, None
-    xk = x.unsqueeze(-1).expand(*x.shape, K)
+        return torch.stack([column(k, x).sum(dtype=torch.float64) for k in range(K)]), None, None, None, None
+    losses, grads = [], []
+    for k in range(K):
 
-    def total(z):
-        L = _columns(term, kinds, z, y, P, *extra)
-        Lw = L if s is None else L * s.reshape(*s.shape, *([1] * (L.dim() - s.dim())))
-        return Lw.sum(), Lw
+        def total(z: torch.Tensor, k: int = k) -> tuple[torch.Tensor, torch.Tensor]:
+            col = column(k, z)
+            return col.sum(), col
 
-    g, L = torch.func.grad(total, has_aux=True)(xk)
-    Lf = L.reshape(-1, K)
-    return Lf.sum(0, dtype=torch.float64), None, Lf, g.abs().reshape(-1, K)
+        g, col = torch.func.grad(total, has_aux=True)(x)
+        losses.append(col.reshape(-1))
+        grads.append(g.abs().reshape(-1))
+    sums = torch.stack([c.sum(dtype=torch.float64) for c in losses])
+    return sums, None, torch.stack(losses), torch.stack(grads), None
 
 
 def regression_kernel(x, y, P, s=None, *, kinds, diag=False):
@@ -158,13 +187,12 @@ def binary_kernel(x, y, P, W, PW, s=None, *, kinds, diag=False):
 # ---------------------------------------------------------------- multiclass: rows of C scores and an index
 
 
-def _mc_combine(nll, sm, w_t, validf, P, C):
+def _mc_combine(nll, sm, w_t, validf, eps, gamma, C):
     """CE, focal and logit-adjusted CE as one formula.
 
     loss = w_t (1 - eps) (1 - p_t)^gamma nll + eps / C * sum_c w_c (-log p_c), zero where ignored;
     the mean divides by the summed w_t of the counted rows, as torch's weighted CE does.
     """
-    eps, gamma = P[:, 0], P[:, 1]
     p_t = torch.exp(-nll)
     base = torch.clamp(1.0 - p_t, min=torch.finfo(nll.dtype).tiny)
     focal = torch.pow(base, gamma)
@@ -172,54 +200,111 @@ def _mc_combine(nll, sm, w_t, validf, P, C):
     return (1.0 - eps) * focal * w_t * nll + smooth
 
 
+def _softmax_stats(z, log_probs):
+    """Row max and logsumexp of ``z`` (None for log-probabilities, whose logsumexp is 0)."""
+    if log_probs:
+        return None
+    m = z.amax(1, keepdim=True)
+    return m, m + torch.log(torch.exp(z - m).sum(1, keepdim=True))
+
+
+def _row_terms(z, t, w, stats):
+    """(-log p_t, -sum_c w_c log p_c) per row of ``z`` without materialising the log-softmax.
+
+    With m the row max and lse its logsumexp, -log p_c = lse - z_c; the weighted sum is written
+    as (lse - m) sum(w) + sum_c w_c (m - z_c), two non-negative terms, so large logits do not
+    cancel. Every term is a reduction over the row, which inductor fuses into one pass.
+    """
+    if stats is None:
+        return -z.gather(1, t.unsqueeze(1)).squeeze(1), -(z * w).sum(1)
+    m, lse = stats
+    nll = (lse - z.gather(1, t.unsqueeze(1))).squeeze(1)
+    sm = ((lse - m) * w.sum() + ((m - z) * w).sum(1, keepdim=True)).squeeze(1)
+    return nll, sm
+
+
+def _softmax_sq(z, stats):
+    """Per row, sum_c p_c^2 of the softmax p of z, accumulated in float64 (0 for log-probabilities)."""
+    if stats is None:
+        return torch.zeros(z.shape[0], dtype=torch.float64, device=z.device)
+    p = torch.exp(z - stats[1]).to(torch.float64)
+    return (p * p).sum(1)
+
+
+def _grad_norm(z, stats, w, p_t, w_t, a, b, sq):
+    """L2 norm over the row of d loss / d z, from sums over the row shared between slots.
+
+    d loss / d z_c = a u_c + b v_c with u_c = p_c - [c = t], v_c = p_c sum(w) - w_c, p the
+    softmax of z (for log-probabilities z: p = 0); ``a`` carries the focal factor and its
+    derivative, ``b`` the label smoothing. Expanding the square leaves three sums over the row:
+    sum p^2 (``sq``, the same for every slot reading z), sum p w and sum w^2, so a slot adds one
+    multiply-add per entry instead of its own exponentials. sum u^2 is (1 - p_t)^2 plus
+    sum p^2 - p_t^2 in float64, so a confident prediction's small gradient is not lost in
+    cancellation; the float64 combination keeps the expansion as accurate as the direct sum.
+    """
+    f64 = torch.float64
+    s_w = w.sum().to(f64)
+    if stats is None:
+        pw = torch.zeros_like(sq)
+        pt = torch.zeros_like(sq)
+    else:
+        pw = (torch.exp(z - stats[1]) * w).sum(1).to(f64)
+        pt = p_t.to(f64)
+    wt, a, b = w_t.to(f64), a.to(f64), b.to(f64)
+    uu = (1.0 - pt) ** 2 + (sq - pt * pt)
+    uv = s_w * sq - pw - s_w * pt + wt
+    vv = s_w * s_w * sq - 2.0 * s_w * pw + (w.to(f64) ** 2).sum()
+    norm2 = a * a * uu + 2.0 * a * b * uv + b * b * vv
+    return torch.sqrt(torch.clamp(norm2, min=0.0)).to(z.dtype)
+
+
 def multiclass_kernel(x, t, P, W, OFF, s=None, *, offsets, log_probs=False, diag=False):
     """x: (n, C) logits (log-probabilities with ``log_probs``); t: (n,) int64; P: (K, 3) = eps, gamma, ignore_index.
 
-    Values share one log-softmax across every slot without a logit offset; ``offsets[k]``
-    (static) gives slot k its own (logit-adjusted CE). With ``diag`` each slot gets its own
-    copy of the logits so that its gradient is its own.
+    Every slot without a logit offset shares one row max, logsumexp and (with ``diag``) sum of
+    squared probabilities; ``offsets[k]`` (static) gives slot k its own (logit-adjusted CE).
+    With ``diag`` the per-sample losses and gradient norms are (K, n), and the last output
+    counts the rows whose softmax puts all the mass on one class to within machine epsilon (the
+    saturation diagnostic, computed on ``x``).
     """
     K = len(offsets)
     C = x.shape[-1]
-    ii = P[:, 2]
+    tiny = torch.finfo(x.dtype).tiny
+    eps, gamma, ii = P[:, 0], P[:, 1], P[:, 2]
     valid = t.unsqueeze(1).to(P.dtype) != ii.unsqueeze(0)
     ts = torch.where(valid, t.unsqueeze(1), torch.zeros_like(t).unsqueeze(1))
     validf = valid.to(x.dtype)
     w_t = W[torch.arange(K, device=x.device).unsqueeze(0), ts] * validf
     w_s = w_t * s.unsqueeze(1) if s is not None else w_t
-
+    denoms = torch.stack([w_s[:, k].sum(dtype=torch.float64) for k in range(K)])
+    plain = None if all(offsets) and not diag else _softmax_stats(x, log_probs)
+    plain_sq = _softmax_sq(x, plain) if diag and not all(offsets) else None
+    losses, grads = [], []
+    for k in range(K):
+        z = x + OFF[k] if offsets[k] else x
+        stats = _softmax_stats(z, log_probs) if offsets[k] else plain
+        nll, sm = _row_terms(z, ts[:, k], W[k], stats)
+        col = _mc_combine(nll, sm, w_t[:, k], validf[:, k], eps[k], gamma[k], C)
+        losses.append(col if s is None else col * s)
+        if diag:
+            p_t = torch.exp(-nll)
+            one_minus = 1.0 - p_t
+            base = torch.clamp(one_minus, min=tiny)
+            dfocal = torch.where(one_minus >= tiny, gamma[k] * torch.pow(base, gamma[k] - 1.0), torch.zeros_like(base))
+            a = w_t[:, k] * (1.0 - eps[k]) * (torch.pow(base, gamma[k]) + nll * p_t * dfocal)
+            b = torch.where(eps[k] > 0, eps[k] / C * validf[:, k], torch.zeros_like(a))
+            if s is not None:
+                a, b = a * s, b * s
+            sq = _softmax_sq(z, stats) if offsets[k] else plain_sq
+            grads.append(_grad_norm(z, stats, W[k], p_t, W[k][ts[:, k]], a, b, sq))
+    sums = torch.stack([c.sum(dtype=torch.float64) for c in losses])
     if not diag:
-        lp0 = x if log_probs else torch.log_softmax(x, dim=1)
-        nll0 = -lp0.gather(1, ts)
-        sm0 = -(lp0 @ W.t())
-        nll_cols, sm_cols = [], []
-        for k, own in enumerate(offsets):
-            if own:
-                lpk = torch.log_softmax(x + OFF[k], dim=1)
-                nll_cols.append(-lpk.gather(1, ts[:, k : k + 1]).squeeze(1))
-                sm_cols.append(-(lpk * W[k]).sum(1))
-            else:
-                nll_cols.append(nll0[:, k])
-                sm_cols.append(sm0[:, k])
-        L = _mc_combine(torch.stack(nll_cols, 1), torch.stack(sm_cols, 1), w_t, validf, P, C)
-        if s is not None:
-            L = L * s.unsqueeze(1)
-        return L.sum(0, dtype=torch.float64), w_s.sum(0, dtype=torch.float64), None, None
-
-    xk = x.unsqueeze(1).expand(x.shape[0], K, C)
-
-    def total(z):
-        lp = z if log_probs else torch.log_softmax(z + OFF.unsqueeze(0), dim=-1)
-        nll = -lp.gather(2, ts.unsqueeze(2)).squeeze(2)
-        sm = -(lp * W.unsqueeze(0)).sum(-1)
-        L = _mc_combine(nll, sm, w_t, validf, P, C)
-        if s is not None:
-            L = L * s.unsqueeze(1)
-        return L.sum(), L
-
-    g, L = torch.func.grad(total, has_aux=True)(xk)
-    gm = torch.linalg.vector_norm(g, dim=-1)
-    return L.sum(0, dtype=torch.float64), w_s.sum(0, dtype=torch.float64), L, gm
+        return sums, denoms, None, None, None
+    saturated = None
+    if plain is not None:
+        m, lse = plain
+        saturated = ((m - lse) >= math.log1p(-torch.finfo(x.dtype).eps)).sum()
+    return sums, denoms, torch.stack(losses), torch.stack(grads), saturated
 
 
 KERNELS = {

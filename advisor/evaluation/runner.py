@@ -6,11 +6,13 @@ beyond float64 rounding, and the float32 value stays within 1e-5 of torch's own 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
-from advisor.evaluation import chunking, dispatch
+from advisor.evaluation import chunking, diagnostics, dispatch
 from advisor.evaluation.plans import Group, Member
 
 
@@ -24,6 +26,8 @@ class Outcome:
     losses: torch.Tensor | None  # per-sample losses, flattened
     grads: torch.Tensor | None  # per-sample gradient magnitudes, flattened
     path: str
+    saturation: float | None = None  # measured by the kernel when it had the softmax at hand
+    stats: dict[str, Any] | None = None  # diagnostics.sample_stats, taken before the samples were freed
 
 
 def _stack(rows: list[torch.Tensor | None], fill: float, width: int, like: torch.Tensor) -> torch.Tensor:
@@ -78,23 +82,31 @@ def run_group(group: Group, sample_weight: torch.Tensor | None, *, diag: bool) -
         sums = torch.zeros(k, dtype=torch.float64, device=x.device)
         denoms = torch.zeros(k, dtype=torch.float64, device=x.device)
         has_denoms = False
-        L_all = torch.empty(n_samples, k, dtype=dtype, device=x.device) if need_samples else None
-        G_all = torch.empty(n_samples, k, dtype=dtype, device=x.device) if need_samples else None
+        bounds = chunking.chunk_rows(n_rows, per_row)
+        # one chunk: its outputs are the per-sample rows themselves, no copy into a second buffer
+        whole = need_samples and len(bounds) == 1
+        L_all = torch.empty(k, n_samples, dtype=dtype, device=x.device) if need_samples and not whole else None
+        G_all = torch.empty(k, n_samples, dtype=dtype, device=x.device) if need_samples and not whole else None
         path = "fused-eager"
-        for r0, r1 in chunking.chunk_rows(n_rows, per_row):
+        saturated: torch.Tensor | None = None
+        for r0, r1 in bounds:
             ss = None if s is None else s[r0:r1]
             args = (x[r0:r1], y[r0:r1], *params, ss)
             try:
-                (sm, dn, L, G), path = dispatch.run(kernel, args, static, compiled=compiled)
+                (sm, dn, L, G, sat), path = dispatch.run(kernel, args, static, compiled=compiled)
             except (RuntimeError, ValueError, IndexError, TypeError):
                 return None
             sums += sm
+            if sat is not None:
+                saturated = sat if saturated is None else saturated + sat
             if dn is not None:
                 denoms += dn
                 has_denoms = True
-            if need_samples:
-                L_all[r0 * r : r1 * r] = L.reshape(-1, k)
-                G_all[r0 * r : r1 * r] = G.reshape(-1, k)
+            if whole:
+                L_all, G_all = L.reshape(k, -1), G.reshape(k, -1)
+            elif need_samples:
+                L_all[:, r0 * r : r1 * r] = L.reshape(k, -1)
+                G_all[:, r0 * r : r1 * r] = G.reshape(k, -1)
         if not has_denoms:
             count = float(n_samples) if s is None else float(s.sum(dtype=torch.float64)) * r
             denoms = torch.full((k,), count, dtype=torch.float64, device=x.device)
@@ -109,13 +121,18 @@ def run_group(group: Group, sample_weight: torch.Tensor | None, *, diag: bool) -
                 value = sums_h[j]
             else:
                 value = None
-                values = L_all[:, j].reshape(m.out_shape).reshape(-1).tolist()
+                values = L_all[j].reshape(m.out_shape).reshape(-1).tolist()
+            # the statistics are taken per block, so a block's per-sample rows are freed before
+            # the next block allocates its own: DIAG_BUDGET_BYTES bounds them whatever K is
             out[m.cand.index] = Outcome(
                 value,
                 values,
                 mean,
-                L_all[:, j] if (diag and L_all is not None) else None,
-                G_all[:, j] if (diag and G_all is not None) else None,
+                None,
+                None,
                 path,
+                None if saturated is None else int(saturated) / n_rows,
+                diagnostics.sample_stats(L_all[j], G_all[j], math.isfinite(sums_h[j])) if diag else None,
             )
+        del L_all, G_all
     return out

@@ -1,0 +1,239 @@
+"""Throughput benchmark of ``advisor.evaluate``: fused candidates against a loop of torch.nn losses.
+
+One runner serves ``loss-advisor bench``, the Benchmark RPC and ``benchmarks/``, so the three
+print the same rows. For each case (``CASES``) and mode (values only, with diagnostics) it
+times, on the same data in the same process:
+
+* ``fused_s``: one ``advisor.evaluate`` call over the K candidates in forced compiled mode,
+  after one warm-up call (the warm-up compiles; ``compile_s`` is its time minus ``fused_s``,
+  so it is the compile cost given whatever the process and inductor's disk cache already hold:
+  the first case of a structure pays it, a later case of the same structure pays little);
+* ``loop_s``: a Python loop over the K loss modules (``advisor.losses.build``, which is
+  ``torch.nn.<Name>`` where torch has the loss): forward only for values, forward and
+  ``torch.autograd.grad`` w.r.t. the predictions with diagnostics, since diagnostics report
+  gradients;
+* ``single_s``: ``advisor.evaluate`` of the candidate whose loop time is the largest, alone,
+  through the same compiled path. Should compiled costs rank differently the true maximum is
+  larger, so ``fused_over_single`` can only overstate the cost of fusing;
+* ``read_bound_s``: the fastest one-pass reduction over each input, a floor for any pass over
+  the same bytes;
+* ``compile_cold_s``, ``compile_warm_s`` and ``peak_extra_bytes``: unless ``quick``, a fresh
+  interpreter per row (``probes.probe_in_subprocess``) times the structure's first call with an
+  empty compile cache (cold) and again after ``torch._dynamo.reset()`` with inductor's disk
+  cache filled (warm), then measures one full-size call's peak memory beyond its inputs with
+  ``probes.peak_memory`` (allocator events; method in that module). A quick run measures the
+  peak in-process on CUDA only, where it is free and silent.
+
+The sides alternate ``repeats`` times and each keeps its fastest call: a shared machine only
+ever adds time, so the minimum is the least noisy estimate of what the code costs.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from advisor.errors import InvalidInputError
+from advisor.evaluation import dispatch
+from advisor.evaluation.benchcases import (
+    CASES,
+    QUICK_CASES,
+    STANDARD_CASES,
+    Case,
+    data,
+    label,
+    modules,
+)
+from advisor.evaluation.inputs import resolve_device
+from advisor.evaluation.probes import measure_crossover, peak_memory, probe_in_subprocess, timed
+from advisor.schema.benchmark import BenchRow
+
+__all__ = ["CASES", "QUICK_CASES", "STANDARD_CASES", "BenchRow", "format_table", "measure_crossover", "run"]
+
+Progress = Callable[[int, int, str], None]
+
+
+def _names(cases: list[str] | None, quick: bool) -> list[str]:
+    if cases is None:
+        return list(QUICK_CASES if quick else STANDARD_CASES)
+    for i, name in enumerate(cases):
+        if name not in CASES:
+            raise InvalidInputError(
+                f"unknown benchmark case {name!r}", field=f"cases[{i}]", expected=list(CASES), got=name
+            )
+    return list(cases)
+
+
+def run(
+    cases: list[str] | None = None,
+    *,
+    diagnostics: bool | None = None,
+    device: str = "auto",
+    quick: bool = False,
+    repeats: int = 3,
+    progress: Progress | None = None,
+) -> list[BenchRow]:
+    """One row per (case, mode). ``cases`` None: the quick cases if ``quick``, else the standard ones.
+
+    ``diagnostics`` None runs both modes, values only first. ``progress(done, total, what)`` is
+    called before each row and once at the end, so a caller can draw a bar.
+    """
+    names = _names(cases, quick)
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise InvalidInputError("must be a positive integer", field="repeats", expected=">= 1", got=repeats)
+    dev = resolve_device(device)
+    modes = (False, True) if diagnostics is None else (bool(diagnostics),)
+    total = len(names) * len(modes)
+    rows: list[BenchRow] = []
+    for name in names:
+        case = CASES[name]
+        x, y = data(case, dev)
+        for diag in modes:
+            if progress is not None:
+                progress(len(rows), total, f"{name} ({'diagnostics' if diag else 'values'})")
+            rows.append(_row(name, case, x, y, diag, repeats, probe=not quick))
+        del x, y
+        gc.collect()
+    if progress is not None:
+        progress(total, total, "done")
+    return rows
+
+
+def _fused(x: torch.Tensor, y: torch.Tensor, cands: list[Any], diag: bool) -> Any:
+    import advisor
+
+    with dispatch.mode("compiled"):
+        return advisor.evaluate(x, y, cands, device=x.device, diagnostics=diag)
+
+
+def _loop_one(module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, diag: bool) -> float:
+    if not diag:
+        with torch.no_grad():
+            return float(module(x, y))
+    leaf = x.detach().requires_grad_(True)
+    loss = module(leaf, y)
+    torch.autograd.grad(loss, leaf)
+    return float(loss.detach())
+
+
+def _read(t: torch.Tensor, dev: torch.device) -> float:
+    """Fastest one-pass reduction over ``t`` (float tensors also get the norm)."""
+    passes = [t.sum, t.amax]
+    if t.is_floating_point():
+        passes.append(lambda: torch.linalg.vector_norm(t))
+    return min(timed(p, dev) for p in passes)
+
+
+def _row(name: str, case: Case, x: torch.Tensor, y: torch.Tensor, diag: bool, repeats: int, *, probe: bool) -> BenchRow:
+    dev = x.device
+    cands = list(case.candidates)
+    mods = modules(case, dev, x.dtype)
+    first = timed(lambda: _fused(x, y, cands, diag), dev)
+    report = _fused(x, y, cands, diag)
+    skipped = [r.loss for r in report.results if r.skipped]
+    if skipped:
+        raise RuntimeError(f"benchmark case {name} skipped {skipped}: the case is wrong, not the data")
+    paths = sorted({str(r.path) for r in report.results})
+    del report
+    for m in mods:
+        _loop_one(m, x, y, diag)
+    fused_t: list[float] = []
+    loop_t: list[float] = []
+    read_t: list[float] = []
+    per_cand = [float("inf")] * len(mods)
+    for _ in range(repeats):
+        fused_t.append(timed(lambda: _fused(x, y, cands, diag), dev))
+        spent = 0.0
+        for j, m in enumerate(mods):
+            t = timed(lambda m=m: _loop_one(m, x, y, diag), dev)
+            per_cand[j] = min(per_cand[j], t)
+            spent += t
+        loop_t.append(spent)
+        read_t.append(_read(x, dev) + _read(y, dev))
+    heavy = max(range(len(mods)), key=per_cand.__getitem__)
+    single = [cands[heavy]]
+    _fused(x, y, single, diag)  # compiles the single-candidate structure
+    single_t: list[float] = []
+    for _ in range(repeats):
+        single_t.append(timed(lambda: _fused(x, y, single, diag), dev))
+        fused_t.append(timed(lambda: _fused(x, y, cands, diag), dev))
+    fused_s, loop_s, single_s = min(fused_t), min(loop_t), min(single_t)
+    gc.collect()
+    probed: dict[str, Any] = {}
+    if probe:
+        probed = probe_in_subprocess(name, diag, dev) or {}
+    elif dev.type == "cuda":
+        peak, method = peak_memory(lambda: _fused(x, y, cands, diag), dev)
+        probed = {"peak_extra_bytes": peak, "peak_method": method}
+    nbytes = x.numel() * x.element_size() + y.numel() * y.element_size()
+    return BenchRow(
+        case=name,
+        family=case.family,
+        n_rows=case.n_rows,
+        n_classes=case.n_classes,
+        k=len(cands),
+        diagnostics=diag,
+        device=str(dev),
+        dtype=str(x.dtype).replace("torch.", ""),
+        repeats=repeats,
+        path=",".join(paths),
+        fused_s=fused_s,
+        loop_s=loop_s,
+        speedup=loop_s / fused_s,
+        single_loss=label(cands[heavy]),
+        single_s=single_s,
+        fused_over_single=fused_s / single_s,
+        bytes_read=nbytes,
+        read_bound_s=min(read_t),
+        gb_per_s=nbytes / fused_s / 1e9,
+        compile_s=max(0.0, first - fused_s),
+        **probed,
+    )
+
+
+COLUMNS = (
+    "case", "diag", "K", "fused ms", "loop ms", "speedup", "single ms", "fused/single",
+    "read-bound ms", "GB/s", "compile s", "cold s", "warm s", "peak MiB",
+)  # fmt: skip
+
+
+def _num(v: float | None, scale: float = 1.0, digits: int = 3) -> str:
+    return "-" if v is None else f"{v * scale:.{digits}g}"
+
+
+def format_table(rows: list[BenchRow]) -> str:
+    """A plain-text table for people; times in ms, compile in s, memory in MiB."""
+    table = [COLUMNS]
+    for r in rows:
+        peak = None if r.peak_extra_bytes is None else r.peak_extra_bytes / 2**20
+        table.append(
+            (
+                r.case, "yes" if r.diagnostics else "no", str(r.k),
+                _num(r.fused_s, 1e3), _num(r.loop_s, 1e3), _num(r.speedup), _num(r.single_s, 1e3),
+                _num(r.fused_over_single), _num(r.read_bound_s, 1e3), _num(r.gb_per_s),
+                _num(r.compile_s), _num(r.compile_cold_s), _num(r.compile_warm_s), _num(peak, digits=4),
+            )
+        )  # fmt: skip
+    widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
+    lines = [
+        "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        for row in table
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    if rows:
+        singles = sorted({f"{r.case}: {r.single_loss}" for r in rows})
+        methods = sorted({r.peak_method for r in rows if r.peak_method})
+        lines.append("")
+        lines.append(f"{rows[0].dtype} on {rows[0].device}; fastest of {rows[0].repeats} call(s) per side.")
+        lines.append("speedup = loop / fused; fused/single = fused / the loop's slowest loss alone, fused path.")
+        lines.append("single: " + "; ".join(singles))
+        lines.append(
+            "compile: this run's first call minus fused; cold/warm: a fresh process with an empty"
+            " compile cache, then after a dynamo reset with the disk cache filled."
+        )
+        if methods:
+            lines.append(f"peak: memory beyond the inputs, from {'; '.join(methods)}.")
+    return "\n".join(line.rstrip() for line in lines)

@@ -1,0 +1,214 @@
+"""Measurements the benchmark takes besides wall time: peak memory, compile cost, crossover.
+
+Peak memory (``peak_memory``) is the largest amount of tensor memory allocated during one
+call beyond what was allocated before it: on CUDA ``torch.cuda.max_memory_allocated``, on the
+CPU the allocation events of ``torch.profiler`` (``profile_memory=True``) summed in time order,
+which counts every buffer torch's CPU allocator hands out, compiled kernels' buffers included
+(not Python objects, numpy copies nor allocator slack).
+
+Compile cost is probed in a fresh interpreter (``python -m advisor.evaluation.probes``) with an
+empty inductor cache (``probe_in_subprocess``): inductor also keeps compiled code in memory,
+so only a new process sees a truly cold compile. That process also measures the peak memory
+at the case's full size, with kineto's log lines silenced through the environment variable it
+reads at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from advisor.evaluation import dispatch
+from advisor.evaluation.benchcases import CASES, Case, data
+
+log = logging.getLogger("advisor.evaluation")
+
+PROBE_ROWS = 256  # shapes are dynamic: the size of the compile probe does not change what compiles
+PROBE_TIMEOUT_S = 900
+
+CPU_METHOD = "torch.profiler allocation events (CPU allocator)"
+CUDA_METHOD = "torch.cuda.max_memory_allocated"
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn: Callable[[], Any], device: torch.device) -> float:
+    """Seconds for one call, the device drained before and after."""
+    sync(device)
+    t0 = time.perf_counter()
+    fn()
+    sync(device)
+    return time.perf_counter() - t0
+
+
+def peak_memory(fn: Callable[[], Any], device: torch.device) -> tuple[int, str]:
+    """(peak bytes allocated during ``fn()`` beyond those live before it, how it was measured)."""
+    if device.type == "cuda":
+        sync(device)
+        before = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        fn()
+        sync(device)
+        return max(0, torch.cuda.max_memory_allocated(device) - before), CUDA_METHOD
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    events.sort(key=lambda e: e.start_ns())
+    live = peak = 0
+    for e in events:
+        live += e.nbytes()
+        peak = max(peak, live)
+    return peak, CPU_METHOD
+
+
+def _evaluate(x, y, cands, device, diag):
+    import advisor
+
+    return advisor.evaluate(x, y, list(cands), device=device, diagnostics=diag)
+
+
+# ---------------------------------------------------------------- compile cost, in a fresh process
+
+
+def probe(case: Case, diag: bool, device: torch.device) -> dict[str, Any]:
+    """Compile cost cold and warm, then peak memory at full size; meant for a fresh process.
+
+    cold: the first call minus a steady call, at ``PROBE_ROWS`` rows (dynamo traces, inductor
+    generates and builds its code into the empty cache). warm: the same after
+    ``torch._dynamo.reset()``, the disk cache now filled (dynamo traces again, inductor loads).
+    """
+    import torch._dynamo
+    import torch._inductor.compile_fx  # importing the compiler is not compiling
+
+    cands = case.candidates
+    x, y = data(case, device, PROBE_ROWS)
+    with dispatch.mode("compiled"):
+        first = timed(lambda: _evaluate(x, y, cands, device, diag), device)
+        steady = min(timed(lambda: _evaluate(x, y, cands, device, diag), device) for _ in range(3))
+        torch._dynamo.reset()
+        dispatch.reset()
+        again = timed(lambda: _evaluate(x, y, cands, device, diag), device)
+        x, y = data(case, device)
+        _evaluate(x, y, cands, device, diag)
+        peak, method = peak_memory(lambda: _evaluate(x, y, cands, device, diag), device)
+    return {
+        "compile_cold_s": max(0.0, first - steady),
+        "compile_warm_s": max(0.0, again - steady),
+        "peak_extra_bytes": int(peak),
+        "peak_method": method,
+        "fell_back": sorted(dispatch.broken_kernels()),
+    }
+
+
+def probe_in_subprocess(name: str, diag: bool, device: torch.device) -> dict[str, Any] | None:
+    """``probe`` in a new interpreter with empty compile caches; None (logged) when it fails."""
+    with tempfile.TemporaryDirectory(prefix="advisor-probe-") as cache:
+        env = dict(os.environ)
+        env.update(
+            TORCHINDUCTOR_CACHE_DIR=os.path.join(cache, "inductor"),
+            TRITON_CACHE_DIR=os.path.join(cache, "triton"),
+            KINETO_LOG_LEVEL="3",
+        )
+        cmd = [sys.executable, "-m", "advisor.evaluation.probes", name, "1" if diag else "0", str(device)]
+        try:
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            log.warning("benchmark probe of %s timed out after %s s", name, PROBE_TIMEOUT_S)
+            return None
+    if done.returncode != 0:
+        log.warning("benchmark probe of %s failed: %s", name, done.stderr.strip()[-500:])
+        return None
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    if out.pop("fell_back"):
+        log.warning("benchmark probe of %s ran eager: no compile times", name)
+        out.update(compile_cold_s=None, compile_warm_s=None)
+    return out
+
+
+# ---------------------------------------------------------------- eager/compiled crossover
+
+
+#: candidate sets the crossover is measured on: the benchmark's families, and single cheap losses
+#: (the smallest amount of work per element, where a compiled call's fixed cost weighs most)
+CROSSOVER_SETS: dict[str, tuple[str, int | None]] = {
+    "regression-K8": ("regression", None),
+    "multiclass-K7": ("multiclass", 32),
+    "MSELoss": ("regression", None),
+    "CrossEntropyLoss": ("multiclass", 32),
+}
+
+
+def measure_crossover(
+    sets: Sequence[str] = tuple(CROSSOVER_SETS),
+    *,
+    exponents: Sequence[int] = tuple(range(10, 23)),
+    repeats: int = 15,
+    device: str | torch.device = "cpu",
+) -> dict[str, Any]:
+    """Where compiled starts beating eager, in elements read (``x.numel()``, as dispatch counts).
+
+    For each candidate set (``CROSSOVER_SETS``: a family's benchmark candidates, or one loss
+    alone) and each size 2**e, eager and compiled calls of ``advisor.evaluate`` (values only,
+    both warm: compilation is excluded) alternate ``repeats`` times; each side keeps its
+    fastest. A set's crossover is the smallest size from which compiled wins at every larger
+    size measured (twice the largest size if it never does); ``elements`` is the largest over
+    the sets, so that below it eager is never the slower choice for any set measured.
+    ``times`` holds (elements, eager_s, compiled_s) triples per set.
+    """
+    from advisor.evaluation.inputs import resolve_device
+
+    dev = resolve_device(device)
+    result: dict[str, Any] = {"times": {}, "crossover": {}}
+    for name in sets:
+        family, n_classes = CROSSOVER_SETS[name]
+        case = Case(family, 1, n_classes)
+        cands = case.candidates if name.endswith(("-K8", "-K7")) else (name,)
+        per_row = n_classes or 1
+        rows_seen: list[tuple[int, float, float]] = []
+        for e in exponents:
+            n = max(2, (1 << e) // per_row)
+            x, y = data(case, dev, n)
+            best = {"eager": float("inf"), "compiled": float("inf")}
+            for m in best:
+                with dispatch.mode(m):
+                    _evaluate(x, y, cands, dev, False)
+            for _ in range(repeats):
+                for m in best:
+                    with dispatch.mode(m):
+                        best[m] = min(best[m], timed(lambda x=x, y=y, c=cands: _evaluate(x, y, c, dev, False), dev))
+            rows_seen.append((int(x.numel()), best["eager"], best["compiled"]))
+        result["times"][name] = rows_seen
+        cross = rows_seen[-1][0] * 2
+        for elements, eager_s, compiled_s in reversed(rows_seen):
+            if compiled_s >= eager_s:
+                break
+            cross = elements
+        result["crossover"][name] = cross
+    result["elements"] = max(result["crossover"].values())
+    return result
+
+
+def _main(argv: list[str]) -> int:
+    from advisor.evaluation.inputs import resolve_device
+
+    name, diag, device = argv[0], argv[1] == "1", argv[2]
+    print(json.dumps(probe(CASES[name], diag, resolve_device(device))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

@@ -1,0 +1,64 @@
+"""The benchmark runner: its rows are consistent with themselves and with the case they name.
+
+Timings are not checked against thresholds (a shared machine makes any threshold flaky); the
+fields must be measured (positive), derived ones must be what they claim to be.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.errors import InvalidInputError
+from advisor.evaluation import bench
+
+
+def _smallest_quick_case() -> str:
+    return min(bench.QUICK_CASES, key=lambda name: bench.CASES[name].n_rows * (bench.CASES[name].n_classes or 1))
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return bench.run([_smallest_quick_case()], diagnostics=False, quick=True, repeats=1)
+
+
+def test_row_fields_are_consistent(rows):
+    name = _smallest_quick_case()
+    case = bench.CASES[name]
+    (row,) = rows
+    assert row.case == name and row.family == case.family and row.n_rows == case.n_rows
+    assert row.k == len(case.candidates)
+    assert row.diagnostics is False
+    for field in ("fused_s", "loop_s", "single_s", "read_bound_s", "gb_per_s"):
+        assert getattr(row, field) > 0, field
+    assert row.speedup == pytest.approx(row.loop_s / row.fused_s)
+    assert row.fused_over_single == pytest.approx(row.fused_s / row.single_s)
+    assert row.gb_per_s == pytest.approx(row.bytes_read / row.fused_s / 1e9)
+    assert row.compile_s is not None and row.compile_s >= 0
+    assert row.peak_extra_bytes is None or row.peak_extra_bytes >= 0
+    assert row.compile_cold_s is None and row.compile_warm_s is None  # quick: no fresh-process probe
+    assert "compiled" in row.path
+
+
+def test_format_table_names_the_case(rows):
+    text = bench.format_table(rows)
+    assert rows[0].case in text
+    assert "fused/single" in text.splitlines()[0]
+
+
+def test_quick_runs_the_quick_cases_and_standard_the_required_ones():
+    assert set(bench.QUICK_CASES) <= set(bench.CASES)
+    for name in ("regression-1e6", "regression-1e7", "multiclass-5e5-c32", "multiclass-5e5-c1000"):
+        assert name in bench.CASES
+    assert all(bench.CASES[name].k >= 7 for name in bench.CASES)
+
+
+def test_unknown_case_names_its_position():
+    with pytest.raises(InvalidInputError) as info:
+        bench.run(["no-such-case"], repeats=1)
+    assert info.value.field == "cases[0]"
+
+
+def test_repeats_must_be_positive():
+    with pytest.raises(InvalidInputError) as info:
+        bench.run([_smallest_quick_case()], repeats=0)
+    assert info.value.field == "repeats"
