@@ -215,14 +215,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(reply, indent=2))
         return 0
-    from advisor.schema.benchmark import BenchRow
+    from advisor.schema.benchmark import BenchRow, format_table
 
-    rows = [BenchRow.model_validate(row) for row in reply["rows"]]
-    if args.server:
-        from client.bench_table import format_table
-    else:
-        from advisor.evaluation.bench import format_table  # loaded already: it ran the cases
-    print(format_table(rows))
+    print(format_table([BenchRow.model_validate(row) for row in reply["rows"]]))
     return 0
 
 

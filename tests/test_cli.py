@@ -256,15 +256,6 @@ def test_bench_prints_the_runners_table(monkeypatch, capsys):
     assert cases is None and kwargs["quick"] is True and kwargs["diagnostics"] is False
 
 
-def test_the_remote_bench_table_matches_the_runners():
-    bench = pytest.importorskip("advisor.evaluation.bench")
-    from client import bench_table
-
-    rows = _bench_rows()
-    assert bench_table.format_table(rows) == bench.format_table(rows)
-    assert bench_table.format_table([]) == bench.format_table([])
-
-
 def test_serve_help_lists_the_server_options(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["serve", "--help"])

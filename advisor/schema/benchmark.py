@@ -60,3 +60,51 @@ class BenchRow(BaseModel):
         None, description="peak memory allocated by one call beyond its inputs"
     )
     peak_method: str | None = Field(None, description="how peak_extra_bytes was measured")
+
+
+COLUMNS = (
+    "case", "diag", "K", "fused ms", "loop ms", "speedup", "single ms", "fused/single",
+    "read-bound ms", "GB/s", "compile s", "cold s", "warm s", "peak MiB",
+)  # fmt: skip
+
+
+def _num(v: float | None, scale: float = 1.0, digits: int = 3) -> str:
+    return "-" if v is None else f"{v * scale:.{digits}g}"
+
+
+def format_table(rows: list[BenchRow]) -> str:
+    """A plain-text table for people; times in ms, compile in s, memory in MiB.
+
+    Lives with the row model, free of torch, so that a remote ``loss-advisor bench --server``
+    prints the very table the in-process runner prints."""
+    table = [COLUMNS]
+    for r in rows:
+        peak = None if r.peak_extra_bytes is None else r.peak_extra_bytes / 2**20
+        table.append(
+            (
+                r.case, "yes" if r.diagnostics else "no", str(r.k),
+                _num(r.fused_s, 1e3), _num(r.loop_s, 1e3), _num(r.speedup), _num(r.single_s, 1e3),
+                _num(r.fused_over_single), _num(r.read_bound_s, 1e3), _num(r.gb_per_s),
+                _num(r.compile_s), _num(r.compile_cold_s), _num(r.compile_warm_s), _num(peak, digits=4),
+            )
+        )  # fmt: skip
+    widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
+    lines = [
+        "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        for row in table
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    if rows:
+        singles = sorted({f"{r.case}: {r.single_loss}" for r in rows})
+        methods = sorted({r.peak_method for r in rows if r.peak_method})
+        lines.append("")
+        lines.append(f"{rows[0].dtype} on {rows[0].device}; fastest of {rows[0].repeats} call(s) per side.")
+        lines.append("speedup = loop / fused; fused/single = fused / the loop's slowest loss alone, fused path.")
+        lines.append("single: " + "; ".join(singles))
+        lines.append(
+            "compile: this run's first call minus fused; cold/warm: a fresh process with an empty"
+            " compile cache, then after a dynamo reset with the disk cache filled."
+        )
+        if methods:
+            lines.append(f"peak: memory beyond the inputs, from {'; '.join(methods)}.")
+    return "\n".join(line.rstrip() for line in lines)
