@@ -2,9 +2,9 @@
 
 The grid of the validation issue's benchmark (d=20 features, K=8 regression candidates, F=5
 folds, linear probe) on ``--rows`` rows for ``--epochs`` epochs. Ray runs on a local instance
-started here with every CPU of the machine; each configuration is timed ``--repeats`` times
-after one untimed call (which, for Ray, starts the workers and imports torch in them), and
-the median is printed. Each Ray configuration is also checked against the local run with the
+started here with every CPU of the machine; each configuration runs once untimed (for Ray,
+that starts the workers and imports torch in them), then ``--repeats`` timed rounds go over
+all configurations in turn, and the median and minimum are printed. Each Ray configuration is also checked against the local run with the
 same thread count: the reports must be identical apart from their wall time.
 
     python benchmarks/ray_backend_bench.py --rows 100000 --epochs 20
@@ -37,16 +37,12 @@ def data(rows: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def timed(x, y, epochs: int, repeats: int, backend, threads: int) -> tuple[float, dict]:
+def run(x, y, epochs: int, backend, threads: int) -> tuple[float, dict]:
     torch.set_num_threads(threads)
     options = {"task": "regression", "folds": 5, "epochs": epochs, "seed": 0, "device": "cpu"}
-    advisor.validate(x, y, CANDIDATES, backend=backend, **options)  # warm-up
-    times, report = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        report = advisor.validate(x, y, CANDIDATES, backend=backend, **options)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), report.model_dump(exclude={"elapsed_s"})
+    started = time.perf_counter()
+    report = advisor.validate(x, y, CANDIDATES, backend=backend, **options)
+    return time.perf_counter() - started, report.model_dump(exclude={"elapsed_s"})
 
 
 def main() -> None:
@@ -67,20 +63,24 @@ def main() -> None:
         ("local, 1 thread", "local", 1),
         (f"ray, {cpus} tasks x 1 thread", RayBackend(threads=1, groups=cpus), 1),
     ]
-    local_reports: dict[int, dict] = {}  # by thread count
     print(
-        f"n={args.rows} d=20 K={len(CANDIDATES)} F=5 epochs={args.epochs}, {cpus} CPUs, "
-        f"median of {args.repeats}; ray.init took {init_s:.1f}s"
+        f"n={args.rows} d=20 K={len(CANDIDATES)} F=5 epochs={args.epochs}, {cpus} CPUs; "
+        f"ray.init took {init_s:.1f}s"
     )
-    for label, backend, threads in configs:
-        seconds, report = timed(x, y, args.epochs, args.repeats, backend, threads)
-        if backend == "local":
-            local_reports[threads] = report
-            verdict = ""
-        else:
-            same = report == local_reports[threads]
+    reports = [run(x, y, args.epochs, b, t)[1] for _, b, t in configs]  # warm-up, untimed
+    times: list[list[float]] = [[] for _ in configs]
+    for _ in range(args.repeats):  # interleaved, so that load from elsewhere hits all alike
+        for i, (_, backend, threads) in enumerate(configs):
+            times[i].append(run(x, y, args.epochs, backend, threads)[0])
+    local = {t: r for (_, b, t), r in zip(configs, reports, strict=True) if b == "local"}
+    print(f"  {'configuration':<28} {'median':>8} {'min':>8}  (of {args.repeats})")
+    for (label, backend, threads), report, seconds in zip(configs, reports, times, strict=True):
+        verdict = ""
+        if backend != "local":
+            same = report == local[threads]
             verdict = "identical to local" if same else "DIFFERS from local"
-        print(f"  {label:<28} {seconds:7.2f}s  {verdict}")
+        median, best = statistics.median(seconds), min(seconds)
+        print(f"  {label:<28} {median:7.2f}s {best:7.2f}s  {verdict}")
     ray.shutdown()
 
 

@@ -132,15 +132,31 @@ def baseline_inputs(
     return None
 
 
-def baseline(spec: LossSpec, tensors: dict[str, torch.Tensor], params: dict[str, Any], memo: dict | None = None) -> tuple[str, float] | None:
-    """(description, the baseline's loss under reduction='mean'); None when undefined or failing."""
+def evaluation_inputs(
+    spec: LossSpec, tensors: dict[str, torch.Tensor], params: dict[str, Any], memo: dict | None = None
+) -> tuple[str, dict[str, torch.Tensor]] | None:
+    """``baseline_inputs`` cut to the rows the baseline's loss is evaluated on.
+
+    Wide rows (a thousand classes) are subsampled further, so that the evaluation reads a
+    bounded number of entries. The engine evaluates these inputs through the fused kernels
+    where the candidate fuses, and ``baseline`` through the catalog otherwise.
+    """
     made = baseline_inputs(spec, tensors, params, memo)
     if made is None:
         return None
     what, inputs = made
     x = inputs["input"]
-    if x.dim() >= 2:  # wide rows: fewer of them, so that the evaluation reads a bounded number of entries
+    if x.dim() >= 2:
         inputs = _subsample(inputs, max(1, SUBSAMPLE_ELEMENTS // x[0].numel()))
+    return what, inputs
+
+
+def baseline(spec: LossSpec, tensors: dict[str, torch.Tensor], params: dict[str, Any], memo: dict | None = None) -> tuple[str, float] | None:
+    """(description, the baseline's loss under reduction='mean'); None when undefined or failing."""
+    made = evaluation_inputs(spec, tensors, params, memo)
+    if made is None:
+        return None
+    what, inputs = made
     try:
         with torch.no_grad():
             value = spec.fn(*[inputs[n] for n in tensors], **{**params, "reduction": "mean"})

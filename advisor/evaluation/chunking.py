@@ -43,7 +43,7 @@ def row_bytes(kernel: str, k: int, row_elements: int, n_classes: int, n_offsets:
         return max(1, per * r * itemsize)
     per_row = 16 * k + 2 * n_offsets * c
     if not compiled:
-        per_row += (8 if diag else 3) * c + 2 * n_offsets * c
+        per_row += (8 if diag else 4) * c + 2 * n_offsets * c
     return per_row * itemsize
 
 

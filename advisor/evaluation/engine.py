@@ -102,6 +102,8 @@ def evaluate(
 
     outcomes = _run(ready, inp, diagnostics)
     memo: dict[tuple[Any, ...], Any] = {}
+    if diagnostics:
+        _fused_baselines(ready, outcomes, memo)
     for p in ready:
         out = outcomes[p.cand.index]
         if isinstance(out, InvalidInputError):
@@ -144,6 +146,47 @@ def _run(ready: list[_Prepared], inp: Inputs, diag: bool) -> dict[int, Outcome |
     return outcomes
 
 
+def _fused_baselines(ready: list[_Prepared], outcomes: dict[int, Any], memo: dict) -> None:
+    """The skill scores' baseline losses of fused candidates, through the fused kernels.
+
+    A baseline is the candidate's loss at a constant prediction; candidates whose constants
+    coincide (every cross-entropy variant at the class prior) form one group again and take
+    one pass over the baseline's rows, where the catalog would run each loss on its own
+    (torch's label-smoothed, weighted cross-entropy alone costs more than the whole fused
+    group). Results land in ``memo`` under ("baseline", index); a candidate whose baseline
+    does not fuse is left to ``baselines.baseline`` in ``_diagnostics``.
+    """
+    groups: dict[tuple[Any, ...], tuple[plans.Group, list[tuple[_Prepared, str]], torch.Tensor]] = {}
+    for p in ready:
+        if p.kernel is None or isinstance(outcomes.get(p.cand.index), InvalidInputError):
+            continue
+        made = baselines.evaluation_inputs(p.cand.spec, p.tensors, p.params, memo)
+        if made is None:
+            continue
+        what, inputs = made
+        x = inputs["input"]
+        constant = x.reshape(x.shape[0], -1)[0] if x.dim() else x
+        key = (p.kernel, what, id(p.tensors["target"]), constant.cpu().numpy().tobytes())
+        if key in groups:  # the group's contiguous copy of the constant rows serves this one too
+            inputs = {**inputs, "input": groups[key][2]}
+        routed = plans.route(p.cand, inputs, p.params)
+        if routed is None or routed[0] != p.kernel:
+            continue
+        kernel, member = routed
+        if key not in groups:
+            x = x.contiguous()  # the layout the compiled kernels were traced on, not a stride-0 view
+            gx, gy, r = plans.group_inputs(kernel, {**inputs, "input": x})
+            groups[key] = (plans.Group(kernel, gx, gy, r, log_probs=kernel == "log_probs"), [], x)
+        groups[key][0].members.append(member)
+        groups[key][1].append((p, what))
+    for group, members, _ in groups.values():
+        done = run_group(group, None, diag=False, means_only=True)
+        if done is None:
+            continue
+        for p, what in members:
+            memo["baseline", p.cand.index] = (what, done[p.cand.index].mean)
+
+
 def _skipped(cand: Candidate, exc: InvalidInputError) -> CandidateResult:
     return CandidateResult(
         loss=cand.name,
@@ -181,7 +224,7 @@ def _diagnostics(p: _Prepared, out: Outcome, memo: dict) -> Diagnostics:
     if (id(x), link) not in memo:  # candidates of one group read the same tensor
         memo[id(x), link] = diagnostics.saturation(x, link)
     fields["saturation"] = memo[id(x), link]
-    base = baselines.baseline(p.cand.spec, p.tensors, p.params, memo)
+    base = memo.get(("baseline", p.cand.index)) or baselines.baseline(p.cand.spec, p.tensors, p.params, memo)
     if base is not None:
         what, value = base
         fields.update(baseline=what, baseline_value=value, skill=baselines.skill(out.mean, value))

@@ -187,124 +187,200 @@ def binary_kernel(x, y, P, W, PW, s=None, *, kinds, diag=False):
 # ---------------------------------------------------------------- multiclass: rows of C scores and an index
 
 
-def _mc_combine(nll, sm, w_t, validf, eps, gamma, C):
-    """CE, focal and logit-adjusted CE as one formula.
+#: A logit-adjusted slot shares the plain slots' exponentials when its offsets span at most this
+#: much: every class that matters then has exp(x_c - max x) · exp(o_c - max o) >= exp(-span),
+#: far above float32's underflow, so the shared sum is as accurate as a logsumexp of its own.
+SHARED_OFFSET_SPAN = 40.0
+
+
+def _base(z):
+    """d = max z - z >= 0 and e = exp(-d) of the rows of ``z``, with sum_c e_c per row."""
+    d = z.amax(1, keepdim=True) - z
+    e = torch.exp(-d)
+    return d, e, e.sum(1)
+
+
+def _slot_terms(d, e, se, tm, W, off, shifted, smooth, diag):
+    """Per slot, the (n,) row terms of the slots that read one softmax base.
+
+    ``d``, ``e``, ``se`` come from ``_base`` of z0; slot k reads z0 + off[k] (zero unless
+    ``shifted[k]``). With M_k = max off[k] and S_k = exp(off[k] - M_k), logsumexp(z0 + off[k])
+    - max z0 - M_k is L_k = log(sum_c e_c S_kc), which is log(se) for an unshifted slot: only
+    logit-adjusted slots add a sum over the classes, and no slot an exponential per class.
+    The weighted sum of -log p_c, sum_c w_c (lse - z_c), is L_k sum(w) + sum_c w_c d_c +
+    sum_c w_c (M_k - off_c), non-negative terms, so large logits do not cancel; only
+    label-smoothed slots need it (``smooth[k]``, static: the slot's loss has label smoothing,
+    whatever its value), so the others get None and cost no sum.
+
+    Every quantity is a sum over the row or per-row arithmetic on one slot's (n,) column, so
+    inductor fuses all of them into one vectorised pass that reads each row once. (Stacking
+    the slots into (n, K) or (K, n) tensors, or taking the weighted sums as one matrix
+    product, measured slower: inductor then vectorises across the K slots, and the
+    product's materialised inputs cost a write and a read of the whole chunk.)
+
+    Returns ``(nll, sm, rest)``, lists over the slots; with ``diag``, rest[k] = (Rw, R, Q) =
+    (sum_{c != t} p_c w_c, sum_{c != t} p_c^2, sum_{c != t} p_c) from the exponentials with
+    the target's entry masked out, so that none cancels when p_t is close to 1: Q is
+    1 - p_t to full relative precision even where p_t rounds to 1 (``tm``: the target, any
+    valid class on ignored rows, whose gradients are zero).
+    """
+    K = W.shape[0]
+    top = off.amax(1)
+    S = torch.exp(off - top.unsqueeze(1))
+    sw = W.sum(1)
+    const = sw * top - (W * off).sum(1)
+    dt = d.gather(1, tm.unsqueeze(1)).squeeze(1)
+    ES = [(e * S[k]).sum(1) if shifted[k] else se for k in range(K)]
+    L = [torch.log(v) for v in ES]
+    nll = [L[k] + dt + (top[k] - off[k][tm]) if shifted[k] else L[k] + dt for k in range(K)]
+    sm = [L[k] * sw[k] + (d * W[k]).sum(1) + const[k] if smooth[k] else None for k in range(K)]
+    if not diag:
+        return nll, sm, None
+    target = torch.arange(e.shape[1], device=e.device) == tm.unsqueeze(1)
+    em = torch.where(target, torch.zeros_like(e), e)
+    em2 = em * em
+    plain_rs, plain_q = em2.sum(1), em.sum(1)
+    rest = []
+    for k in range(K):
+        rw = (em * (S[k] * W[k])).sum(1)
+        rs = (em2 * (S[k] * S[k])).sum(1) if shifted[k] else plain_rs
+        q = (em * S[k]).sum(1) if shifted[k] else plain_q
+        rest.append((rw / ES[k], rs / (ES[k] * ES[k]), q / ES[k]))
+    return nll, sm, rest
+
+
+def _softmax_terms(x, tm, W, OFF, offsets, smooth, diag):
+    """(nll, sm, rest, log sum exp(x - max x)) for logits, per slot; see ``_slot_terms``.
+
+    Slots with ``offsets[k] == 1`` (offsets too wide to share) get a base of their own, x +
+    OFF[k]; the others share the base x. The last output is what the saturation diagnostic
+    reads (None when no slot shares x and no diagnostics are asked for).
+    """
+    K = len(offsets)
+    nll: list = [None] * K
+    sm: list = [None] * K
+    rest: list = [None] * K
+    lse_x = None
+    shared = [k for k, o in enumerate(offsets) if o != 1]
+    if shared or diag:
+        d, e, se = _base(x)
+        lse_x = torch.log(se)
+        if shared:
+            flags = [offsets[k] == 2 for k in shared]
+            out = _slot_terms(d, e, se, tm, W[shared], OFF[shared], flags, [smooth[k] for k in shared], diag)
+            for j, k in enumerate(shared):
+                nll[k], sm[k] = out[0][j], out[1][j]
+                rest[k] = out[2][j] if diag else None
+    for k in (k for k, o in enumerate(offsets) if o == 1):
+        d, e, se = _base(x + OFF[k])
+        out = _slot_terms(d, e, se, tm, W[k : k + 1], torch.zeros_like(OFF[k : k + 1]), [False], [smooth[k]], diag)
+        nll[k], sm[k] = out[0][0], out[1][0]
+        rest[k] = out[2][0] if diag else None
+    return nll, sm, rest, lse_x
+
+
+def _mc_combine(kind, nll, sm, w_t, validf, eps, gamma, C):
+    """CE, focal and logit-adjusted CE as one formula, with the terms ``kind`` (static) can have.
 
     loss = w_t (1 - eps) (1 - p_t)^gamma nll + eps / C * sum_c w_c (-log p_c), zero where ignored;
-    the mean divides by the summed w_t of the counted rows, as torch's weighted CE does.
+    the mean divides by the summed w_t of the counted rows, as torch's weighted CE does. Only
+    focal slots have the (1 - p_t)^gamma factor and only cross-entropy slots label smoothing
+    (``sm`` None otherwise), so the others skip a pow per row and the smoothing sum.
     """
-    p_t = torch.exp(-nll)
-    base = torch.clamp(1.0 - p_t, min=torch.finfo(nll.dtype).tiny)
-    focal = torch.pow(base, gamma)
-    smooth = torch.where(eps > 0, eps / C * sm * validf, torch.zeros_like(sm))
-    return (1.0 - eps) * focal * w_t * nll + smooth
+    loss = w_t * nll
+    if kind == "focal":
+        base = torch.clamp(1.0 - torch.exp(-nll), min=torch.finfo(nll.dtype).tiny)
+        loss = torch.pow(base, gamma) * loss
+    if sm is not None:
+        loss = (1.0 - eps) * loss + torch.where(eps > 0, eps / C * sm * validf, torch.zeros_like(sm))
+    return loss
 
 
-def _softmax_stats(z, log_probs):
-    """Row max and logsumexp of ``z`` (None for log-probabilities, whose logsumexp is 0)."""
-    if log_probs:
-        return None
-    m = z.amax(1, keepdim=True)
-    return m, m + torch.log(torch.exp(z - m).sum(1, keepdim=True))
-
-
-def _row_terms(z, t, w, stats):
-    """(-log p_t, -sum_c w_c log p_c) per row of ``z`` without materialising the log-softmax.
-
-    With m the row max and lse its logsumexp, -log p_c = lse - z_c; the weighted sum is written
-    as (lse - m) sum(w) + sum_c w_c (m - z_c), two non-negative terms, so large logits do not
-    cancel. Every term is a reduction over the row, which inductor fuses into one pass.
-    """
-    if stats is None:
-        return -z.gather(1, t.unsqueeze(1)).squeeze(1), -(z * w).sum(1)
-    m, lse = stats
-    nll = (lse - z.gather(1, t.unsqueeze(1))).squeeze(1)
-    sm = ((lse - m) * w.sum() + ((m - z) * w).sum(1, keepdim=True)).squeeze(1)
-    return nll, sm
-
-
-def _softmax_sq(z, stats):
-    """Per row, sum_c p_c^2 of the softmax p of z, accumulated in float64 (0 for log-probabilities)."""
-    if stats is None:
-        return torch.zeros(z.shape[0], dtype=torch.float64, device=z.device)
-    p = torch.exp(z - stats[1]).to(torch.float64)
-    return (p * p).sum(1)
-
-
-def _grad_norm(z, stats, w, p_t, w_t, a, b, sq):
-    """L2 norm over the row of d loss / d z, from sums over the row shared between slots.
+def _grad_norm(w, dtype, w_raw, a, b, rest):
+    """L2 norm over the row of d loss / d z, from sums over the row that ``_slot_terms`` has.
 
     d loss / d z_c = a u_c + b v_c with u_c = p_c - [c = t], v_c = p_c sum(w) - w_c, p the
-    softmax of z (for log-probabilities z: p = 0); ``a`` carries the focal factor and its
-    derivative, ``b`` the label smoothing. Expanding the square leaves three sums over the row:
-    sum p^2 (``sq``, the same for every slot reading z), sum p w and sum w^2, so a slot adds one
-    multiply-add per entry instead of its own exponentials. sum u^2 is (1 - p_t)^2 plus
-    sum p^2 - p_t^2 in float64, so a confident prediction's small gradient is not lost in
-    cancellation; the float64 combination keeps the expansion as accurate as the direct sum.
+    softmax of z (for log-probabilities z: p = 0, ``rest`` None); ``a`` carries the focal
+    factor and its derivative, ``b`` the label smoothing. With R = sum_{c != t} p_c^2,
+    Rw = sum_{c != t} p_c w_c and q = 1 - p_t = sum_{c != t} p_c: sum u^2 = q^2 + R,
+    sum u v = sum(w) (R - p_t q) - Rw + w_t q, sum v^2 = sum(w)^2 (p_t^2 + R)
+    - 2 sum(w) (p_t w_t + Rw) + sum w^2. Written with the off-target sums, a confident
+    prediction's small gradient is not lost in cancellation (q is not 1 - p_t rounded, which
+    is 0 once p_t rounds to 1); the combination runs in float64.
     """
     f64 = torch.float64
     s_w = w.sum().to(f64)
-    if stats is None:
-        pw = torch.zeros_like(sq)
-        pt = torch.zeros_like(sq)
+    s_ww = (w.to(f64) ** 2).sum()
+    wt, a, b = w_raw.to(f64), a.to(f64), b.to(f64)
+    if rest is None:
+        pt = torch.zeros_like(a)
+        q = torch.ones_like(a)
+        R = Rw = torch.zeros_like(a)
     else:
-        pw = (torch.exp(z - stats[1]) * w).sum(1).to(f64)
-        pt = p_t.to(f64)
-    wt, a, b = w_t.to(f64), a.to(f64), b.to(f64)
-    uu = (1.0 - pt) ** 2 + (sq - pt * pt)
-    uv = s_w * sq - pw - s_w * pt + wt
-    vv = s_w * s_w * sq - 2.0 * s_w * pw + (w.to(f64) ** 2).sum()
+        Rw, R, q = (r.to(f64) for r in rest)
+        pt = 1.0 - q
+    uu = q * q + R
+    uv = s_w * (R - pt * q) - Rw + wt * q
+    vv = s_w * s_w * (pt * pt + R) - 2.0 * s_w * (pt * wt + Rw) + s_ww
     norm2 = a * a * uu + 2.0 * a * b * uv + b * b * vv
-    return torch.sqrt(torch.clamp(norm2, min=0.0)).to(z.dtype)
+    return torch.sqrt(torch.clamp(norm2, min=0.0)).to(dtype)
 
 
-def multiclass_kernel(x, t, P, W, OFF, s=None, *, offsets, log_probs=False, diag=False):
+def multiclass_kernel(x, t, P, W, OFF, s=None, *, kinds, offsets, log_probs=False, diag=False):
     """x: (n, C) logits (log-probabilities with ``log_probs``); t: (n,) int64; P: (K, 3) = eps, gamma, ignore_index.
 
-    Every slot without a logit offset shares one row max, logsumexp and (with ``diag``) sum of
-    squared probabilities; ``offsets[k]`` (static) gives slot k its own (logit-adjusted CE).
-    With ``diag`` the per-sample losses and gradient norms are (K, n), and the last output
-    counts the rows whose softmax puts all the mass on one class to within machine epsilon (the
-    saturation diagnostic, computed on ``x``).
+    One pass over the classes gives the shared exponentials and the sums each slot needs
+    (``_slot_terms``); the rest is per-row arithmetic on each slot's own (n,) column, so
+    inductor fuses the slots' sums over rows into one vectorised pass. ``kinds[k]`` (static) is the slot's loss: "ce", "nll", "focal" or
+    "logit_adjusted". ``offsets[k]`` (static) is 0 for a slot without logit offsets, 2 for one
+    whose offsets (logit-adjusted CE) span at most ``SHARED_OFFSET_SPAN`` and so share the
+    plain exponentials, 1 for one with wider offsets and a softmax of its own. With ``diag``
+    the per-sample losses and gradient norms are (K, n), and the last output counts the rows
+    whose softmax puts all the mass on one class to within machine epsilon (the saturation
+    diagnostic, computed on ``x``).
     """
     K = len(offsets)
     C = x.shape[-1]
     tiny = torch.finfo(x.dtype).tiny
-    eps, gamma, ii = P[:, 0], P[:, 1], P[:, 2]
-    valid = t.unsqueeze(1).to(P.dtype) != ii.unsqueeze(0)
-    ts = torch.where(valid, t.unsqueeze(1), torch.zeros_like(t).unsqueeze(1))
-    validf = valid.to(x.dtype)
-    w_t = W[torch.arange(K, device=x.device).unsqueeze(0), ts] * validf
-    w_s = w_t * s.unsqueeze(1) if s is not None else w_t
-    denoms = torch.stack([w_s[:, k].sum(dtype=torch.float64) for k in range(K)])
-    plain = None if all(offsets) and not diag else _softmax_stats(x, log_probs)
-    plain_sq = _softmax_sq(x, plain) if diag and not all(offsets) else None
-    losses, grads = [], []
+    tm = t.clamp(0, C - 1)  # the target on every counted row; ignored rows read a valid class
+    smooth = [kind == "ce" for kind in kinds]
+    if log_probs:
+        if any(offsets) or any(smooth):
+            raise ValueError("log-probabilities take neither logit offsets nor label smoothing")
+        nll, sm, rest, lse_x = [-x.gather(1, tm.unsqueeze(1)).squeeze(1)] * K, [None] * K, [None] * K, None
+    else:
+        nll, sm, rest, lse_x = _softmax_terms(x, tm, W, OFF, offsets, smooth, diag)
+    tf = t.to(P.dtype)
+    sums, denoms, losses, grads = [], [], [], []
     for k in range(K):
-        z = x + OFF[k] if offsets[k] else x
-        stats = _softmax_stats(z, log_probs) if offsets[k] else plain
-        nll, sm = _row_terms(z, ts[:, k], W[k], stats)
-        col = _mc_combine(nll, sm, w_t[:, k], validf[:, k], eps[k], gamma[k], C)
-        losses.append(col if s is None else col * s)
-        if diag:
-            p_t = torch.exp(-nll)
-            one_minus = 1.0 - p_t
+        eps, gamma = P[k, 0], P[k, 1]
+        validf = (tf != P[k, 2]).to(x.dtype)
+        w_raw = W[k][tm]
+        w_t = w_raw * validf
+        denoms.append((w_t if s is None else w_t * s).sum(dtype=torch.float64))
+        loss = _mc_combine(kinds[k], nll[k], sm[k], w_t, validf, eps, gamma, C)
+        loss = loss if s is None else loss * s
+        sums.append(loss.sum(dtype=torch.float64))
+        if not diag:
+            continue
+        losses.append(loss)
+        if kinds[k] == "focal":
+            p_t = torch.exp(-nll[k])
+            one_minus = 1.0 - p_t if rest[k] is None else rest[k][2]  # the latter exact near p_t = 1
             base = torch.clamp(one_minus, min=tiny)
-            dfocal = torch.where(one_minus >= tiny, gamma[k] * torch.pow(base, gamma[k] - 1.0), torch.zeros_like(base))
-            a = w_t[:, k] * (1.0 - eps[k]) * (torch.pow(base, gamma[k]) + nll * p_t * dfocal)
-            b = torch.where(eps[k] > 0, eps[k] / C * validf[:, k], torch.zeros_like(a))
-            if s is not None:
-                a, b = a * s, b * s
-            sq = _softmax_sq(z, stats) if offsets[k] else plain_sq
-            grads.append(_grad_norm(z, stats, W[k], p_t, W[k][ts[:, k]], a, b, sq))
-    sums = torch.stack([c.sum(dtype=torch.float64) for c in losses])
+            dfocal = torch.where(one_minus >= tiny, gamma * torch.pow(base, gamma - 1.0), torch.zeros_like(base))
+            a = w_t * (torch.pow(base, gamma) + nll[k] * p_t * dfocal)
+        else:
+            a = w_t * (1.0 - eps) if smooth[k] else w_t
+        b = torch.where(eps > 0, eps / C * validf, torch.zeros_like(a)) if smooth[k] else torch.zeros_like(a)
+        if s is not None:
+            a, b = a * s, b * s
+        grads.append(_grad_norm(W[k], x.dtype, w_raw, a, b, rest[k]))
+    sums_t, denoms_t = torch.stack(sums), torch.stack(denoms)
     if not diag:
-        return sums, denoms, None, None, None
-    saturated = None
-    if plain is not None:
-        m, lse = plain
-        saturated = ((m - lse) >= math.log1p(-torch.finfo(x.dtype).eps)).sum()
-    return sums, denoms, torch.stack(losses), torch.stack(grads), saturated
+        return sums_t, denoms_t, None, None, None
+    saturated = None if lse_x is None else (-lse_x >= math.log1p(-torch.finfo(x.dtype).eps)).sum()
+    return sums_t, denoms_t, torch.stack(losses), torch.stack(grads), saturated
 
 
 KERNELS = {

@@ -181,7 +181,8 @@ def _logit_offset(x: torch.Tensor, t: torch.Tensor, params: dict[str, Any], ii: 
     c = x.shape[1] if x.dim() >= 2 else x.shape[0]
     priors = params["class_priors"]
     if priors is None:
-        valid = t[t != int(ii)]
+        # the targets are checked to be in range: an ignore_index outside it leaves nothing to mask
+        valid = t[t != int(ii)] if 0 <= ii < c else t
         priors = torch.bincount(valid.flatten(), minlength=c).clamp(min=1).to(x.dtype)
     priors = priors.to(device=x.device, dtype=x.dtype)
     return params["tau"] * torch.log(priors / priors.sum())

@@ -7,12 +7,13 @@ beyond float64 rounding, and the float32 value stays within 1e-5 of torch's own 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from advisor.evaluation import chunking, diagnostics, dispatch
+from advisor.evaluation import chunking, diagnostics, dispatch, kernels
 from advisor.evaluation.plans import Group, Member
 
 
@@ -47,12 +48,48 @@ def _kernel_args(group: Group, members: list[Member]) -> tuple[tuple[torch.Tenso
     c = int(group.x.shape[1])
     W = _stack([m.w for m in members], 1.0, c, like)
     OFF = _stack([m.offset for m in members], 0.0, c, like)
-    static = {"offsets": tuple(m.offset is not None for m in members), "log_probs": group.log_probs}
+    static = {
+        "kinds": tuple(m.kind for m in members),
+        "offsets": tuple(_offset_kind(m) for m in members),
+        "log_probs": group.log_probs,
+    }
     return (P, W, OFF), static
 
 
-def run_group(group: Group, sample_weight: torch.Tensor | None, *, diag: bool) -> dict[int, Outcome] | None:
-    """Outcomes by candidate index, or None when the kernel itself failed (the caller falls back)."""
+def _offset_kind(m: Member) -> int:
+    """0: no logit offsets; 2: offsets narrow enough to reuse the plain exponentials; 1: their own."""
+    if m.offset is None:
+        return 0
+    return 2 if float(m.offset.max() - m.offset.min()) <= kernels.SHARED_OFFSET_SPAN else 1
+
+
+def _block_stats(L: torch.Tensor, G: torch.Tensor, finite: list[bool]) -> list[dict[str, Any]]:
+    """``diagnostics.sample_stats`` of each candidate's row, on as many threads as torch uses.
+
+    The selections behind the quantiles are single-threaded numpy calls that release the GIL,
+    and by now the kernel's threads are idle: candidates in parallel make the diagnostics
+    about as many times faster as there are cores. Each result depends on its row alone.
+    """
+    k = len(finite)
+
+    def one(j: int) -> dict[str, Any]:
+        return diagnostics.sample_stats(L[j], G[j], finite[j])
+
+    workers = min(k, max(1, torch.get_num_threads()))
+    if workers == 1:
+        return [one(j) for j in range(k)]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="advisor-stats") as pool:
+        return list(pool.map(one, range(k)))
+
+
+def run_group(
+    group: Group, sample_weight: torch.Tensor | None, *, diag: bool, means_only: bool = False
+) -> dict[int, Outcome] | None:
+    """Outcomes by candidate index, or None when the kernel itself failed (the caller falls back).
+
+    ``means_only``: only ``Outcome.mean`` is wanted (the baselines), so no per-sample outputs
+    are kept whatever the candidates' reductions.
+    """
     members = group.members
     x, y = group.x, group.y
     dtype, itemsize = x.dtype, x.element_size()
@@ -64,7 +101,7 @@ def run_group(group: Group, sample_weight: torch.Tensor | None, *, diag: bool) -
         s = s.to(dtype)
         if s.shape[0] != n_rows:  # (N, C, d...) multiclass: one weight per row, repeated per position
             s = s.repeat_interleave(n_rows // s.shape[0])
-    need_samples = diag or any(m.cand.reduction == "none" for m in members)
+    need_samples = not means_only and (diag or any(m.cand.reduction == "none" for m in members))
     blocks = chunking.candidate_blocks(len(members), n_samples, itemsize) if need_samples else [(0, len(members))]
     n_classes = int(x.shape[1]) if kernel == "multiclass" else 1
     compiled = dispatch.use_compiled(x.numel())
@@ -111,6 +148,7 @@ def run_group(group: Group, sample_weight: torch.Tensor | None, *, diag: bool) -
             count = float(n_samples) if s is None else float(s.sum(dtype=torch.float64)) * r
             denoms = torch.full((k,), count, dtype=torch.float64, device=x.device)
         sums_h, denoms_h = sums.tolist(), denoms.tolist()
+        stats = _block_stats(L_all, G_all, [math.isfinite(v) for v in sums_h]) if diag else [None] * k
         for j, m in enumerate(block):
             mean = sums_h[j] / denoms_h[j] if denoms_h[j] != 0 else float("nan")
             red = m.cand.reduction
@@ -119,6 +157,8 @@ def run_group(group: Group, sample_weight: torch.Tensor | None, *, diag: bool) -
                 value: float | None = mean
             elif red == "sum":
                 value = sums_h[j]
+            elif means_only:
+                value = None
             else:
                 value = None
                 values = L_all[j].reshape(m.out_shape).reshape(-1).tolist()
@@ -132,7 +172,7 @@ def run_group(group: Group, sample_weight: torch.Tensor | None, *, diag: bool) -
                 None,
                 path,
                 None if saturated is None else int(saturated) / n_rows,
-                diagnostics.sample_stats(L_all[j], G_all[j], math.isfinite(sums_h[j])) if diag else None,
+                stats[j],
             )
         del L_all, G_all
     return out

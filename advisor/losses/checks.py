@@ -156,6 +156,11 @@ def require_integral(t: torch.Tensor, field: str) -> torch.Tensor:
 def require_labels_in_range(
     t: torch.Tensor, n_classes: int, field: str, *, ignore_index: int | None = None
 ) -> None:
+    if t.numel() == 0:
+        return
+    lo, hi = (int(v) for v in torch.aminmax(t))
+    if lo >= 0 and hi < n_classes:  # one pass decides the common case; masking costs a copy
+        return
     valid = t if ignore_index is None else t[t != ignore_index]
     if valid.numel() == 0:
         return

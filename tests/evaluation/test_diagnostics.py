@@ -108,3 +108,39 @@ def test_top_share_and_quantiles_helpers():
     assert diag.top_share(torch.zeros(5)) is None
     v = torch.arange(10.0)
     assert diag.lower_quantile(v, 0.9) == float(np.quantile(v.numpy(), 0.9, method="lower"))
+
+
+@pytest.mark.parametrize("mode", ["eager", "compiled"])
+def test_fused_baselines_equal_the_catalogs(mode):
+    """Baselines computed in fused groups equal ``baselines.baseline`` through the catalog.
+
+    The candidates mix constants (mean, median, quantile; class prior with and without an
+    ignored class), so some share a baseline group and some do not.
+    """
+    from advisor import losses
+    from advisor.evaluation import baselines, dispatch
+
+    xr, yr = regression_data(3000)
+    xc, yc = multiclass_data(3000, 6)
+    cases = [
+        (xr, yr, ["MSELoss", "L1Loss", {"loss": "HuberLoss", "params": {"delta": 0.3}}, {"loss": "QuantileLoss", "params": {"quantiles": [0.8]}}]),
+        (xc, yc, [
+            "CrossEntropyLoss",
+            {"loss": "CrossEntropyLoss", "params": {"label_smoothing": 0.1, "weight": [0.5, 1, 2, 1, 1, 3]}},
+            {"loss": "CrossEntropyLoss", "params": {"ignore_index": 2}},
+            {"loss": "FocalLoss", "params": {"gamma": 2.0}},
+            {"loss": "LogitAdjustedLoss", "params": {"tau": 1.0}},
+        ]),
+    ]
+    for x, y, cands in cases:
+        with dispatch.mode(mode):
+            results = advisor.evaluate(x, y, cands).results
+        for cand, res in zip(cands, results, strict=True):
+            cand = {"loss": cand, "params": {}} if isinstance(cand, str) else cand
+            spec = losses.get(cand["loss"])
+            params = losses.resolve_params(spec, cand["params"])
+            params = {k: (v.to(x.dtype) if isinstance(v, torch.Tensor) else v) for k, v in params.items()}
+            what, value = baselines.baseline(spec, {"input": x, "target": y}, params)
+            assert res.path.startswith("fused")
+            assert res.diagnostics.baseline == what
+            assert res.diagnostics.baseline_value == pytest.approx(value, rel=1e-5), cand
