@@ -211,3 +211,29 @@ def test_default_candidates_without_a_recommendation_are_the_compatible_losses()
     names = defaults.compatible_names(inp)
     assert "CrossEntropyLoss" in names and "MSELoss" not in names
     assert "MultiMarginLoss" in names  # no fused kernel, still evaluated through the catalog
+
+
+@pytest.mark.parametrize("mode", ["eager", "compiled"])
+@pytest.mark.parametrize("scale", [1e-5, 1e-3, 1.0])
+def test_small_residuals_keep_relative_accuracy(mode, scale):
+    """Fused float32 values against float64 truth when predictions are close to the targets.
+
+    The compiled CPU kernels must not inherit inductor's exp(v) - 1 for expm1, nor log cosh's
+    closed form near zero: both keep only absolute accuracy, which at residuals of 1e-3 is
+    percents of the loss.
+    """
+    from advisor.evaluation import dispatch
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.randn(5000, generator=g)
+    x = y + scale * torch.randn(5000, generator=g)
+    cands = ["LogCoshLoss", "MSELoss"] + [
+        {"loss": "AdaptiveRobustLoss", "params": {"alpha": a, "scale": 1.0}} for a in (1.0, -2.0, 0.0, float("-inf"), 4.0)
+    ]
+    with dispatch.mode(mode):
+        report = advisor.evaluate(x, y, cands, diagnostics=False)
+    for cand, res in zip(cands, report.results, strict=True):
+        name, params = (cand, {}) if isinstance(cand, str) else (cand["loss"], cand["params"])
+        truth = float(compute(name, x.double(), y.double(), **params))
+        assert res.path == f"fused-{mode}"
+        assert res.value == pytest.approx(truth, rel=1e-5), cand

@@ -83,6 +83,25 @@ def test_logcosh_matches_numpy(dtype, reduction):
     assert_value(got, reduce_np(np.log(np.cosh(x - y)), reduction), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("name", ["LogCoshLoss", "AdaptiveRobustLoss"])
+def test_small_residuals_keep_relative_accuracy(dtype, name):
+    """Per-sample losses of residuals from 1e-6 to 1, relative to float64 references.
+
+    Near convergence log cosh r and Barron's loss are about r^2 / 2: forms that subtract
+    numbers close to log 2 or to 1 keep only absolute accuracy there, percents off in float32.
+    """
+    r = np.concatenate([np.geomspace(1e-6, 1.0, 40), -np.geomspace(1e-6, 1.0, 40)])
+    rtol = 1e-5 if dtype == torch.float32 else 1e-10
+    if name == "LogCoshLoss":
+        cases = [({}, np.log1p(2 * np.sinh(r / 2) ** 2))]  # log(cosh r) itself rounds cosh r to 1 + ulps
+    else:  # the general case (b/a)((z2/b + 1)^(a/2) - 1), its limits aside, in log1p/expm1 form
+        cases = [({"alpha": a}, abs(a - 2) / a * np.expm1(a / 2 * np.log1p(r**2 / abs(a - 2)))) for a in (1.0, -2.0, 4.0, 0.5)]
+    for params, expected in cases:
+        got = losses.compute(name, cast_np(r, dtype), torch.zeros(r.size, dtype=dtype), reduction="none", **params)
+        np.testing.assert_allclose(got.double().numpy(), expected, rtol=rtol, atol=0, err_msg=str(params))
+
+
 def test_logcosh_is_finite_far_out():
     got = losses.compute("LogCoshLoss", torch.tensor([1e4, -1e4]), torch.zeros(2), reduction="none")
     torch.testing.assert_close(got, torch.full((2,), 1e4 - np.log(2), dtype=torch.float32))
