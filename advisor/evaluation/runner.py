@@ -57,7 +57,12 @@ def _kernel_args(group: Group, members: list[Member]) -> tuple[tuple[torch.Tenso
 
 
 def _offset_kind(m: Member) -> int:
-    """0: no logit offsets; 2: offsets narrow enough to reuse the plain exponentials; 1: their own."""
+    """0: no logit offsets; 2: offsets narrow enough to reuse the plain exponentials; 1: their own.
+
+    The one structural choice made from a value: offsets wider than
+    ``kernels.SHARED_OFFSET_SPAN`` (tau · log of the prior ratio beyond 40, that is priors
+    e^40 apart at tau = 1) compile a second variant once, rather than lose accuracy.
+    """
     if m.offset is None:
         return 0
     return 2 if float(m.offset.max() - m.offset.min()) <= kernels.SHARED_OFFSET_SPAN else 1

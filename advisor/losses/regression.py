@@ -167,7 +167,9 @@ def quantile_loss(
     else:
         diff = target - input
         q = q.squeeze(0)
-    return reduce(torch.maximum(q * diff, (q - 1.0) * diff), reduction)
+    # the slope on each side of 0 picked by a where, then one product: the same values as
+    # max(q·diff, (q - 1)·diff) with half the arithmetic and a cheaper backward
+    return reduce(diff * torch.where(diff < 0, q - 1.0, q), reduction)
 
 
 def check_quantile(tensors: dict[str, torch.Tensor], params: dict[str, Any]) -> None:
