@@ -15,8 +15,10 @@ K=7 at N=5e5 with C=32 and C=1000, compiled):
                    second term being one block's per-sample losses and gradients (one
                    candidate's when a single one exceeds the budget), plus the baseline's
                    evaluation on at most ``baselines.SUBSAMPLE_ELEMENTS`` entries.
-Outside torch's allocator, the quantiles copy one candidate's losses (then its gradients) to
-numpy for selection: samples · itemsize more.
+Outside torch's allocator, each thread taking the statistics copies the row it selects in
+(a candidate's losses, then its gradients), and a regression group that shares the residual's
+order (``residual_order``) holds |x - y| and one copy of it: with T threads, up to
+(T + 2) · samples · itemsize more.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ DIAG_BUDGET_BYTES = 256 << 20
 MIN_ROWS = 2  # a chunk of one row would make dynamo specialise on the size 1
 
 
-def row_bytes(kernel: str, k: int, row_elements: int, n_classes: int, n_offsets: int, itemsize: int, *, diag: bool, compiled: bool) -> int:
-    """Temporary bytes per row of one kernel call with K candidates, the chunk's outputs included.
+def row_bytes(
+    kernel: str, k: int, row_elements: int, n_classes: int, n_offsets: int, itemsize: int, *, diag: bool, compiled: bool,
+    outputs: bool = True,
+) -> int:
+    """Temporary bytes per row of one kernel call with K candidates, the chunk's outputs included unless not ``outputs``.
 
     Elementwise kernels: compiled, the candidates' columns stay in registers and only the
     per-sample outputs (2K per element with diagnostics) are written; eager, each candidate's
@@ -36,15 +41,29 @@ def row_bytes(kernel: str, k: int, row_elements: int, n_classes: int, n_offsets:
     (n, C) tensors at a time, and logit-adjusted slots their shifted logits.
     """
     r, c = row_elements, n_classes
+    written = 2 * k if diag and not outputs else 0  # the per-sample losses and gradients
     if kernel in ("regression", "binary"):
         per = 2 if compiled else 8
         if diag:
             per += 2 * k + (4 if compiled else 8)
-        return max(1, per * r * itemsize)
-    per_row = 16 * k + 2 * n_offsets * c
+        return max(1, (per - written) * r * itemsize)
+    per_row = 16 * k + 2 * n_offsets * c - written
     if not compiled:
         per_row += (8 if diag else 4) * c + 2 * n_offsets * c
     return per_row * itemsize
+
+
+def block_rows(n_rows: int, row_args: tuple, *, diag: bool, compiled: bool) -> list[tuple[int, int]]:
+    """Row chunks for one block of candidates; ``row_args`` are ``row_bytes``' positional ones.
+
+    With diagnostics a block whose rows fit one chunk writes its per-sample outputs straight
+    into the rows its statistics read (bounded by ``DIAG_BUDGET_BYTES`` through
+    ``candidate_blocks``), so only the true temporaries count against the chunk budget; a block
+    that must be split copies each chunk's outputs into those rows, so then they count too.
+    """
+    if diag and n_rows * row_bytes(*row_args, diag=True, compiled=compiled, outputs=False) <= CHUNK_BUDGET_BYTES:
+        return [(0, n_rows)]
+    return chunk_rows(n_rows, row_bytes(*row_args, diag=diag, compiled=compiled))
 
 
 def chunk_rows(n_rows: int, per_row_bytes: int, budget: int = CHUNK_BUDGET_BYTES) -> list[tuple[int, int]]:

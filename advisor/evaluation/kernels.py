@@ -125,6 +125,20 @@ def _adaptive(r: torch.Tensor, alpha: torch.Tensor, scale: torch.Tensor) -> torc
     return torch.where(quadratic, 0.5 * z2, out)
 
 
+def rises_with_abs_residual(kind: str, p: tuple[float, ...]) -> bool:
+    """Whether a regression slot's loss and gradient magnitude are nondecreasing in |x - y|.
+
+    Those slots share one selection for their diagnostics (``diagnostics.shared_order``). Not
+    the pinball loss (its slope depends on the sign), nor Barron's loss below alpha = 1, whose
+    gradient x (1 + x^2 / (c^2 |alpha - 2|))^(alpha/2 - 1) redescends (its log-derivative is
+    (c^2 |alpha - 2| + (alpha - 1) x^2) / (x (c^2 |alpha - 2| + x^2)), negative far out when
+    alpha < 1), nor the count likelihoods, which are not functions of the residual.
+    """
+    if kind in ("l1", "mse", "huber", "smoothl1", "logcosh"):
+        return True
+    return kind == "adaptive" and 1.0 <= p[0] < math.inf and p[1] > 0
+
+
 REGRESSION_KINDS = (
     "l1", "mse", "huber", "smoothl1", "logcosh", "quantile", "adaptive",
     "poisson_log", "poisson_rate", "tweedie", "negbin_log", "negbin_rate",

@@ -15,6 +15,7 @@ import torch
 
 from advisor.evaluation import chunking, diagnostics, dispatch, kernels
 from advisor.evaluation.plans import Group, Member
+from advisor.evaluation.residual_order import ResidualOrder
 
 
 @dataclass
@@ -68,23 +69,33 @@ def _offset_kind(m: Member) -> int:
     return 2 if float(m.offset.max() - m.offset.min()) <= kernels.SHARED_OFFSET_SPAN else 1
 
 
-def _block_stats(L: torch.Tensor, G: torch.Tensor, finite: list[bool]) -> list[dict[str, Any]]:
+def _block_stats(
+    L: torch.Tensor, G: torch.Tensor, finite: list[bool], shared: list[bool], order: ResidualOrder
+) -> list[dict[str, Any]]:
     """``diagnostics.sample_stats`` of each candidate's row, on as many threads as torch uses.
 
     The selections behind the quantiles are single-threaded numpy calls that release the GIL,
     and by now the kernel's threads are idle: candidates in parallel make the diagnostics
     about as many times faster as there are cores. Each result depends on its row alone.
+    ``shared`` candidates read their order statistics from ``order`` instead of selecting.
     """
     k = len(finite)
 
     def one(j: int) -> dict[str, Any]:
         return diagnostics.sample_stats(L[j], G[j], finite[j])
 
+    def ordered(j: int, at: diagnostics.SharedOrder | None) -> dict[str, Any]:
+        return one(j) if at is None else diagnostics.ordered_sample_stats(L[j], G[j], at)
+
     workers = min(k, max(1, torch.get_num_threads()))
     if workers == 1:
-        return [one(j) for j in range(k)]
+        return [ordered(j, order.get()) if shared[j] else one(j) for j in range(k)]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="advisor-stats") as pool:
-        return list(pool.map(one, range(k)))
+        pending = pool.submit(order.get) if any(shared) else None
+        own = {j: pool.submit(one, j) for j in range(k) if not shared[j]}
+        at = pending.result() if pending is not None else None
+        rest = {j: pool.submit(ordered, j, at) for j in range(k) if shared[j]}
+        return [(rest[j] if shared[j] else own[j]).result() for j in range(k)]
 
 
 def run_group(
@@ -111,6 +122,7 @@ def run_group(
     n_classes = int(x.shape[1]) if kernel == "multiclass" else 1
     compiled = dispatch.use_compiled(x.numel())
     out: dict[int, Outcome] = {}
+    order = ResidualOrder(group, s)
     for a, b in blocks:
         block = members[a:b]
         k = len(block)
@@ -118,13 +130,11 @@ def run_group(
         if kernel == "multiclass":
             static["log_probs"] = group.log_probs
         static["diag"] = need_samples
-        per_row = chunking.row_bytes(
-            kernel, k, r, n_classes, sum(m.offset is not None for m in block), itemsize, diag=need_samples, compiled=compiled
-        )
+        row_args = (kernel, k, r, n_classes, sum(m.offset is not None for m in block), itemsize)
         sums = torch.zeros(k, dtype=torch.float64, device=x.device)
         denoms = torch.zeros(k, dtype=torch.float64, device=x.device)
         has_denoms = False
-        bounds = chunking.chunk_rows(n_rows, per_row)
+        bounds = chunking.block_rows(n_rows, row_args, diag=need_samples, compiled=compiled)
         # one chunk: its outputs are the per-sample rows themselves, no copy into a second buffer
         whole = need_samples and len(bounds) == 1
         L_all = torch.empty(k, n_samples, dtype=dtype, device=x.device) if need_samples and not whole else None
@@ -153,7 +163,10 @@ def run_group(
             count = float(n_samples) if s is None else float(s.sum(dtype=torch.float64)) * r
             denoms = torch.full((k,), count, dtype=torch.float64, device=x.device)
         sums_h, denoms_h = sums.tolist(), denoms.tolist()
-        stats = _block_stats(L_all, G_all, [math.isfinite(v) for v in sums_h]) if diag else [None] * k
+        if diag:
+            stats = _block_stats(L_all, G_all, [math.isfinite(v) for v in sums_h], order.shares(block), order)
+        else:
+            stats = [None] * k
         for j, m in enumerate(block):
             mean = sums_h[j] / denoms_h[j] if denoms_h[j] != 0 else float("nan")
             red = m.cand.reduction

@@ -40,6 +40,22 @@ def test_chunk_workspace_stays_under_the_budget_for_any_k(kernel, k):
     assert all(b - a >= chunking.MIN_ROWS for a, b in bounds)
 
 
+@pytest.mark.parametrize("kernel", ["regression", "multiclass"])
+def test_a_block_runs_whole_only_when_its_temporaries_fit(kernel):
+    """One chunk writes the per-sample rows in place, so only the temporaries count; split, the chunk's outputs count too."""
+    args = (kernel, 8, 1, 32, 0, 4)
+    temps = chunking.row_bytes(*args, diag=True, compiled=True, outputs=False)
+    full = chunking.row_bytes(*args, diag=True, compiled=True)
+    assert 0 < temps < full
+    fits = chunking.CHUNK_BUDGET_BYTES // temps
+    assert chunking.block_rows(fits, args, diag=True, compiled=True) == [(0, fits)]
+    bounds = chunking.block_rows(fits + 1, args, diag=True, compiled=True)
+    assert len(bounds) > 1 and all((b - a) * full <= chunking.CHUNK_BUDGET_BYTES for a, b in bounds)
+    assert chunking.block_rows(fits, args, diag=False, compiled=True) == chunking.chunk_rows(
+        fits, chunking.row_bytes(*args, diag=False, compiled=True)
+    )
+
+
 def test_candidate_blocks_bound_per_sample_outputs():
     blocks = chunking.candidate_blocks(16, 10_000_000, 4)
     assert sum(b - a for a, b in blocks) == 16

@@ -1,0 +1,172 @@
+"""Order statistics: exact on tied data, shared across the losses that rise with |x - y|."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import advisor
+from advisor.evaluation import diagnostics as diag
+from advisor.evaluation import kernels
+from tests.evaluation.data import regression_data
+
+N_BIG = 3 * diag.TIE_SAMPLE + 7  # large enough for the sampled tie detection
+
+
+def _patterns(n: int, dtype: np.dtype) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    u, v = rng.random(n), rng.random(n)
+    return {
+        "continuous": u,
+        "zeros_60pct": np.where(u < 0.6, 0.0, u),
+        "sorted_middle_block": np.sort(np.where(u < 0.4, 0.5, v)),
+        "two_values": np.where(u < 0.5, 0.1, 0.9),
+        "constant": np.ones(n),
+        "ten_values": np.floor(u * 10),
+        "blocks_at_both_ends": np.where(u < 0.3, 0.0, np.where(u > 0.8, 1.0, v)),
+        "heavy_tail": rng.standard_cauchy(n) ** 2,
+    }
+
+
+def _reference(a: np.ndarray) -> tuple[list[float], float, float]:
+    q = np.quantile(a, diag.QUANTILES, method="lower").tolist()
+    m = max(1, math.ceil(0.01 * a.size))
+    top = float(np.sort(a)[::-1][:m].sum(dtype=np.float64)) / float(a.sum(dtype=np.float64))
+    return q, float(a.max()), top
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 2, 101, N_BIG])
+def test_quantiles_and_top_share_are_exact_on_tied_data(n, dtype):
+    for name, a in _patterns(n, dtype).items():
+        a = a.astype(dtype)
+        t = torch.from_numpy(a.copy())
+        q, n_bad = diag.loss_quantiles(t, finite=True)
+        stats = diag.gradient_stats(t)
+        ref_q, ref_max, ref_top = _reference(a)
+        assert [q.p50, q.p90, q.p99] == ref_q, name
+        assert q.max == ref_max and n_bad == 0, name
+        assert stats["top1pct_grad_share"] == pytest.approx(ref_top, rel=1e-12), name
+        assert torch.equal(t, torch.from_numpy(a)), "the caller's tensor is never reordered"
+
+
+def test_tie_blocks_take_the_counting_path():
+    """The tied patterns are the ones numpy's introselect is slow on; they must be detected."""
+    found = {name: diag._heavy_values(a).size for name, a in _patterns(N_BIG, np.float32).items()}
+    assert found["continuous"] == 0 and found["heavy_tail"] == 0
+    assert all(found[k] > 0 for k in ("zeros_60pct", "sorted_middle_block", "two_values", "constant", "blocks_at_both_ends"))
+
+
+def test_repeated_positions_and_block_edges():
+    a = np.concatenate([np.zeros(40_000), np.arange(1.0, 60_001.0)])
+    np.random.default_rng(1).shuffle(a)
+    positions = [0, 39_999, 40_000, 40_000, 70_000, 99_999]
+    assert diag._select(a.copy(), positions) == np.sort(a)[positions].tolist()
+
+
+def _monotone_rows(key: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(losses, gradient magnitudes) nondecreasing in the key, with ties and zeros."""
+    return [
+        (key * key, 2 * key),
+        (np.where(key < 0.5, 0.5 * key * key, 0.5 * (key - 0.25)), np.minimum(key, 0.5)),
+        (key, np.where(key > 0, 1.0, 0.0)),
+        (np.log(np.cosh(key)), np.tanh(key)),
+    ]
+
+
+@pytest.mark.parametrize("n", [3, 1000, N_BIG])
+def test_shared_order_equals_each_candidates_own_selection(n):
+    rng = np.random.default_rng(2)
+    key = np.abs(np.round(rng.standard_normal(n) * 4) / 4)  # many ties, zeros among them
+    key[: n // 10] = 0.0
+    order = diag.shared_order(key.copy())
+    for losses, grads in _monotone_rows(key):
+        L, G = torch.from_numpy(losses), torch.from_numpy(grads)
+        own = diag.sample_stats(L.clone(), G.clone())
+        shared = diag.ordered_sample_stats(L, G, order)
+        assert shared.keys() == own.keys()
+        for field, value in own.items():
+            if isinstance(value, float):
+                assert shared[field] == pytest.approx(value, rel=1e-12), field
+            else:
+                assert shared[field] == value, field
+
+
+def test_ordered_stats_fall_back_when_something_is_not_finite():
+    key = np.abs(np.linspace(-3, 3, 1001))
+    order = diag.shared_order(key.copy())
+    L = torch.from_numpy(key * key)
+    L[5] = float("inf")
+    out = diag.ordered_sample_stats(L, torch.from_numpy(2 * key), order)
+    assert out["nonfinite_losses"] == 1 and out["n_samples"] == 1001
+
+
+REGRESSION_SLOTS = [
+    ("l1", (0.0, 0.0, 0.0)),
+    ("mse", (0.0, 0.0, 0.0)),
+    ("huber", (0.7, 0.0, 0.0)),
+    ("smoothl1", (0.3, 0.0, 0.0)),
+    ("smoothl1", (0.0, 0.0, 0.0)),
+    ("logcosh", (0.0, 0.0, 0.0)),
+    ("adaptive", (1.0, 0.5, 0.0)),
+    ("adaptive", (1.5, 2.0, 0.0)),
+    ("adaptive", (2.0, 1.0, 0.0)),
+    ("adaptive", (0.5, 1.0, 0.0)),
+    ("adaptive", (0.0, 1.0, 0.0)),
+    ("adaptive", (-2.0, 1.0, 0.0)),
+    ("adaptive", (-math.inf, 1.0, 0.0)),
+    ("quantile", (0.2, 0.0, 0.0)),
+]
+
+
+@pytest.mark.parametrize(("kind", "p"), REGRESSION_SLOTS)
+def test_the_sharing_predicate_matches_the_kernels_own_terms(kind, p):
+    """Where the predicate says yes, loss and |gradient| are functions of |x - y| that never decrease; where no, not."""
+    r = torch.linspace(0.0, 12.0, 4001, dtype=torch.float64)
+    x = torch.cat([r, -r]).reshape(-1, 1)
+    y = torch.zeros_like(x)
+    P = torch.tensor([p], dtype=torch.float64)
+    _, _, L, G, _ = kernels.regression_kernel(x, y, P, kinds=(kind,), diag=True)
+    n = r.numel()
+    # a function of |x - y| at all: the same at r and -r
+    rises = torch.allclose(L[0, :n], L[0, n:], rtol=1e-12, atol=0) and torch.allclose(G[0, :n], G[0, n:], rtol=1e-12, atol=0)
+    for half in (slice(0, n), slice(n, 2 * n)):  # residual growing upwards, then downwards
+        loss, grad = L[0, half], G[0, half]
+        slack = 1e-12 * (1 + loss.abs())
+        rises &= bool((loss[1:] >= loss[:-1] - slack[1:]).all())
+        rises &= bool((grad[1:] >= grad[:-1] - 1e-12 * (1 + grad[1:].abs())).all())
+    assert kernels.rises_with_abs_residual(kind, p) == rises
+
+
+def test_evaluate_reads_the_same_diagnostics_through_the_shared_order():
+    """Unweighted runs share the order; unit weights force each candidate's own selection."""
+    x, y = regression_data(N_BIG)
+    x = torch.round(x * 8) / 8
+    y = torch.round(y * 8) / 8
+    x[:500] = y[:500]  # zero residuals: the dead point of L1's gradient, ties in every loss
+    x[::97] += 9.0  # outliers
+    cands = [
+        "L1Loss", "MSELoss", {"loss": "HuberLoss", "params": {"delta": 0.5}}, {"loss": "SmoothL1Loss", "params": {"beta": 0.25}},
+        "LogCoshLoss", {"loss": "AdaptiveRobustLoss", "params": {"alpha": 1.5, "scale": 0.5}},
+        {"loss": "AdaptiveRobustLoss", "params": {"alpha": 0.5, "scale": 0.5}}, {"loss": "QuantileLoss", "params": {"quantiles": [0.8]}},
+    ]
+    shared = advisor.evaluate(x, y, cands).results
+    own = advisor.evaluate(x, y, cands, sample_weight=torch.ones(x.shape[0])).results
+    for a, b in zip(shared, own, strict=True):
+        da, db = a.diagnostics, b.diagnostics
+        assert da.loss_quantiles.model_dump() == pytest.approx(db.loss_quantiles.model_dump(), rel=1e-6), a.loss
+        for field in ("grad_mean", "grad_max", "zero_grad_fraction", "top1pct_grad_share"):
+            assert getattr(da, field) == pytest.approx(getattr(db, field), rel=1e-6), (a.loss, field)
+    assert shared[0].diagnostics.zero_grad_fraction == pytest.approx(float(((x - y) == 0).float().mean()))
+
+
+def test_evaluate_counts_infinite_residuals_without_the_shared_order():
+    """Finite inputs whose difference overflows float32: the key is not finite, each candidate counts alone."""
+    x, y = regression_data(2000)
+    x[7], y[7] = 3e38, -3e38
+    d = advisor.evaluate(x, y, ["MSELoss", "L1Loss"]).results
+    assert [r.diagnostics.nonfinite_losses for r in d] == [1, 1]
+    assert all(r.diagnostics.loss_quantiles is not None for r in d)
