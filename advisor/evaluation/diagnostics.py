@@ -230,6 +230,10 @@ class SharedOrder:
     threshold_at: int  # an index of the threshold entry itself
     threshold_repeats: int  # how many entries equal to the threshold complete the top share
 
+    def positions(self) -> np.ndarray:
+        """The indices a candidate is read at: the quantiles', the threshold's, then those above it."""
+        return np.concatenate([np.asarray((*self.quantile_at, self.threshold_at), dtype=np.int64), self.above])
+
 
 def shared_order(key: np.ndarray, fraction: float = 0.01) -> SharedOrder:
     """One selection on ``key`` (finite, not empty) for every candidate monotone in it."""
@@ -244,28 +248,49 @@ def shared_order(key: np.ndarray, fraction: float = 0.01) -> SharedOrder:
     return SharedOrder(quantile_at, above, int(np.argmax(key == threshold)), m - above.size)
 
 
-def ordered_sample_stats(losses: torch.Tensor, grads: torch.Tensor, order: SharedOrder) -> dict[str, Any]:
+def stats_at_order(
+    order: SharedOrder,
+    losses_at: np.ndarray,
+    grads_at: np.ndarray,
+    *,
+    n: int,
+    grad_sum: float,
+    grad_max: float,
+    zero_grads: int,
+    loss_max: float,
+) -> dict[str, Any]:
     """``sample_stats`` of a candidate whose losses and gradient magnitudes rise with ``order``'s key.
 
-    Anything not finite falls back to ``sample_stats``, which counts and drops it.
+    ``losses_at``/``grads_at``: its values at ``order.positions()``; the rest are its
+    reductions over all n finite samples.
     """
+    p50, p90, p99 = (float(v) for v in losses_at[: len(QUANTILES)])
+    lead = len(QUANTILES) + 1
+    top = float(grads_at[lead:].sum(dtype=np.float64)) + order.threshold_repeats * float(grads_at[lead - 1])
+    return {
+        "n_samples": n,
+        "loss_quantiles": Quantiles(p50=p50, p90=p90, p99=p99, max=loss_max),
+        "nonfinite_losses": 0,
+        "grad_mean": grad_sum / n,
+        "grad_max": grad_max,
+        "zero_grad_fraction": zero_grads / n,
+        "top1pct_grad_share": top / grad_sum if grad_sum > 0 else None,
+        "nonfinite_grads": 0,
+    }
+
+
+def ordered_sample_stats(losses: torch.Tensor, grads: torch.Tensor, order: SharedOrder) -> dict[str, Any]:
+    """``stats_at_order`` from full per-sample rows; anything not finite falls back to ``sample_stats``."""
     a, g = _host(losses, copy=False), _host(grads, copy=False)
     loss_max = float(a.max())
     total = float(g.sum(dtype=np.float64))
     if not (math.isfinite(loss_max) and math.isfinite(total)):
         return sample_stats(losses, grads)
-    p50, p90, p99 = (float(a[i]) for i in order.quantile_at)
-    top = float(g[order.above].sum(dtype=np.float64)) + order.threshold_repeats * float(g[order.threshold_at])
-    return {
-        "n_samples": a.size,
-        "loss_quantiles": Quantiles(p50=p50, p90=p90, p99=p99, max=loss_max),
-        "nonfinite_losses": 0,
-        "grad_mean": total / g.size,
-        "grad_max": float(g.max()),
-        "zero_grad_fraction": float(np.count_nonzero(g == 0)) / g.size,
-        "top1pct_grad_share": top / total if total > 0 else None,
-        "nonfinite_grads": 0,
-    }
+    at = order.positions()
+    return stats_at_order(
+        order, a[at], g[at], n=a.size, grad_sum=total, grad_max=float(g.max()),
+        zero_grads=int(np.count_nonzero(g == 0)), loss_max=loss_max,
+    )
 
 
 def sample_stats(losses: torch.Tensor | None, grads: torch.Tensor | None, losses_finite: bool = False) -> dict[str, Any]:

@@ -181,6 +181,40 @@ def regression_kernel(x, y, P, s=None, *, kinds, diag=False):
     return _elementwise(_regression_term, kinds, x, y, P, (), s, diag)
 
 
+#: Columns of ``regression_summary_kernel``'s per-candidate summary.
+SUMMARY_FIELDS = ("grad_sum", "grad_max", "zero_grads", "loss_max")
+
+
+def regression_summary_kernel(x, y, P, *, kinds):
+    """Unweighted regression slots whose diagnostics need no per-sample row: (K,) sums, (K, 4) summaries.
+
+    Slots that rise with |x - y| (``rises_with_abs_residual``) read their order statistics at the
+    residual's own (``residual_order``), so beyond the summed losses they need only these
+    reductions, in ``SUMMARY_FIELDS`` order and float64: the summed and the largest gradient
+    magnitude, how many are exactly zero, and the largest loss. Writing no (K, n) rows is what
+    makes their diagnostics cost about what their values do.
+    """
+    sums, summaries = [], []
+    for k in range(len(kinds)):
+
+        def total(z: torch.Tensor, k: int = k) -> tuple[torch.Tensor, torch.Tensor]:
+            col = _regression_term(kinds[k], z, y, P[k])
+            return col.sum(), col
+
+        g, col = torch.func.grad(total, has_aux=True)(x)
+        a = g.abs()
+        sums.append(col.sum(dtype=torch.float64))
+        summaries.append(
+            torch.stack([
+                a.sum(dtype=torch.float64),
+                a.amax().to(torch.float64),
+                (a == 0).sum().to(torch.float64),
+                col.amax().to(torch.float64),
+            ])
+        )
+    return torch.stack(sums), torch.stack(summaries)
+
+
 # ---------------------------------------------------------------- binary: elementwise logits or probabilities
 
 
@@ -418,6 +452,7 @@ def multiclass_kernel(x, t, P, W, OFF, s=None, *, kinds, offsets, log_probs=Fals
 
 KERNELS = {
     "regression": regression_kernel,
+    "regression_summary": regression_summary_kernel,
     "binary": binary_kernel,
     "multiclass": multiclass_kernel,
 }

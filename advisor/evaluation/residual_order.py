@@ -2,8 +2,10 @@
 
 The losses and gradient magnitudes of most regression losses rise with the absolute residual
 (``kernels.rises_with_abs_residual``), so their quantiles and top-1% gradient share sit at the
-residual's order statistics: one selection serves K candidates, and the candidate blocks of one
-group (``chunking.candidate_blocks``) reuse it.
+residual's order statistics: one selection serves K candidates. Those candidates then need no
+per-sample rows at all (``summarise``): a pass of reductions and the few elements at the
+order's positions give their diagnostics. Candidates that still write rows (reduction 'none',
+or a reduction that overflowed) read the same order from them (``diagnostics.ordered_sample_stats``).
 
 Only unweighted groups on the CPU: a sample weight scales each loss by its own sample's weight,
 which breaks the common order, and on other devices the selections run where the data live.
@@ -11,12 +13,15 @@ which breaks the common order, and on other devices the selections run where the
 
 from __future__ import annotations
 
+import math
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import torch
 
-from advisor.evaluation import diagnostics, kernels
+from advisor.evaluation import chunking, diagnostics, dispatch, kernels
 from advisor.evaluation.plans import Group, Member
 
 
@@ -48,3 +53,69 @@ class ResidualOrder:
                     self._order = diagnostics.shared_order(key)
                 self._done = True
             return self._order
+
+
+#: Columns of the summary combined across chunks by addition (the others by maximum).
+_ADDED = torch.tensor([field in ("grad_sum", "zero_grads") for field in kernels.SUMMARY_FIELDS])
+
+
+def _reductions(group: Group, members: list[Member], compiled: bool) -> tuple[torch.Tensor, torch.Tensor, str] | None:
+    """Summed losses (K,) and ``kernels.SUMMARY_FIELDS`` (K, 4) over all rows, chunked; None if the kernel failed."""
+    x, y = group.x, group.y
+    P = torch.tensor([m.p for m in members], dtype=x.dtype, device=x.device)
+    static = {"kinds": tuple(m.kind for m in members)}
+    row_args = ("regression", len(members), group.row_elements, 1, 0, x.element_size())
+    per_row = chunking.row_bytes(*row_args, diag=True, compiled=compiled, outputs=False)
+    sums = torch.zeros(len(members), dtype=torch.float64, device=x.device)
+    summary: torch.Tensor | None = None
+    path = "fused-eager"
+    try:
+        for r0, r1 in chunking.chunk_rows(group.n_rows, per_row):
+            (part_sums, part), path = dispatch.run("regression_summary", (x[r0:r1], y[r0:r1], P), static, compiled=compiled)
+            sums += part_sums
+            summary = part if summary is None else torch.where(_ADDED.to(part.device), summary + part, torch.maximum(summary, part))
+    except (RuntimeError, ValueError, IndexError, TypeError):
+        return None
+    return sums, summary, path
+
+
+def summarise(
+    group: Group, members: list[Member], order: ResidualOrder, *, compiled: bool
+) -> list[tuple[float, dict[str, Any], str] | None]:
+    """(summed losses, ``diagnostics`` fields, path) of each member that rises with |x - y|, without per-sample rows.
+
+    One pass of ``kernels.regression_summary_kernel`` gives the sums and reductions, then the
+    ordinary kernel runs on the few elements at the shared order's positions (the
+    quantiles', the top-share threshold's and the ~1% above it). None for a member whose
+    reductions are not finite, and for all of them when the order or the kernel is unavailable:
+    the caller then runs those the ordinary way, which counts what is not finite.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="advisor-order") as pool:
+        # the selection is one single-threaded numpy call: it overlaps the reductions' pass
+        pending = pool.submit(order.get)
+        reduced = _reductions(group, members, compiled)
+        at = pending.result()
+    if at is None or reduced is None:
+        return [None] * len(members)
+    sums, summary, path = reduced
+    x, y = group.x, group.y
+    P = torch.tensor([m.p for m in members], dtype=x.dtype, device=x.device)
+    kinds = tuple(m.kind for m in members)
+    try:
+        idx = torch.from_numpy(at.positions()).to(x.device)
+        picked = (x.reshape(-1)[idx].reshape(-1, 1), y.reshape(-1)[idx].reshape(-1, 1))
+        (_, _, losses_at, grads_at, _), _ = dispatch.run("regression", (*picked, P), {"kinds": kinds, "diag": True}, compiled=compiled)
+    except (RuntimeError, ValueError, IndexError, TypeError):
+        return [None] * len(members)
+    n = group.n_samples
+    out: list[tuple[float, dict[str, Any], str] | None] = []
+    for j, (total, (grad_sum, grad_max, zero_grads, loss_max)) in enumerate(zip(sums.tolist(), summary.tolist(), strict=True)):
+        if not all(math.isfinite(v) for v in (total, grad_sum, grad_max, loss_max)):
+            out.append(None)
+            continue
+        stats = diagnostics.stats_at_order(
+            at, losses_at[j].numpy(), grads_at[j].numpy(), n=n,
+            grad_sum=grad_sum, grad_max=grad_max, zero_grads=int(zero_grads), loss_max=loss_max,
+        )
+        out.append((total, stats, path))
+    return out

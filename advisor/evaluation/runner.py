@@ -15,7 +15,7 @@ import torch
 
 from advisor.evaluation import chunking, diagnostics, dispatch, kernels
 from advisor.evaluation.plans import Group, Member
-from advisor.evaluation.residual_order import ResidualOrder
+from advisor.evaluation.residual_order import ResidualOrder, summarise
 
 
 @dataclass
@@ -98,6 +98,21 @@ def _block_stats(
         return [(rest[j] if shared[j] else own[j]).result() for j in range(k)]
 
 
+def _summarised(group: Group, members: list[Member], order: ResidualOrder, compiled: bool) -> dict[int, Outcome]:
+    """Outcomes of the members whose diagnostics need no per-sample rows (``residual_order.summarise``)."""
+    eligible = [m for m, ok in zip(members, order.shares(members), strict=True) if ok and m.cand.reduction != "none"]
+    if not eligible:
+        return {}
+    n = group.n_samples
+    out: dict[int, Outcome] = {}
+    for m, got in zip(eligible, summarise(group, eligible, order, compiled=compiled), strict=True):
+        if got is not None:
+            total, stats, path = got
+            mean = total / n
+            out[m.cand.index] = Outcome(mean if m.cand.reduction == "mean" else total, None, mean, None, None, path, None, stats)
+    return out
+
+
 def run_group(
     group: Group, sample_weight: torch.Tensor | None, *, diag: bool, means_only: bool = False
 ) -> dict[int, Outcome] | None:
@@ -117,12 +132,15 @@ def run_group(
         s = s.to(dtype)
         if s.shape[0] != n_rows:  # (N, C, d...) multiclass: one weight per row, repeated per position
             s = s.repeat_interleave(n_rows // s.shape[0])
+    compiled = dispatch.use_compiled(x.numel())
+    order = ResidualOrder(group, s)
+    out = _summarised(group, members, order, compiled) if diag and not means_only else {}
+    members = [m for m in members if m.cand.index not in out]
+    if not members:
+        return out
     need_samples = not means_only and (diag or any(m.cand.reduction == "none" for m in members))
     blocks = chunking.candidate_blocks(len(members), n_samples, itemsize) if need_samples else [(0, len(members))]
     n_classes = int(x.shape[1]) if kernel == "multiclass" else 1
-    compiled = dispatch.use_compiled(x.numel())
-    out: dict[int, Outcome] = {}
-    order = ResidualOrder(group, s)
     for a, b in blocks:
         block = members[a:b]
         k = len(block)

@@ -170,3 +170,56 @@ def test_evaluate_counts_infinite_residuals_without_the_shared_order():
     d = advisor.evaluate(x, y, ["MSELoss", "L1Loss"]).results
     assert [r.diagnostics.nonfinite_losses for r in d] == [1, 1]
     assert all(r.diagnostics.loss_quantiles is not None for r in d)
+
+
+def _diag_fields(res) -> dict:
+    d = res.diagnostics
+    return {"q": d.loss_quantiles.model_dump(), **{f: getattr(d, f) for f in ("grad_mean", "grad_max", "zero_grad_fraction", "top1pct_grad_share")}}
+
+
+def _assert_same(a, b, rel):
+    fa, fb = _diag_fields(a), _diag_fields(b)
+    assert fa["q"] == pytest.approx(fb["q"], rel=rel), a.loss
+    for f in ("grad_mean", "grad_max", "zero_grad_fraction", "top1pct_grad_share"):
+        assert fa[f] == pytest.approx(fb[f], rel=rel), (a.loss, f)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_shared_candidates_keep_values_and_diagnostics_for_every_reduction(reduction):
+    """'mean'/'sum' take the row-free summary pass, 'none' writes rows and reads the same order from them."""
+    x, y = regression_data(5000)
+    cands = [{"loss": "HuberLoss", "params": {"delta": 0.4, "reduction": reduction}}, {"loss": "MSELoss", "params": {"reduction": reduction}}]
+    shared = advisor.evaluate(x, y, cands).results
+    own = advisor.evaluate(x, y, cands, sample_weight=torch.ones(x.shape[0])).results
+    refs = [torch.nn.HuberLoss(delta=0.4, reduction=reduction)(x, y), torch.nn.MSELoss(reduction=reduction)(x, y)]
+    for res, other, ref in zip(shared, own, refs, strict=True):
+        if reduction == "none":
+            assert res.values == pytest.approx(ref.tolist(), rel=1e-5)
+        else:
+            assert res.value == pytest.approx(float(ref), rel=1e-5)
+        _assert_same(res, other, 1e-6)
+
+
+def test_a_candidate_that_overflows_is_counted_while_the_others_share():
+    x, y = regression_data(4000)
+    x[3] = 1e20  # (x - y)^2 overflows float32; |x - y| does not
+    mse, l1 = advisor.evaluate(x, y, ["MSELoss", "L1Loss"]).results
+    assert mse.diagnostics.nonfinite_losses == 1 and mse.diagnostics.loss_quantiles is not None
+    assert l1.diagnostics.nonfinite_losses == 0
+    _assert_same(l1, advisor.evaluate(x, y, ["L1Loss"], sample_weight=torch.ones(4000)).results[0], 1e-6)
+
+
+def test_compiled_summary_pass_equals_eager():
+    from advisor.evaluation import dispatch
+
+    x, y = regression_data(20_000)
+    x[::50] += 6.0
+    cands = ["MSELoss", "LogCoshLoss", {"loss": "AdaptiveRobustLoss", "params": {"alpha": 1.2, "scale": 0.7}}, {"loss": "QuantileLoss", "params": {"quantiles": [0.3]}}]
+    with dispatch.mode("eager"):
+        eager = advisor.evaluate(x, y, cands).results
+    with dispatch.mode("compiled"):
+        compiled = advisor.evaluate(x, y, cands).results
+    for a, b in zip(compiled, eager, strict=True):
+        assert a.path == "fused-compiled" and b.path == "fused-eager"
+        assert a.value == pytest.approx(b.value, rel=1e-5)
+        _assert_same(a, b, 1e-5)
