@@ -16,8 +16,9 @@ K=7 at N=5e5 with C=32 and C=1000, compiled):
                    candidate's when a single one exceeds the budget), plus the baseline's
                    evaluation on at most ``baselines.SUBSAMPLE_ELEMENTS`` entries.
 Measured (torch.profiler allocation events, float32, CPU): values only 0.3 to 2.5 MiB in every
-case; with diagnostics 64.9 MiB (regression N=1e6, one chunk writing its rows in place),
-298 MiB (regression N=1e7, against a bound of 64 + 256 MiB), 55 and 58 MiB (multiclass).
+case; with diagnostics 15.3 MiB (regression N=1e6, where six of the eight candidates write
+no rows, ``residual_order.summarise``), 204 MiB (regression N=1e7, against a bound of
+64 + 256 MiB), 55 and 58 MiB (multiclass).
 Outside torch's allocator, each thread taking the statistics copies the row it selects in
 (a candidate's losses, then its gradients), and a regression group that shares the residual's
 order (``residual_order``) holds |x - y| and one copy of it: with T threads, up to

@@ -223,3 +223,16 @@ def test_compiled_summary_pass_equals_eager():
         assert a.path == "fused-compiled" and b.path == "fused-eager"
         assert a.value == pytest.approx(b.value, rel=1e-5)
         _assert_same(a, b, 1e-5)
+
+
+def test_multi_output_regression_reads_the_order_per_element():
+    g = torch.Generator().manual_seed(0)
+    y = torch.randn(3000, 3, generator=g)
+    x = y + 0.5 * torch.randn(3000, 3, generator=g)
+    x[::37, 1] += 7.0
+    cands = ["MSELoss", "L1Loss", {"loss": "HuberLoss", "params": {"delta": 0.3}}]
+    shared = advisor.evaluate(x, y, cands).results
+    own = advisor.evaluate(x, y, cands, sample_weight=torch.ones(3000)).results
+    for a, b in zip(shared, own, strict=True):
+        assert a.diagnostics.n_samples == 9000
+        _assert_same(a, b, 1e-6)
