@@ -145,6 +145,17 @@ REGRESSION_KINDS = (
 )
 
 
+def _loss_and_grad(column, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample losses ``column(x)`` and the magnitude of their summed loss's gradient in x."""
+
+    def total(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        col = column(z)
+        return col.sum(), col
+
+    g, col = torch.func.grad(total, has_aux=True)(x)
+    return col, g.abs()
+
+
 def _elementwise(term, kinds, x, y, P, extra, s, diag):
     """Shared driver of the elementwise families; ``x``, ``y`` and ``s`` are already element-aligned.
 
@@ -164,14 +175,9 @@ def _elementwise(term, kinds, x, y, P, extra, s, diag):
         return torch.stack([column(k, x).sum(dtype=torch.float64) for k in range(K)]), None, None, None, None
     losses, grads = [], []
     for k in range(K):
-
-        def total(z: torch.Tensor, k: int = k) -> tuple[torch.Tensor, torch.Tensor]:
-            col = column(k, z)
-            return col.sum(), col
-
-        g, col = torch.func.grad(total, has_aux=True)(x)
+        col, g = _loss_and_grad(lambda z, k=k: column(k, z), x)
         losses.append(col.reshape(-1))
-        grads.append(g.abs().reshape(-1))
+        grads.append(g.reshape(-1))
     sums = torch.stack([c.sum(dtype=torch.float64) for c in losses])
     return sums, None, torch.stack(losses), torch.stack(grads), None
 
@@ -196,13 +202,7 @@ def regression_summary_kernel(x, y, P, *, kinds):
     """
     sums, summaries = [], []
     for k in range(len(kinds)):
-
-        def total(z: torch.Tensor, k: int = k) -> tuple[torch.Tensor, torch.Tensor]:
-            col = _regression_term(kinds[k], z, y, P[k])
-            return col.sum(), col
-
-        g, col = torch.func.grad(total, has_aux=True)(x)
-        a = g.abs()
+        col, a = _loss_and_grad(lambda z, k=k: _regression_term(kinds[k], z, y, P[k]), x)
         sums.append(col.sum(dtype=torch.float64))
         summaries.append(
             torch.stack([

@@ -59,14 +59,15 @@ class ResidualOrder:
 _ADDED = torch.tensor([field in ("grad_sum", "zero_grads") for field in kernels.SUMMARY_FIELDS])
 
 
-def _reductions(group: Group, members: list[Member], compiled: bool) -> tuple[torch.Tensor, torch.Tensor, str] | None:
+def _reductions(
+    group: Group, P: torch.Tensor, kinds: tuple[str, ...], compiled: bool
+) -> tuple[torch.Tensor, torch.Tensor, str] | None:
     """Summed losses (K,) and ``kernels.SUMMARY_FIELDS`` (K, 4) over all rows, chunked; None if the kernel failed."""
     x, y = group.x, group.y
-    P = torch.tensor([m.p for m in members], dtype=x.dtype, device=x.device)
-    static = {"kinds": tuple(m.kind for m in members)}
-    row_args = ("regression", len(members), group.row_elements, 1, 0, x.element_size())
+    static = {"kinds": kinds}
+    row_args = ("regression", len(kinds), group.row_elements, 1, 0, x.element_size())
     per_row = chunking.row_bytes(*row_args, diag=True, compiled=compiled, outputs=False)
-    sums = torch.zeros(len(members), dtype=torch.float64, device=x.device)
+    sums = torch.zeros(len(kinds), dtype=torch.float64, device=x.device)
     summary: torch.Tensor | None = None
     path = "fused-eager"
     try:
@@ -80,33 +81,33 @@ def _reductions(group: Group, members: list[Member], compiled: bool) -> tuple[to
 
 
 def summarise(
-    group: Group, members: list[Member], order: ResidualOrder, *, compiled: bool
+    group: Group, P: torch.Tensor, kinds: tuple[str, ...], order: ResidualOrder, *, compiled: bool
 ) -> list[tuple[float, dict[str, Any], str] | None]:
-    """(summed losses, ``diagnostics`` fields, path) of each member that rises with |x - y|, without per-sample rows.
+    """(summed losses, ``diagnostics`` fields, path) of each slot that rises with |x - y|, without per-sample rows.
+
+    ``P`` and ``kinds`` are the regression kernel's arguments for those slots.
 
     One pass of ``kernels.regression_summary_kernel`` gives the sums and reductions, then the
     ordinary kernel runs on the few elements at the shared order's positions (the
-    quantiles', the top-share threshold's and the ~1% above it). None for a member whose
+    quantiles', the top-share threshold's and the ~1% above it). None for a slot whose
     reductions are not finite, and for all of them when the order or the kernel is unavailable:
     the caller then runs those the ordinary way, which counts what is not finite.
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="advisor-order") as pool:
         # the selection is one single-threaded numpy call: it overlaps the reductions' pass
         pending = pool.submit(order.get)
-        reduced = _reductions(group, members, compiled)
+        reduced = _reductions(group, P, kinds, compiled)
         at = pending.result()
     if at is None or reduced is None:
-        return [None] * len(members)
+        return [None] * len(kinds)
     sums, summary, path = reduced
     x, y = group.x, group.y
-    P = torch.tensor([m.p for m in members], dtype=x.dtype, device=x.device)
-    kinds = tuple(m.kind for m in members)
     try:
         idx = torch.from_numpy(at.positions()).to(x.device)
         picked = (x.reshape(-1)[idx].reshape(-1, 1), y.reshape(-1)[idx].reshape(-1, 1))
         (_, _, losses_at, grads_at, _), _ = dispatch.run("regression", (*picked, P), {"kinds": kinds, "diag": True}, compiled=compiled)
     except (RuntimeError, ValueError, IndexError, TypeError):
-        return [None] * len(members)
+        return [None] * len(kinds)
     n = group.n_samples
     out: list[tuple[float, dict[str, Any], str] | None] = []
     for j, (total, (grad_sum, grad_max, zero_grads, loss_max)) in enumerate(zip(sums.tolist(), summary.tolist(), strict=True)):

@@ -103,9 +103,10 @@ def _summarised(group: Group, members: list[Member], order: ResidualOrder, compi
     eligible = [m for m, ok in zip(members, order.shares(members), strict=True) if ok and m.cand.reduction != "none"]
     if not eligible:
         return {}
+    (P,), static = _kernel_args(group, eligible)
     n = group.n_samples
     out: dict[int, Outcome] = {}
-    for m, got in zip(eligible, summarise(group, eligible, order, compiled=compiled), strict=True):
+    for m, got in zip(eligible, summarise(group, P, static["kinds"], order, compiled=compiled), strict=True):
         if got is not None:
             total, stats, path = got
             mean = total / n
