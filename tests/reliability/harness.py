@@ -69,6 +69,24 @@ class ServerProcess:
     def events(self, name: str) -> list[dict]:
         return [line for line in self.lines() if line.get("event") == name]
 
+    def settle(self, quiet_s: float = 0.5, timeout_s: float = 15) -> None:
+        """Wait until the log has stopped growing for ``quiet_s``.
+
+        A handler that aborts a call sends its status before its own ``finally`` writes the rpc
+        line, so the client can move on while the line is still to come. A test that counts the
+        lines after a mark takes the mark once the earlier tests' lines have landed.
+        """
+        deadline = time.monotonic() + timeout_s
+        size, quiet_since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            now_size = self.log_path.stat().st_size
+            if now_size != size:
+                size, quiet_since = now_size, time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_s:
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"server log kept growing for {timeout_s} s:\n{self.tail()}")
+
     def tail(self, n: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
 

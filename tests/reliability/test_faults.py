@@ -60,6 +60,7 @@ def _near_budget_upload(stub, meta) -> str:
 
 
 def test_a_client_dying_mid_upload_leaves_nothing_behind(server, stub, meta, record):
+    server.settle()
     stored_before = len(server.events("dataset stored"))
     uploads_before = len(server.rpc_lines("UploadDataset"))
     shape = (STORE_MB * 2**20) // 8 - 1024  # reserves nearly the whole store

@@ -83,11 +83,13 @@ def _every_call(channel, metadata) -> list[grpc.StatusCode]:
 
 
 def test_no_call_reaches_a_handler_without_a_valid_token(server, channel, stub, meta, record):
+    server.settle()
     lines_before = len(server.rpc_lines())
     stored_before = len(server.events("dataset stored"))
     for metadata in WRONG:
         codes = _every_call(channel, metadata)
         assert set(codes) == {grpc.StatusCode.UNAUTHENTICATED}, (metadata, codes)
+    server.settle()
     denied = server.rpc_lines()[lines_before:]
     # Every line is the refusal itself: no handler ran, so none logged a status of its own.
     assert {line["status"] for line in denied} == {"UNAUTHENTICATED"}
