@@ -2,7 +2,8 @@
 
 Health says NOT_SERVING until the domain is imported (and, by default, its kernels compiled),
 so a load balancer never routes a call that would pay the warm-up. On SIGTERM health flips to
-NOT_SERVING first, then in-flight calls get ``--grace`` seconds to finish, then exit 0.
+NOT_SERVING first, new calls are refused with UNAVAILABLE (``server.drain``), in-flight calls get
+``--grace`` seconds to finish, then exit 0.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from client.rpc.lossadvisor.v1 import advisor_pb2_grpc as pb_grpc
 from server import codec
 from server.auth import TokenInterceptor
 from server.decoding import DecodeGuard
+from server.drain import DrainGate
 from server.service import Servicer
 from server.store import DatasetStore
 from server.tenants import Tenants
@@ -134,6 +136,7 @@ class Built:
     servicer: Servicer
     health: health.aio.HealthServicer
     port: int
+    gate: DrainGate
 
 
 def _tenants(path: str | None) -> Tenants | None:
@@ -150,8 +153,11 @@ async def build(args: argparse.Namespace) -> Built:
     if bool(args.tls_cert) != bool(args.tls_key):
         raise SystemExit("--tls-cert and --tls-key go together")
     tenants = _tenants(args.token_file)
-    # Authentication first, so a caller without a token learns nothing, not even about its bytes.
-    interceptors = [TokenInterceptor(tenants)] if tenants else []
+    # Authentication before decoding, so a caller without a token learns nothing, not even about its bytes.
+    gate = DrainGate()  # first: a draining server refuses every call alike
+    interceptors: list[grpc.aio.ServerInterceptor] = [gate]
+    if tenants:
+        interceptors.append(TokenInterceptor(tenants))
     interceptors.append(DecodeGuard())
     max_bytes = int(args.max_message_mb * 1024 * 1024)
     server = grpc.aio.server(
@@ -195,7 +201,7 @@ async def build(args: argparse.Namespace) -> Built:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     await server.start()
     log.info("listening", extra={"port": port, "tenants": len(tenants) if tenants else 0})
-    return Built(server, servicer, health_servicer, port)
+    return Built(server, servicer, health_servicer, port, gate)
 
 
 async def warm(built: Built, args: argparse.Namespace) -> None:
@@ -210,10 +216,12 @@ async def drain(built: Built, grace_s: float) -> None:
     """Health NOT_SERVING, refuse new calls, give calls in flight ``grace_s`` to finish."""
     log.info("draining")
     await built.health.enter_graceful_shutdown()
-    stopping = asyncio.ensure_future(built.server.stop(grace_s))
-    await asyncio.sleep(0)  # stop()'s first step closes the door: new calls get UNAVAILABLE
+    built.gate.close()  # new calls get UNAVAILABLE from here on (``server.drain``)
     log.info("refusing new calls")
-    await stopping
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await built.gate.settle(grace_s)
+    await built.server.stop(max(0.0, grace_s - (loop.time() - started)))
     built.servicer.pool.shutdown(wait=False, cancel_futures=True)
     log.info("stopped", extra={"peak_active": built.servicer.limiter.peak})
 

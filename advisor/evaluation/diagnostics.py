@@ -1,13 +1,11 @@
 """Per-candidate diagnostics from per-sample losses and gradient magnitudes.
 
 Order statistics are exact (numpy's 'lower' method: an observed value at rank
-floor(q · (n - 1))). On the CPU they come from numpy's in-place ``partition``, a vectorised
-selection several times faster than ``torch.kthvalue`` there; the three loss quantiles are
-nested partitions, each of the part above the previous one, and the top-1% gradient share is
-the sum of the part above one partition point. Values that form large blocks of ties (dead
-zones, constant gradient magnitudes), on which introselect slows tenfold, are counted instead
-and the partitions run between them (``_select_around``). On other devices ``torch.kthvalue``
-selects where the data live. Either way each statistic is O(N) per candidate.
+floor(q · (n - 1))). On the CPU they come from ``selection.select`` (numpy partitions of
+sample-bracketed slices, several times faster than ``torch.kthvalue`` there, and exact on
+tied data); the top-1% gradient share is the sum of the entries above one order statistic.
+On other devices ``torch.kthvalue`` selects where the data live. Either way each statistic is
+O(N) per candidate.
 
 Losses that are nondecreasing functions of one shared key, with gradient magnitudes that are
 too (the regression losses of |x - y| but the pinball and the redescending ones), have their
@@ -26,88 +24,25 @@ from typing import Any
 import numpy as np
 import torch
 
+from advisor.evaluation import selection
 from advisor.schema.evaluation import Quantiles
 
 QUANTILES = (0.5, 0.9, 0.99)
 
 
-def _rank(q: float, n: int) -> int:
+def rank(q: float, n: int) -> int:
     """0-based position of the 'lower' q-quantile among n sorted values."""
     return math.floor(q * (n - 1))
 
 
-def _host(v: torch.Tensor, copy: bool = True) -> np.ndarray | None:
-    """A flat float numpy array of a CPU tensor, private with ``copy`` (selection reorders it); None elsewhere."""
+def _host(v: torch.Tensor) -> np.ndarray | None:
+    """A flat float numpy view of a CPU tensor (``selection`` never reorders it); None elsewhere."""
     if v.device.type != "cpu":
         return None
     t = v.detach().reshape(-1)
     if t.dtype not in (torch.float32, torch.float64):
         t = t.float()
-    return t.numpy().copy() if copy else t.numpy()
-
-
-#: numpy's introselect slows by one to two orders of magnitude on arrays holding a large block
-#: of equal values (1e7 float32 with 60% zeros: 1.0 s for the median against 0.08 s without the
-#: ties; sorted data with a 40% block in the middle: 1.2 s for the 99th percentile), which is
-#: what dead zones, clipped losses and constant gradient magnitudes produce. A sorted strided
-#: sample of about this many entries names the values that may form such blocks; the ranks are
-#: then answered around them (``_select_around``). The sample only steers the work, never the result.
-TIE_SAMPLE = 1 << 15
-TIE_SHARE = 0.01  # a value holding this share of the sample is treated as a possible block of ties
-
-
-def _heavy_values(a: np.ndarray) -> np.ndarray:
-    """Values that may each hold a large share of ``a`` (none for small arrays), ascending."""
-    if a.size <= TIE_SAMPLE:
-        return a[:0]
-    values, counts = np.unique(a[:: a.size // TIE_SAMPLE], return_counts=True)
-    return values[counts >= TIE_SHARE * counts.sum()]
-
-
-def _select_nested(a: np.ndarray, positions: list[int]) -> list[float]:
-    """Nested in-place partitions, each of the part above the previous position."""
-    out = []
-    start = 0
-    for k in positions:
-        if k >= start:
-            a[start:].partition(k - start)
-            start = k + 1
-        out.append(float(a[k]))
-    return out
-
-
-def _select_around(a: np.ndarray, heavy: np.ndarray, positions: list[int]) -> list[float]:
-    """Ranks of ``a`` answered by counting the ``heavy`` values' blocks and selecting between them.
-
-    A rank inside a block is that block's value; any other lies strictly between two
-    consecutive heavy values (or beyond the extreme ones), among entries that hold none of
-    them, where the partition runs at its normal speed.
-    """
-    below = np.array([np.count_nonzero(a < h) for h in heavy])
-    upto = below + np.array([np.count_nonzero(a == h) for h in heavy])
-    found: dict[int, float] = {}
-    between: dict[int, list[int]] = {}  # segment i (below heavy[i], above heavy[i - 1]): its positions
-    for k in positions:
-        i = int(np.searchsorted(upto, k, "right"))  # the first block ending after k
-        if i < heavy.size and below[i] <= k:
-            found[k] = float(heavy[i])
-        else:
-            between.setdefault(i, []).append(k)
-    for i, ks in between.items():
-        keep = np.ones(a.size, dtype=bool) if i == 0 else a > heavy[i - 1]
-        if i < heavy.size:
-            keep &= a < heavy[i]
-        offset = int(upto[i - 1]) if i > 0 else 0
-        found.update(zip(ks, _select_nested(a[keep], [k - offset for k in ks]), strict=True))
-    return [found[k] for k in positions]
-
-
-def _select(a: np.ndarray, positions: list[int]) -> list[float]:
-    """Values at ascending 0-based sorted ``positions`` of finite ``a``, which it may reorder."""
-    heavy = _heavy_values(a)
-    if heavy.size:
-        return _select_around(a, heavy, positions)
-    return _select_nested(a, positions)
+    return t.numpy()
 
 
 def _kth(v: torch.Tensor, k: int) -> float:
@@ -123,8 +58,8 @@ def lower_quantile(v: torch.Tensor, q: float) -> float:
     n = v.numel()
     a = _host(v)
     if a is not None:
-        return _select(a, [_rank(q, n)])[0]
-    return _kth(v.reshape(-1), _rank(q, n) + 1)
+        return selection.select(a, [rank(q, n)])[0]
+    return _kth(v.reshape(-1), rank(q, n) + 1)
 
 
 def _finite(v: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -152,13 +87,13 @@ def loss_quantiles(losses: torch.Tensor, finite: bool = False) -> tuple[Quantile
         v, n_bad = _finite(losses.reshape(-1))
         if v.numel() == 0:
             return None, n_bad
-        p50, p90, p99 = (_kth(v, _rank(q, v.numel()) + 1) for q in QUANTILES)
+        p50, p90, p99 = (_kth(v, rank(q, v.numel()) + 1) for q in QUANTILES)
         return Quantiles(p50=p50, p90=p90, p99=p99, max=float(v.max())), n_bad
     a, n_bad = (a, 0) if finite else _finite_host(a)
     if a.size == 0:
         return None, n_bad
-    loss_max = float(a.max())  # before the selection reorders a
-    p50, p90, p99 = _select(a, [_rank(q, a.size) for q in QUANTILES])
+    loss_max = float(a.max())
+    p50, p90, p99 = selection.select(a, [rank(q, a.size) for q in QUANTILES])
     return Quantiles(p50=p50, p90=p90, p99=p99, max=loss_max), n_bad
 
 
@@ -169,8 +104,8 @@ def _top_share_host(a: np.ndarray, total: float, fraction: float) -> float | Non
     m = max(1, math.ceil(fraction * n))
     if m == n:
         return float(a.sum(dtype=np.float64)) / total
-    threshold = _select(a, [n - m])[0]
-    above = a[a > threshold]  # whatever the selection left where: the top m are these and ties
+    threshold = selection.select(a, [n - m])[0]
+    above = a[a > threshold]  # the top m are these and copies of the threshold
     return (float(above.sum(dtype=np.float64)) + (m - above.size) * threshold) / total
 
 
@@ -235,17 +170,18 @@ class SharedOrder:
         return np.concatenate([np.asarray((*self.quantile_at, self.threshold_at), dtype=np.int64), self.above])
 
 
-def shared_order(key: np.ndarray, fraction: float = 0.01) -> SharedOrder:
-    """One selection on ``key`` (finite, not empty) for every candidate monotone in it."""
+def shared_order(key: selection.Key, fraction: float = 0.01) -> SharedOrder | None:
+    """One selection on ``key`` (not empty) for every candidate monotone in it; None if it is not finite."""
     n = key.size
-    positions = [_rank(q, n) for q in QUANTILES]
+    positions = [rank(q, n) for q in QUANTILES]
     m = max(1, math.ceil(fraction * n))
     ranks = sorted({*positions, n - m})
-    values = dict(zip(ranks, _select(key.copy(), ranks), strict=True))
-    quantile_at = tuple(int(np.argmax(key == values[p])) for p in positions)
-    threshold = values[n - m]
-    above = np.flatnonzero(key > threshold)
-    return SharedOrder(quantile_at, above, int(np.argmax(key == threshold)), m - above.size)
+    got = selection.select_indexed(key, ranks, above_rank=n - m)
+    if got is None:
+        return None
+    _, where, above = got
+    at = dict(zip(ranks, where, strict=True))
+    return SharedOrder(tuple(at[p] for p in positions), above, at[n - m], m - above.size)
 
 
 def stats_at_order(
@@ -281,7 +217,7 @@ def stats_at_order(
 
 def ordered_sample_stats(losses: torch.Tensor, grads: torch.Tensor, order: SharedOrder) -> dict[str, Any]:
     """``stats_at_order`` from full per-sample rows; anything not finite falls back to ``sample_stats``."""
-    a, g = _host(losses, copy=False), _host(grads, copy=False)
+    a, g = _host(losses), _host(grads)
     loss_max = float(a.max())
     total = float(g.sum(dtype=np.float64))
     if not (math.isfinite(loss_max) and math.isfinite(total)):

@@ -15,14 +15,33 @@ from __future__ import annotations
 
 import math
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import torch
 
-from advisor.evaluation import chunking, diagnostics, dispatch, kernels
+from advisor.evaluation import chunking, diagnostics, dispatch, kernels, selection
 from advisor.evaluation.plans import Group, Member
+
+
+class _AbsResidual(selection.Key):
+    """|x - y|, computed a slice at a time: the selection's pass never needs all of it at once."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self._x, self._y = x.reshape(-1).numpy(), y.reshape(-1).numpy()
+        self.size = self._x.size
+
+    def part(self, start: int, stop: int) -> np.ndarray:
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported as not finite
+            out = np.subtract(self._x[start:stop], self._y[start:stop])
+        return np.abs(out, out=out)
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.abs(self._x[idx] - self._y[idx])
+
+    def whole(self) -> np.ndarray:
+        return self.part(0, self.size)
 
 
 class ResidualOrder:
@@ -48,9 +67,8 @@ class ResidualOrder:
         """The order, or None when some residual is not finite (each candidate then selects alone)."""
         with self._lock:
             if not self._done:
-                key = (self._group.x - self._group.y).abs().reshape(-1).numpy()
-                if key.size and np.isfinite(key.max()):
-                    self._order = diagnostics.shared_order(key)
+                key = _AbsResidual(self._group.x, self._group.y)
+                self._order = diagnostics.shared_order(key) if key.size else None
                 self._done = True
             return self._order
 
@@ -65,8 +83,8 @@ def _reductions(
     """Summed losses (K,) and ``kernels.SUMMARY_FIELDS`` (K, 4) over all rows, chunked; None if the kernel failed."""
     x, y = group.x, group.y
     static = {"kinds": kinds}
-    row_args = ("regression", len(kinds), group.row_elements, 1, 0, x.element_size())
-    per_row = chunking.row_bytes(*row_args, diag=True, compiled=compiled, outputs=False)
+    row_args = ("regression_summary", len(kinds), group.row_elements, 1, 0, x.element_size())
+    per_row = chunking.row_bytes(*row_args, diag=True, compiled=compiled)
     sums = torch.zeros(len(kinds), dtype=torch.float64, device=x.device)
     summary: torch.Tensor | None = None
     path = "fused-eager"
@@ -92,12 +110,13 @@ def summarise(
     quantiles', the top-share threshold's and the ~1% above it). None for a slot whose
     reductions are not finite, and for all of them when the order or the kernel is unavailable:
     the caller then runs those the ordinary way, which counts what is not finite.
+
+    The selection runs before the reductions, not beside them: both use every core (the
+    selection's passes through ``selection``'s threads, the kernel through torch's), and on
+    two cores running them at once made the pair slower than one after the other.
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="advisor-order") as pool:
-        # the selection is one single-threaded numpy call: it overlaps the reductions' pass
-        pending = pool.submit(order.get)
-        reduced = _reductions(group, P, kinds, compiled)
-        at = pending.result()
+    at = order.get()
+    reduced = _reductions(group, P, kinds, compiled)
     if at is None or reduced is None:
         return [None] * len(kinds)
     sums, summary, path = reduced

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from advisor.evaluation import chunking, diagnostics, dispatch, kernels
+from advisor.evaluation import chunking, diagnostics, dispatch, kernels, streamed
 from advisor.evaluation.plans import Group, Member
 from advisor.evaluation.residual_order import ResidualOrder, summarise
 
@@ -114,6 +114,39 @@ def _summarised(group: Group, members: list[Member], order: ResidualOrder, compi
     return out
 
 
+class _Sums:
+    """What a block's kernel calls add up across chunks: sums, denominators, saturation."""
+
+    def __init__(self, k: int, device: torch.device) -> None:
+        self.sums = torch.zeros(k, dtype=torch.float64, device=device)
+        self.denoms = torch.zeros(k, dtype=torch.float64, device=device)
+        self.has_denoms = False
+        self.saturated: torch.Tensor | None = None
+
+    def add(self, out: tuple) -> None:
+        sm, dn, _, _, sat = out
+        self.sums += sm
+        if sat is not None:
+            self.saturated = sat if self.saturated is None else self.saturated + sat
+        if dn is not None:
+            self.denoms += dn
+            self.has_denoms = True
+
+
+def _streamable(block: list[Member], x: torch.Tensor, n_samples: int) -> bool:
+    """Whether a block's diagnostics can be tallied chunk by chunk (``streamed``) instead of from whole rows.
+
+    Not where a candidate returns its per-sample losses (reduction 'none': the rows are the
+    answer), nor for small inputs, nor off the CPU or in dtypes numpy lacks.
+    """
+    return (
+        n_samples >= streamed.STREAM_MIN
+        and x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+        and all(m.cand.reduction != "none" for m in block)
+    )
+
+
 def run_group(
     group: Group, sample_weight: torch.Tensor | None, *, diag: bool, means_only: bool = False
 ) -> dict[int, Outcome] | None:
@@ -150,41 +183,53 @@ def run_group(
             static["log_probs"] = group.log_probs
         static["diag"] = need_samples
         row_args = (kernel, k, r, n_classes, sum(m.offset is not None for m in block), itemsize)
-        sums = torch.zeros(k, dtype=torch.float64, device=x.device)
-        denoms = torch.zeros(k, dtype=torch.float64, device=x.device)
-        has_denoms = False
-        bounds = chunking.block_rows(n_rows, row_args, diag=need_samples, compiled=compiled)
-        # one chunk: its outputs are the per-sample rows themselves, no copy into a second buffer
-        whole = need_samples and len(bounds) == 1
-        L_all = torch.empty(k, n_samples, dtype=dtype, device=x.device) if need_samples and not whole else None
-        G_all = torch.empty(k, n_samples, dtype=dtype, device=x.device) if need_samples and not whole else None
-        path = "fused-eager"
-        saturated: torch.Tensor | None = None
-        for r0, r1 in bounds:
-            ss = None if s is None else s[r0:r1]
-            args = (x[r0:r1], y[r0:r1], *params, ss)
-            try:
-                (sm, dn, L, G, sat), path = dispatch.run(kernel, args, static, compiled=compiled)
-            except (RuntimeError, ValueError, IndexError, TypeError):
-                return None
-            sums += sm
-            if sat is not None:
-                saturated = sat if saturated is None else saturated + sat
-            if dn is not None:
-                denoms += dn
-                has_denoms = True
-            if whole:
-                L_all, G_all = L.reshape(k, -1), G.reshape(k, -1)
-            elif need_samples:
-                L_all[:, r0 * r : r1 * r] = L.reshape(k, -1)
-                G_all[:, r0 * r : r1 * r] = G.reshape(k, -1)
-        if not has_denoms:
+        acc = _Sums(k, x.device)
+        taken = ["fused-eager"]  # the path of the latest kernel call
+
+        def call(r0: int, r1: int | None, rows: torch.Tensor | None, params=params, static=static, taken=taken):
+            """The block's kernel on rows [r0, r1), or on the rows indexed by ``rows``."""
+            if rows is None:
+                args = (x[r0:r1], y[r0:r1], *params, None if s is None else s[r0:r1])
+            else:
+                args = (x[rows], y[rows], *params, None if s is None else s[rows])
+            out, taken[0] = dispatch.run(kernel, args, static, compiled=compiled)
+            return out
+
+        stats: list[dict[str, Any] | None] | None = None
+        L_all = G_all = None
+        try:
+            if diag and need_samples and _streamable(block, x, n_samples):
+                stats = streamed.run(call, n_rows, r, streamed.chunks(n_rows, row_args, compiled), acc.add)
+                if stats is None or any(st is None for st in stats):
+                    stats = None  # a bracket missed or something is not finite: the rows, then
+                    acc = _Sums(k, x.device)
+            if stats is None:
+                bounds = chunking.block_rows(n_rows, row_args, diag=need_samples, compiled=compiled)
+                # one chunk: its outputs are the per-sample rows themselves, no copy into a second buffer
+                whole = need_samples and len(bounds) == 1
+                if need_samples and not whole:
+                    L_all = torch.empty(k, n_samples, dtype=dtype, device=x.device)
+                    G_all = torch.empty(k, n_samples, dtype=dtype, device=x.device)
+                for r0, r1 in bounds:
+                    produced = call(r0, r1, None)
+                    acc.add(produced)
+                    _, _, L, G, _ = produced
+                    if whole:
+                        L_all, G_all = L.reshape(k, -1), G.reshape(k, -1)
+                    elif need_samples:
+                        L_all[:, r0 * r : r1 * r] = L.reshape(k, -1)
+                        G_all[:, r0 * r : r1 * r] = G.reshape(k, -1)
+        except (RuntimeError, ValueError, IndexError, TypeError):
+            return None
+        sums, path, saturated = acc.sums, taken[0], acc.saturated
+        denoms = acc.denoms if acc.has_denoms else None
+        if denoms is None:
             count = float(n_samples) if s is None else float(s.sum(dtype=torch.float64)) * r
             denoms = torch.full((k,), count, dtype=torch.float64, device=x.device)
         sums_h, denoms_h = sums.tolist(), denoms.tolist()
-        if diag:
+        if diag and stats is None:
             stats = _block_stats(L_all, G_all, [math.isfinite(v) for v in sums_h], order.shares(block), order)
-        else:
+        elif not diag:
             stats = [None] * k
         for j, m in enumerate(block):
             mean = sums_h[j] / denoms_h[j] if denoms_h[j] != 0 else float("nan")

@@ -10,10 +10,10 @@ import torch
 
 import advisor
 from advisor.evaluation import diagnostics as diag
-from advisor.evaluation import kernels
+from advisor.evaluation import kernels, selection
 from tests.evaluation.data import regression_data
 
-N_BIG = 3 * diag.TIE_SAMPLE + 7  # large enough for the sampled tie detection
+N_BIG = 3 * selection.TIE_SAMPLE + 7  # large enough for the sampled tie detection
 
 
 def _patterns(n: int, dtype: np.dtype) -> dict[str, np.ndarray]:
@@ -55,7 +55,7 @@ def test_quantiles_and_top_share_are_exact_on_tied_data(n, dtype):
 
 def test_tie_blocks_take_the_counting_path():
     """The tied patterns are the ones numpy's introselect is slow on; they must be detected."""
-    found = {name: diag._heavy_values(a).size for name, a in _patterns(N_BIG, np.float32).items()}
+    found = {name: selection.heavy_values(a).size for name, a in _patterns(N_BIG, np.float32).items()}
     assert found["continuous"] == 0 and found["heavy_tail"] == 0
     assert all(found[k] > 0 for k in ("zeros_60pct", "sorted_middle_block", "two_values", "constant", "blocks_at_both_ends"))
 
@@ -64,7 +64,76 @@ def test_repeated_positions_and_block_edges():
     a = np.concatenate([np.zeros(40_000), np.arange(1.0, 60_001.0)])
     np.random.default_rng(1).shuffle(a)
     positions = [0, 39_999, 40_000, 40_000, 70_000, 99_999]
-    assert diag._select(a.copy(), positions) == np.sort(a)[positions].tolist()
+    assert selection.select(a, positions) == np.sort(a)[positions].tolist()
+
+
+N_BRACKETED = selection.BRACKET_MIN + 11
+
+
+def _bracket_patterns(n: int) -> dict[str, np.ndarray]:
+    """Continuous data of several shapes, and orders a strided sample misjudges."""
+    rng = np.random.default_rng(3)
+    stride = n // selection.TIE_SAMPLE
+    # every sampled entry is far above the rest: a continuous sample, and a wrong picture
+    periodic = np.where(np.arange(n) % stride == 0, 10.0, 0.0) + rng.random(n)
+    return {
+        "normal": rng.standard_normal(n),
+        "abs_cauchy": np.abs(rng.standard_cauchy(n)),
+        "ascending": np.sort(rng.random(n)),
+        "descending": np.sort(rng.random(n))[::-1].copy(),
+        "periodic_in_the_stride": periodic,
+        "sawtooth": (np.arange(n) % 1009) / 1009.0 + 1e-9 * rng.random(n),
+    }
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bracketed_selection_is_exact(dtype):
+    n = N_BRACKETED
+    positions = [0, 1, n // 2, (9 * n) // 10, n - math.ceil(0.01 * n), (99 * (n - 1)) // 100, n - 2, n - 1]
+    positions = sorted(positions)
+    for name, a in _bracket_patterns(n).items():
+        a = a.astype(dtype)
+        before = a.copy()
+        expected = np.sort(a)[positions].tolist()
+        assert selection.select(a, positions) == expected, name
+        values, where, above = selection.select_indexed(selection.Key(a), positions, above_rank=positions[-3])
+        assert values == expected and a[where].tolist() == expected, name
+        assert np.array_equal(np.sort(above), np.flatnonzero(a > expected[-3])), name
+        assert np.array_equal(a, before), "selection never reorders its input"
+
+
+def test_a_sample_that_misses_falls_back_to_the_whole_partition(monkeypatch):
+    """The periodic pattern shows the sample only its largest entries: the brackets miss, the answer does not."""
+    a = _bracket_patterns(N_BRACKETED)["periodic_in_the_stride"]
+    calls = []
+    nested = selection._select_nested
+    monkeypatch.setattr(selection, "_select_nested", lambda arr, pos: calls.append(arr.size) or nested(arr, pos))
+    positions = [a.size // 2, (9 * a.size) // 10]
+    assert selection.select(a, positions) == np.sort(a)[positions].tolist()
+    assert calls == [a.size]  # one whole-array partition for the missed ranks
+    calls.clear()
+    b = _bracket_patterns(N_BRACKETED)["normal"]
+    assert selection.select(b, positions) == np.sort(b)[positions].tolist()
+    assert calls == []  # a representative sample never needs it
+
+
+def test_bracketed_passes_agree_on_one_thread_and_several(monkeypatch):
+    a = _bracket_patterns(4 * selection.SLICE + 3)["abs_cauchy"]
+    positions = [a.size // 2, a.size - 1 - a.size // 100]
+    several = selection.select_indexed(selection.Key(a), positions, positions[-1])
+    monkeypatch.setattr(selection.torch, "get_num_threads", lambda: 1)
+    one = selection.select_indexed(selection.Key(a), positions, positions[-1])
+    assert one[0] == several[0] == np.sort(a)[positions].tolist()
+    assert np.array_equal(np.sort(one[2]), np.sort(several[2]))
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+@pytest.mark.parametrize("n", [1000, N_BRACKETED])
+def test_a_key_that_is_not_finite_has_no_order(bad, n):
+    a = np.random.default_rng(4).random(n)
+    a[n // 3] = bad
+    assert selection.select_indexed(selection.Key(a), [n // 2]) is None
+    assert diag.shared_order(selection.Key(a)) is None
 
 
 def _monotone_rows(key: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -82,7 +151,7 @@ def test_shared_order_equals_each_candidates_own_selection(n):
     rng = np.random.default_rng(2)
     key = np.abs(np.round(rng.standard_normal(n) * 4) / 4)  # many ties, zeros among them
     key[: n // 10] = 0.0
-    order = diag.shared_order(key.copy())
+    order = diag.shared_order(selection.Key(key.copy()))
     for losses, grads in _monotone_rows(key):
         L, G = torch.from_numpy(losses), torch.from_numpy(grads)
         own = diag.sample_stats(L.clone(), G.clone())
@@ -97,7 +166,7 @@ def test_shared_order_equals_each_candidates_own_selection(n):
 
 def test_ordered_stats_fall_back_when_something_is_not_finite():
     key = np.abs(np.linspace(-3, 3, 1001))
-    order = diag.shared_order(key.copy())
+    order = diag.shared_order(selection.Key(key.copy()))
     L = torch.from_numpy(key * key)
     L[5] = float("inf")
     out = diag.ordered_sample_stats(L, torch.from_numpy(2 * key), order)
