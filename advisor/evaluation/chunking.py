@@ -8,21 +8,23 @@ statistics are taken before the next block runs, so its outputs are freed first.
 
 Bound on extra memory (torch allocations beyond the caller's inputs), measured with
 ``advisor.evaluation.probes.peak_memory`` around one ``advisor.evaluate`` call of the
-benchmark's families (``advisor.evaluation.benchcases``: regression K=8 at N=1e7, multiclass
-K=7 at N=5e5 with C=32 and C=1000, compiled):
+benchmark's families (``advisor.evaluation.benchcases``: regression K=8 at N=1e6 and 1e7,
+multiclass K=7 at N=5e5 with C=32 and C=1000, compiled):
     values only:   CHUNK_BUDGET_BYTES, with a wide margin (no per-row temporaries compiled);
     diagnostics:   CHUNK_BUDGET_BYTES + max(DIAG_BUDGET_BYTES, 2 · samples · itemsize), the
                    second term being one block's per-sample losses and gradients (one
                    candidate's when a single one exceeds the budget), plus the baseline's
-                   evaluation on at most ``baselines.SUBSAMPLE_ELEMENTS`` entries.
+                   evaluation on at most ``baselines.SUBSAMPLE_ELEMENTS`` entries. Blocks that
+                   need no rows (``residual_order``) or tally them chunk by chunk
+                   (``streamed``, elementwise kernels from ``streamed.STREAM_MIN`` samples)
+                   hold ``streamed.STREAM_CHUNK_BYTES`` of them at a time instead.
 Measured (torch.profiler allocation events, float32, CPU): values only 0.3 to 2.5 MiB in every
-case; with diagnostics 15.3 MiB (regression N=1e6, where six of the eight candidates write
-no rows, ``residual_order.summarise``), 204 MiB (regression N=1e7, against a bound of
-64 + 256 MiB), 55 and 58 MiB (multiclass).
-Outside torch's allocator, each thread taking the statistics copies the row it selects in
-(a candidate's losses, then its gradients), and a regression group that shares the residual's
-order (``residual_order``) holds |x - y| and one copy of it: with T threads, up to
-(T + 2) · samples · itemsize more.
+case; with diagnostics 15.8 MiB (regression N=1e6) and 32 MiB (regression N=1e7, where no
+candidate keeps its rows), 55 and 58 MiB (multiclass, which keeps them: a C-th of its input).
+Outside torch's allocator, the sample-bracketed selections keep what lies inside their
+brackets (a few percent of a row) and numpy's masks of one slice (``selection.SLICE``) per
+thread; only the whole-array path (rows under ``selection.BRACKET_MIN``, or a sample that
+missed) copies the row it partitions, one per thread taking statistics.
 """
 
 from __future__ import annotations

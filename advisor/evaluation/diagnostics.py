@@ -104,6 +104,9 @@ def _top_share_host(a: np.ndarray, total: float, fraction: float) -> float | Non
     m = max(1, math.ceil(fraction * n))
     if m == n:
         return float(a.sum(dtype=np.float64)) / total
+    t = selection.tally(a, [n - m], top_rank=n - m)
+    if t is not None:  # one pass: the threshold's bracket and the sum above it together
+        return t.top_share(total)
     threshold = selection.select(a, [n - m])[0]
     above = a[a > threshold]  # the top m are these and copies of the threshold
     return (float(above.sum(dtype=np.float64)) + (m - above.size) * threshold) / total

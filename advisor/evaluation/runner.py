@@ -2,6 +2,11 @@
 
 Sums are accumulated across chunks in float64, so the result does not depend on the chunking
 beyond float64 rounding, and the float32 value stays within 1e-5 of torch's own reduction.
+
+With diagnostics, the regression candidates that rise with |x - y| need no per-sample rows
+(``residual_order``); a block of the others, on large elementwise inputs, has its rows tallied
+chunk by chunk (``streamed``); everything else keeps the block's rows and reads its statistics
+from them (``_block_stats``). All three give the same statistics.
 """
 
 from __future__ import annotations
@@ -133,14 +138,18 @@ class _Sums:
             self.has_denoms = True
 
 
-def _streamable(block: list[Member], x: torch.Tensor, n_samples: int) -> bool:
-    """Whether a block's diagnostics can be tallied chunk by chunk (``streamed``) instead of from whole rows.
+def _streamable(kernel: str, block: list[Member], x: torch.Tensor, n_samples: int) -> bool:
+    """Whether a block's diagnostics are tallied chunk by chunk (``streamed``) instead of from whole rows.
 
-    Not where a candidate returns its per-sample losses (reduction 'none': the rows are the
-    answer), nor for small inputs, nor off the CPU or in dtypes numpy lacks.
+    Only for the elementwise kernels, whose rows are as large as their inputs; a multiclass
+    block's rows are a C-th of its logits, cheap to keep, and its kernel's chunks would have to
+    be small (C=1000 against the chunk budget: 2,000 rows). Not where a candidate returns its
+    per-sample losses (reduction 'none': the rows are the answer), nor for small inputs, nor off
+    the CPU or in dtypes numpy lacks.
     """
     return (
-        n_samples >= streamed.STREAM_MIN
+        kernel in ("regression", "binary")
+        and n_samples >= streamed.STREAM_MIN
         and x.device.type == "cpu"
         and x.dtype in (torch.float32, torch.float64)
         and all(m.cand.reduction != "none" for m in block)
@@ -198,7 +207,7 @@ def run_group(
         stats: list[dict[str, Any] | None] | None = None
         L_all = G_all = None
         try:
-            if diag and need_samples and _streamable(block, x, n_samples):
+            if diag and need_samples and _streamable(kernel, block, x, n_samples):
                 stats = streamed.run(call, n_rows, r, streamed.chunks(n_rows, row_args, compiled), acc.add)
                 if stats is None or any(st is None for st in stats):
                     stats = None  # a bracket missed or something is not finite: the rows, then

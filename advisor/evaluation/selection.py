@@ -7,17 +7,20 @@ work goes, never what comes out.
   position), several times faster than ``torch.kthvalue`` on the CPU.
 - Large arrays (``BRACKET_MIN`` entries and more): a sorted strided sample of about
   ``TIE_SAMPLE`` entries brackets each wanted rank between two sample values, a few sample
-  standard deviations wide. One pass over the array counts what lies below each bracket and
-  gathers what lies inside (about 2% of it for the median, 0.5% at the 99th percentile), and
-  only that is partitioned. A rank the count shows outside its bracket (a sample that was not
-  representative, such as data periodic in the stride) is answered by the whole-array
-  partition. The passes run over cache-sized slices on as many threads as torch uses:
-  1e7 float32 values, the median, 90th and 99th percentiles: 60 ms for the nested
-  partitions against ~15 ms here (2-core CPU).
-- Arrays holding large blocks of ties (dead zones, clipped losses, constant gradient
-  magnitudes), on which introselect slows by one to two orders of magnitude, are counted
-  instead: a rank inside a block is that block's value, any other lies between two blocks,
-  among entries that hold none of them (``_select_around``).
+  standard deviations wide. One pass over the array, a cache-sized slice at a time, counts
+  what lies below each bracket and keeps what lies inside (about 2% of it for the median, 0.5%
+  at the 99th percentile), and only that is partitioned (``Tally``; ``select_indexed`` also
+  gives where each value sits). A rank the count shows outside its bracket (a sample that was
+  not representative, such as data periodic in the stride) is answered by the whole-array
+  path. Brackets that end on a value tied across the sample (dead zones, clipped losses,
+  constant gradient magnitudes) count the entries equal to their ends instead of keeping them.
+  Measured on 1e7 float32 values, the median, 90th and 99th percentiles (2-core CPU, median of
+  seven): normal data 114 ms for the nested partitions against 28 ms here; 60% zeros 1,829 ms
+  against 21 ms.
+- The whole-array path on data with large blocks of ties, on which introselect slows by one to
+  two orders of magnitude, counts the blocks instead: a rank inside a block is that block's
+  value, any other lies between two blocks, among entries that hold none of them
+  (``_select_around``).
 """
 
 from __future__ import annotations
@@ -214,14 +217,14 @@ class Tally:
                     found[k] = hi
                 else:
                     return None
-        self._found = found
+        self.found = found
         return found
 
     def top_share(self, total: float) -> float | None:
         """Share of ``total`` carried by the n - top_rank largest entries (after ``resolve``)."""
         if self.top is None or total <= 0:
             return None
-        t = self._found[self.top_rank]
+        t = self.found[self.top_rank]
         lo, hi, _ = self.spans[self.top]
         higher = self._kept[self._kept > t]  # the top bracket's entries above t, and all above it
         count = higher.size
@@ -359,15 +362,20 @@ def select_indexed(
     return [found[k][0] for k in positions], [found[k][1] for k in positions], above
 
 
+def tally(a: np.ndarray, positions: list[int], top_rank: int | None = None) -> Tally | None:
+    """A resolved ``Tally`` of finite ``a`` fed a slice at a time, or None where a large array's
+    sample missed (and for arrays below ``BRACKET_MIN``, where the whole-array paths are as fast)."""
+    if a.size < BRACKET_MIN:
+        return None
+    t = Tally(Key(a).sample(), a.size, positions, top_rank)
+    for s0 in range(0, a.size, SLICE):
+        t.feed(a[s0 : s0 + SLICE])
+    return t if t.resolve() is not None else None
+
+
 def select(a: np.ndarray, positions: list[int]) -> list[float]:
     """Values at ascending 0-based sorted ``positions`` of finite ``a``; ``a`` is left as it is."""
-    if a.size >= BRACKET_MIN:
-        key = Key(a)
-        sample = key.sample()
-        if not _heavy_in(sample).size:
-            found, _, _ = _bracketed(key, sample, positions, None)
-            missed = sorted({k for k in positions if k not in found})
-            if missed:
-                found.update((k, (v, -1)) for k, v in zip(missed, _select_nested(a.copy(), missed), strict=True))
-            return [found[k][0] for k in positions]
+    t = tally(a, positions)
+    if t is not None:
+        return [t.found[k] for k in positions]
     return _whole(a, positions)

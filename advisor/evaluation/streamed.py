@@ -3,10 +3,10 @@
 The per-sample statistics of ``diagnostics.sample_stats`` are exact order statistics and a few
 reductions. With ``selection.Tally`` the order statistics take one pass over the rows in any
 pieces, so the block's kernel runs over chunks whose outputs are small enough for the allocator
-to reuse (a block's whole rows, 160 MB for two candidates at 1e7 samples, are fresh pages on
-every call: page faults cost about as much as the kernel), and each chunk's rows are tallied
-while they are still in memory. The brackets come from the kernel run once on a strided
-sample of the rows.
+to reuse, and each chunk's rows are tallied while they are still in memory. A block's whole
+rows are fresh pages on every call: two pinball losses at 1e7 samples write 153 MiB, and the
+kernel took 72 ms writing them whole against 26 ms over the streamed chunks (2-core CPU).
+The brackets come from the kernel run once on a strided sample of the rows.
 
 ``run`` gives None when a bracket missed its rank or some value is not finite; the caller then
 runs the block the ordinary way, with all rows, which counts what is not finite.

@@ -14,6 +14,7 @@ from advisor.evaluation import kernels, selection
 from tests.evaluation.data import regression_data
 
 N_BIG = 3 * selection.TIE_SAMPLE + 7  # large enough for the sampled tie detection
+N_BRACKETED = selection.BRACKET_MIN + 11  # large enough for the sample-bracketed passes
 
 
 def _patterns(n: int, dtype: np.dtype) -> dict[str, np.ndarray]:
@@ -39,7 +40,7 @@ def _reference(a: np.ndarray) -> tuple[list[float], float, float]:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n", [1, 2, 101, N_BIG])
+@pytest.mark.parametrize("n", [1, 2, 101, N_BIG, N_BRACKETED])
 def test_quantiles_and_top_share_are_exact_on_tied_data(n, dtype):
     for name, a in _patterns(n, dtype).items():
         a = a.astype(dtype)
@@ -65,9 +66,6 @@ def test_repeated_positions_and_block_edges():
     np.random.default_rng(1).shuffle(a)
     positions = [0, 39_999, 40_000, 40_000, 70_000, 99_999]
     assert selection.select(a, positions) == np.sort(a)[positions].tolist()
-
-
-N_BRACKETED = selection.BRACKET_MIN + 11
 
 
 def _bracket_patterns(n: int) -> dict[str, np.ndarray]:

