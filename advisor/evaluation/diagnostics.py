@@ -107,7 +107,7 @@ def _top_share_host(a: np.ndarray, total: float, fraction: float) -> float | Non
     t = selection.tally(a, [n - m], top_rank=n - m)
     if t is not None:  # one pass: the threshold's bracket and the sum above it together
         return t.top_share(total)
-    threshold = selection.select(a, [n - m])[0]
+    threshold = selection.select_whole(a, [n - m])[0]  # the tally's pass, if any, already missed
     above = a[a > threshold]  # the top m are these and copies of the threshold
     return (float(above.sum(dtype=np.float64)) + (m - above.size) * threshold) / total
 

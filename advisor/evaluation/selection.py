@@ -61,7 +61,7 @@ def heavy_values(a: np.ndarray) -> np.ndarray:
     """Values that may each hold a large share of ``a`` (none for small arrays), ascending."""
     if a.size <= TIE_SAMPLE:
         return a[:0]
-    return _heavy_in(np.sort(a[:: a.size // TIE_SAMPLE]))
+    return _heavy_in(Key(a).sample())
 
 
 def _select_nested(a: np.ndarray, positions: list[int]) -> list[float]:
@@ -143,7 +143,7 @@ class Tally:
     def __init__(self, sample: np.ndarray, n: int, positions: list[int], top_rank: int | None = None) -> None:
         self.n, self.positions, self.top_rank = n, positions, top_rank
         self.spans = _brackets(sample, n, positions)
-        heavy = set(_heavy_in(sample).tolist()) if sample.size else set()
+        heavy = set(_heavy_in(sample).tolist())
         self.tied = [lo == hi or lo in heavy or hi in heavy for lo, hi, _ in self.spans]
         b = len(self.spans)
         self.below, self.at_lo, self.at_hi = [0] * b, [0] * b, [0] * b
@@ -325,7 +325,8 @@ def _locate(a: np.ndarray, value: float) -> int:
     return int(np.argmax(a == value))
 
 
-def _whole(a: np.ndarray, positions: list[int]) -> list[float]:
+def select_whole(a: np.ndarray, positions: list[int]) -> list[float]:
+    """``select`` without the sample-bracketed pass: for small arrays, and after a pass that missed."""
     if a.size <= TIE_SAMPLE:
         return _select_nested(a.copy(), positions)
     heavy = heavy_values(a)
@@ -355,7 +356,7 @@ def select_indexed(
         a = key.whole()
         if not math.isfinite(float(a.max())):
             return None
-        found.update((k, (v, _locate(a, v))) for k, v in zip(missed, _whole(a, missed), strict=True))
+        found.update((k, (v, _locate(a, v))) for k, v in zip(missed, select_whole(a, missed), strict=True))
     if above_rank is not None and above is None:
         a = key.whole() if a is None else a
         above = np.flatnonzero(a > found[above_rank][0])
@@ -378,4 +379,4 @@ def select(a: np.ndarray, positions: list[int]) -> list[float]:
     t = tally(a, positions)
     if t is not None:
         return [t.found[k] for k in positions]
-    return _whole(a, positions)
+    return select_whole(a, positions)

@@ -104,8 +104,8 @@ def chunks(n_rows: int, row_args: tuple, compiled: bool) -> list[tuple[int, int]
 class Stream:
     """The tallies of a block's K candidates, fed a chunk of rows at a time.
 
-    ``sample``: the kernel's (K, m) per-sample losses and gradient magnitudes on
-    ``sample_rows``. Each chunk is split across as many threads as torch uses (numpy's
+    ``sample_losses``, ``sample_grads``: the kernel's (K, m) per-sample losses and gradient
+    magnitudes on ``sample_rows``, from which each candidate's brackets are drawn. Each chunk is split across as many threads as torch uses (numpy's
     comparisons release the GIL), each with its own tallies, merged at the end.
     """
 
