@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from advisor.evaluation.diagnostics import lower_quantile
+from advisor.evaluation.diagnostics import lower_quantiles
 from advisor.losses.classification import focal_is_binary
 from advisor.losses.spec import LossSpec
 
@@ -68,6 +68,48 @@ def _once(memo: dict | None, key: tuple[Any, ...], make: Any) -> Any:
     return memo[key]
 
 
+def target_levels(spec: LossSpec, params: dict[str, Any]) -> list[float]:
+    """The target quantiles a candidate's baseline constant is (the median is the level 0.5)."""
+    if spec.name in MEDIAN:
+        return [0.5]
+    if spec.name == "QuantileLoss":
+        return [float(q) for q in params["quantiles"]]
+    return []
+
+
+def _quantiles(tensors: dict[str, torch.Tensor], qs: list[float], memo: dict | None) -> list[float]:
+    """Target quantiles at ``qs`` on the baseline's subsample, those not yet in ``memo`` from one selection."""
+    ident = (id(tensors["input"]), id(tensors["target"]))
+    known = {} if memo is None else {q: memo[key] for q in qs if (key := ("quantile", *ident, q)) in memo}
+    missing = sorted({q for q in qs if q not in known})
+    if missing:
+        sub = _subsample(tensors)
+        x, y = sub["input"], sub["target"]
+        yf = y.to(x.dtype) if x.is_floating_point() else y.float()
+        known.update(zip(missing, lower_quantiles(yf.reshape(-1), missing), strict=True))
+        if memo is not None:
+            memo.update((("quantile", *ident, q), known[q]) for q in missing)
+    return [known[q] for q in qs]
+
+
+def prime(requests: list[tuple[LossSpec, dict[str, torch.Tensor], dict[str, Any]]], memo: dict) -> None:
+    """Select the target quantiles that several candidates' baselines need together, once per target.
+
+    Each level apart costs a sample sort and a partition of the subsample; a request of the
+    regression family needs three (the median and two pinball levels).
+    """
+    wanted: dict[tuple[int, int], tuple[dict[str, torch.Tensor], list[float]]] = {}
+    for spec, tensors, params in requests:
+        if "input" not in tensors or "target" not in tensors:
+            continue
+        levels = target_levels(spec, params)
+        if levels:
+            ident = (id(tensors["input"]), id(tensors["target"]))
+            wanted.setdefault(ident, (tensors, []))[1].extend(levels)
+    for tensors, levels in wanted.values():
+        _quantiles(tensors, levels, memo)
+
+
 def baseline_inputs(
     spec: LossSpec, tensors: dict[str, torch.Tensor], params: dict[str, Any], memo: dict | None = None
 ) -> tuple[str, dict[str, torch.Tensor]] | None:
@@ -87,12 +129,12 @@ def baseline_inputs(
         if name == "MSELoss":
             c, what = yf.mean(), "target mean"
         else:
-            median = _once(memo, ("median", *ident), lambda: lower_quantile(yf.reshape(-1), 0.5))
+            (median,) = _quantiles(tensors, [0.5], memo)
             c, what = torch.tensor(median, dtype=x.dtype, device=x.device), "target median"
         return f"{what} {float(c):.6g}", {**sub, "input": c.expand_as(x)}
     if name == "QuantileLoss":
         qs = params["quantiles"]
-        levels = [_once(memo, ("quantile", *ident, q), lambda q=q: lower_quantile(yf.reshape(-1), q)) for q in qs]
+        levels = _quantiles(tensors, [float(q) for q in qs], memo)
         c = torch.tensor(levels if len(qs) > 1 else levels[0], dtype=x.dtype, device=x.device)
         return "target quantile(s) " + ", ".join(f"{v:.6g}" for v in levels), {**sub, "input": c.expand_as(x)}
     if name == "GaussianNLLLoss":

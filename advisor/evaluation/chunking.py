@@ -15,15 +15,17 @@ multiclass K=7 at N=5e5 with C=32 and C=1000, compiled):
                    second term being one block's per-sample losses and gradients (one
                    candidate's when a single one exceeds the budget), plus the baseline's
                    evaluation on at most ``baselines.SUBSAMPLE_ELEMENTS`` entries. Blocks that
-                   need no rows (``residual_order``) or tally them chunk by chunk
+                   need no rows (``summary``) write a byte per element per bracketed slot
+                   of one chunk, then evaluate the elements inside their spans again (about
+                   a tenth of a row per slot); blocks that tally rows chunk by chunk
                    (``streamed``, elementwise kernels from ``streamed.STREAM_MIN`` samples)
-                   hold ``streamed.STREAM_CHUNK_BYTES`` of them at a time instead.
+                   hold ``streamed.STREAM_CHUNK_BYTES`` of them at a time.
 Measured (torch.profiler allocation events, float32, CPU): values only 0.3 to 2.5 MiB in every
-case; with diagnostics 15.8 MiB (regression N=1e6) and 32 MiB (regression N=1e7, where no
+case; with diagnostics 11.4 MiB (regression N=1e6) and 32 MiB (regression N=1e7, where no
 candidate keeps its rows), 55 and 58 MiB (multiclass, which keeps them: a C-th of its input).
 Outside torch's allocator, the sample-bracketed selections keep what lies inside their
-brackets (a few percent of a row) and numpy's masks of one slice (``selection.SLICE``) per
-thread; only the whole-array path (rows under ``selection.BRACKET_MIN``, or a sample that
+brackets (a few percent of a row), the summary pass the indices of the elements inside its
+spans, and numpy's masks of one slice (``selection.SLICE``) per thread; only the whole-array path (rows under ``selection.BRACKET_MIN``, or a sample that
 missed) copies the row it partitions, one per thread taking statistics.
 """
 

@@ -55,11 +55,19 @@ def _kth(v: torch.Tensor, k: int) -> float:
 
 def lower_quantile(v: torch.Tensor, q: float) -> float:
     """numpy's method='lower': the order statistic at floor(q · (n - 1))."""
+    return lower_quantiles(v, [q])[0]
+
+
+def lower_quantiles(v: torch.Tensor, qs: list[float]) -> list[float]:
+    """``lower_quantile`` at each of ``qs`` from one selection (one sample, one pass)."""
     n = v.numel()
     a = _host(v)
-    if a is not None:
-        return selection.select(a, [rank(q, n)])[0]
-    return _kth(v.reshape(-1), rank(q, n) + 1)
+    ranks = [rank(q, n) for q in qs]
+    if a is None:
+        return [_kth(v.reshape(-1), k + 1) for k in ranks]
+    ordered = sorted(set(ranks))
+    at = dict(zip(ordered, selection.select(a, ordered), strict=True))
+    return [at[k] for k in ranks]
 
 
 def _finite(v: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -203,9 +211,20 @@ def stats_at_order(
     ``losses_at``/``grads_at``: its values at ``order.positions()``; the rest are its
     reductions over all n finite samples.
     """
-    p50, p90, p99 = (float(v) for v in losses_at[: len(QUANTILES)])
     lead = len(QUANTILES) + 1
     top = float(grads_at[lead:].sum(dtype=np.float64)) + order.threshold_repeats * float(grads_at[lead - 1])
+    return finite_stats(
+        n, [float(v) for v in losses_at[: len(QUANTILES)]], loss_max=loss_max, grad_sum=grad_sum,
+        grad_max=grad_max, zero_grads=zero_grads, top_share=top / grad_sum if grad_sum > 0 else None,
+    )
+
+
+def finite_stats(
+    n: int, quantiles: list[float], *, loss_max: float, grad_sum: float, grad_max: float, zero_grads: int,
+    top_share: float | None,
+) -> dict[str, Any]:
+    """``sample_stats``' fields of n samples known to be finite, from their order statistics and reductions."""
+    p50, p90, p99 = quantiles
     return {
         "n_samples": n,
         "loss_quantiles": Quantiles(p50=p50, p90=p90, p99=p99, max=loss_max),
@@ -213,7 +232,7 @@ def stats_at_order(
         "grad_mean": grad_sum / n,
         "grad_max": grad_max,
         "zero_grad_fraction": zero_grads / n,
-        "top1pct_grad_share": top / grad_sum if grad_sum > 0 else None,
+        "top1pct_grad_share": top_share,
         "nonfinite_grads": 0,
     }
 

@@ -157,6 +157,7 @@ def _fused_baselines(ready: list[_Prepared], outcomes: dict[int, Any], memo: dic
     does not fuse is left to ``baselines.baseline`` in ``_diagnostics``.
     """
     groups: dict[tuple[Any, ...], tuple[plans.Group, list[tuple[_Prepared, str]], torch.Tensor]] = {}
+    baselines.prime([(p.cand.spec, p.tensors, p.params) for p in ready if p.kernel is not None], memo)
     for p in ready:
         if p.kernel is None or isinstance(outcomes.get(p.cand.index), InvalidInputError):
             continue

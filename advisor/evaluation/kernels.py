@@ -191,7 +191,23 @@ def regression_kernel(x, y, P, s=None, *, kinds, diag=False):
 SUMMARY_FIELDS = ("grad_sum", "grad_max", "zero_grads", "loss_max")
 
 
-def regression_summary_kernel(x, y, P, *, kinds):
+#: Spans per bracketed slot in ``regression_summary_kernel``: one per loss quantile at most (the
+#: sample's brackets merge when they overlap, unused ones are NaN), then the gradient's top span.
+LOSS_SPANS = 3
+#: Counts per bracketed slot: the entries below each loss span, then the gradient magnitudes
+#: below the top span, equal to its low end, equal to its high end, and above it. Gradient
+#: magnitudes are often tied (two-valued for the pinball loss), so their span counts its ends
+#: instead of marking them; a loss span marks its ends, and counting fewer sums is what keeps
+#: the pass cheap (each is a compare and an add per element).
+SPAN_COUNTS = LOSS_SPANS + 4
+
+
+def _count(mask: torch.Tensor) -> torch.Tensor:
+    """An int32 sum (inductor vectorises it, not an int64 sum of bools)."""
+    return mask.to(torch.int32).sum(dtype=torch.int32)
+
+
+def regression_summary_kernel(x, y, P, E=None, *, kinds, bracketed=()):
     """Unweighted regression slots whose diagnostics need no per-sample row: (K,) sums, (K, 4) summaries.
 
     Slots that rise with |x - y| (``rises_with_abs_residual``) read their order statistics at the
@@ -199,8 +215,20 @@ def regression_summary_kernel(x, y, P, *, kinds):
     reductions, in ``SUMMARY_FIELDS`` order and float64: the summed and the largest gradient
     magnitude, how many are exactly zero, and the largest loss. Writing no (K, n) rows is what
     makes their diagnostics cost about what their values do.
+
+    The ``bracketed`` slots (a flag per slot: booleans, since dynamic compilation would make
+    integer indices symbolic) find their own order statistics from the sample-drawn spans
+    ``E`` ((B, LOSS_SPANS + 1, 2) for B flagged slots: low and high ends): the kernel counts
+    where each slot's losses and gradient magnitudes fall around the spans ((B, SPAN_COUNTS)
+    int32), sums the gradient magnitudes above the top span
+    (float64, for the top-1% share) and marks each element inside a span with a uint8 code per
+    slot (the loss span's number from 1, plus 4 strictly inside the gradient's), so that only
+    those few elements are evaluated again (``bracketed``). A code costs one byte per element
+    where a per-sample row of losses and gradients costs eight.
     """
     sums, summaries = [], []
+    counts, above, codes = [], [], []
+    e_row = 0
     for k in range(len(kinds)):
         col, a = _loss_and_grad(lambda z, k=k: _regression_term(kinds[k], z, y, P[k]), x)
         sums.append(col.sum(dtype=torch.float64))
@@ -212,7 +240,23 @@ def regression_summary_kernel(x, y, P, *, kinds):
                 col.amax().to(torch.float64),
             ])
         )
-    return torch.stack(sums), torch.stack(summaries)
+        if not (bracketed and bracketed[k]):
+            continue
+        e = E[e_row]
+        e_row += 1
+        glo, ghi = e[LOSS_SPANS, 0], e[LOSS_SPANS, 1]
+        counts.append(torch.stack(
+            [_count(col < e[b, 0]) for b in range(LOSS_SPANS)]
+            + [_count(a < glo), _count(a == glo), _count(a == ghi), _count(a > ghi)]
+        ))
+        above.append(torch.where(a > ghi, a, torch.zeros_like(a)).sum(dtype=torch.float64))
+        code = torch.where((a > glo) & (a < ghi), 4, 0)
+        for b in range(LOSS_SPANS):
+            code = code + torch.where((col >= e[b, 0]) & (col <= e[b, 1]), b + 1, 0)
+        codes.append(code.to(torch.uint8))
+    if not counts:
+        return torch.stack(sums), torch.stack(summaries), None, None, None
+    return torch.stack(sums), torch.stack(summaries), torch.stack(counts), torch.stack(above), torch.stack(codes)
 
 
 # ---------------------------------------------------------------- binary: elementwise logits or probabilities

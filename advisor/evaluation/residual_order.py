@@ -3,9 +3,10 @@
 The losses and gradient magnitudes of most regression losses rise with the absolute residual
 (``kernels.rises_with_abs_residual``), so their quantiles and top-1% gradient share sit at the
 residual's order statistics: one selection serves K candidates. Those candidates then need no
-per-sample rows at all (``summarise``): a pass of reductions and the few elements at the
-order's positions give their diagnostics. Candidates that still write rows (reduction 'none',
-or a reduction that overflowed) read the same order from them (``diagnostics.ordered_sample_stats``).
+per-sample rows at all: a pass of reductions and the few elements at the
+order's positions give their diagnostics (``summary``). Candidates that still write rows
+(reduction 'none', or a reduction that overflowed) read the same order from them
+(``diagnostics.ordered_sample_stats``).
 
 Only unweighted groups on the CPU: a sample weight scales each loss by its own sample's weight,
 which breaks the common order, and on other devices the selections run where the data live.
@@ -13,14 +14,12 @@ which breaks the common order, and on other devices the selections run where the
 
 from __future__ import annotations
 
-import math
 import threading
-from typing import Any
 
 import numpy as np
 import torch
 
-from advisor.evaluation import chunking, diagnostics, dispatch, kernels, selection
+from advisor.evaluation import diagnostics, kernels, selection
 from advisor.evaluation.plans import Group, Member
 
 
@@ -59,6 +58,11 @@ class ResidualOrder:
         self._done = False
         self._lock = threading.Lock()
 
+    @property
+    def usable(self) -> bool:
+        """Whether the group is one whose diagnostics can go without rows (unweighted, CPU, aligned)."""
+        return self._usable
+
     def shares(self, block: list[Member]) -> list[bool]:
         """Which of ``block`` read their order statistics from the shared order."""
         return [self._usable and kernels.rises_with_abs_residual(m.kind, m.p) for m in block]
@@ -71,71 +75,3 @@ class ResidualOrder:
                 self._order = diagnostics.shared_order(key) if key.size else None
                 self._done = True
             return self._order
-
-
-#: Columns of the summary combined across chunks by addition (the others by maximum).
-_ADDED = torch.tensor([field in ("grad_sum", "zero_grads") for field in kernels.SUMMARY_FIELDS])
-
-
-def _reductions(
-    group: Group, P: torch.Tensor, kinds: tuple[str, ...], compiled: bool
-) -> tuple[torch.Tensor, torch.Tensor, str] | None:
-    """Summed losses (K,) and ``kernels.SUMMARY_FIELDS`` (K, 4) over all rows, chunked; None if the kernel failed."""
-    x, y = group.x, group.y
-    static = {"kinds": kinds}
-    row_args = ("regression_summary", len(kinds), group.row_elements, 1, 0, x.element_size())
-    per_row = chunking.row_bytes(*row_args, diag=True, compiled=compiled)
-    sums = torch.zeros(len(kinds), dtype=torch.float64, device=x.device)
-    summary: torch.Tensor | None = None
-    path = "fused-eager"
-    try:
-        for r0, r1 in chunking.chunk_rows(group.n_rows, per_row):
-            (part_sums, part), path = dispatch.run("regression_summary", (x[r0:r1], y[r0:r1], P), static, compiled=compiled)
-            sums += part_sums
-            summary = part if summary is None else torch.where(_ADDED.to(part.device), summary + part, torch.maximum(summary, part))
-    except (RuntimeError, ValueError, IndexError, TypeError):
-        return None
-    return sums, summary, path
-
-
-def summarise(
-    group: Group, P: torch.Tensor, kinds: tuple[str, ...], order: ResidualOrder, *, compiled: bool
-) -> list[tuple[float, dict[str, Any], str] | None]:
-    """(summed losses, ``diagnostics`` fields, path) of each slot that rises with |x - y|, without per-sample rows.
-
-    ``P`` and ``kinds`` are the regression kernel's arguments for those slots.
-
-    One pass of ``kernels.regression_summary_kernel`` gives the sums and reductions, then the
-    ordinary kernel runs on the few elements at the shared order's positions (the
-    quantiles', the top-share threshold's and the ~1% above it). None for a slot whose
-    reductions are not finite, and for all of them when the order or the kernel is unavailable:
-    the caller then runs those the ordinary way, which counts what is not finite.
-
-    The selection runs before the reductions, not beside them: both use every core (the
-    selection's passes through ``selection``'s threads, the kernel through torch's), and on
-    two cores running them at once made the pair slower than one after the other.
-    """
-    at = order.get()
-    reduced = _reductions(group, P, kinds, compiled)
-    if at is None or reduced is None:
-        return [None] * len(kinds)
-    sums, summary, path = reduced
-    x, y = group.x, group.y
-    try:
-        idx = torch.from_numpy(at.positions()).to(x.device)
-        picked = (x.reshape(-1)[idx].reshape(-1, 1), y.reshape(-1)[idx].reshape(-1, 1))
-        (_, _, losses_at, grads_at, _), _ = dispatch.run("regression", (*picked, P), {"kinds": kinds, "diag": True}, compiled=compiled)
-    except (RuntimeError, ValueError, IndexError, TypeError):
-        return [None] * len(kinds)
-    n = group.n_samples
-    out: list[tuple[float, dict[str, Any], str] | None] = []
-    for j, (total, (grad_sum, grad_max, zero_grads, loss_max)) in enumerate(zip(sums.tolist(), summary.tolist(), strict=True)):
-        if not all(math.isfinite(v) for v in (total, grad_sum, grad_max, loss_max)):
-            out.append(None)
-            continue
-        stats = diagnostics.stats_at_order(
-            at, losses_at[j].numpy(), grads_at[j].numpy(), n=n,
-            grad_sum=grad_sum, grad_max=grad_max, zero_grads=int(zero_grads), loss_max=loss_max,
-        )
-        out.append((total, stats, path))
-    return out

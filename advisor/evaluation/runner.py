@@ -3,10 +3,11 @@
 Sums are accumulated across chunks in float64, so the result does not depend on the chunking
 beyond float64 rounding, and the float32 value stays within 1e-5 of torch's own reduction.
 
-With diagnostics, the regression candidates that rise with |x - y| need no per-sample rows
-(``residual_order``); a block of the others, on large elementwise inputs, has its rows tallied
-chunk by chunk (``streamed``); everything else keeps the block's rows and reads its statistics
-from them (``_block_stats``). All three give the same statistics.
+With diagnostics, the regression candidates of an unweighted CPU group need no per-sample rows
+(``summary``: those that rise with |x - y| read the residual's order, the others, on large
+inputs, count around spans drawn from a sample); a block of the rest, on large elementwise
+inputs, has its rows tallied chunk by chunk (``streamed``); everything else keeps the block's
+rows and reads its statistics from them (``_block_stats``). All give the same statistics.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any
 
 import torch
 
-from advisor.evaluation import chunking, diagnostics, dispatch, kernels, streamed
+from advisor.evaluation import chunking, diagnostics, dispatch, kernels, streamed, summary
 from advisor.evaluation.plans import Group, Member
-from advisor.evaluation.residual_order import ResidualOrder, summarise
+from advisor.evaluation.residual_order import ResidualOrder
 
 
 @dataclass
@@ -104,14 +105,20 @@ def _block_stats(
 
 
 def _summarised(group: Group, members: list[Member], order: ResidualOrder, compiled: bool) -> dict[int, Outcome]:
-    """Outcomes of the members whose diagnostics need no per-sample rows (``residual_order.summarise``)."""
-    eligible = [m for m, ok in zip(members, order.shares(members), strict=True) if ok and m.cand.reduction != "none"]
+    """Outcomes of the members whose diagnostics need no per-sample rows (``summary.summarise``)."""
+    eligible, shared = [], []
+    for m, shares in zip(members, order.shares(members), strict=True):
+        if m.cand.reduction == "none":
+            continue
+        if shares or (group.kernel == "regression" and summary.brackets_own(group, order, m.kind, m.p)):
+            eligible.append(m)
+            shared.append(shares)
     if not eligible:
         return {}
     (P,), static = _kernel_args(group, eligible)
     n = group.n_samples
     out: dict[int, Outcome] = {}
-    for m, got in zip(eligible, summarise(group, P, static["kinds"], order, compiled=compiled), strict=True):
+    for m, got in zip(eligible, summary.summarise(group, P, static["kinds"], shared, order, compiled=compiled), strict=True):
         if got is not None:
             total, stats, path = got
             mean = total / n

@@ -102,7 +102,7 @@ def _select_around(a: np.ndarray, heavy: np.ndarray, positions: list[int]) -> li
     return [found[k] for k in positions]
 
 
-def _brackets(sample: np.ndarray, n: int, positions: list[int]) -> list[tuple[float, float, list[int]]]:
+def brackets(sample: np.ndarray, n: int, positions: list[int]) -> list[tuple[float, float, list[int]]]:
     """Value ranges (lo, hi) likely to hold each rank, overlapping ones merged, with their ranks.
 
     -inf / inf stand for a bracket open at that end.
@@ -142,7 +142,7 @@ class Tally:
 
     def __init__(self, sample: np.ndarray, n: int, positions: list[int], top_rank: int | None = None) -> None:
         self.n, self.positions, self.top_rank = n, positions, top_rank
-        self.spans = _brackets(sample, n, positions)
+        self.spans = brackets(sample, n, positions)
         heavy = set(_heavy_in(sample).tolist())
         self.tied = [lo == hi or lo in heavy or hi in heavy for lo, hi, _ in self.spans]
         b = len(self.spans)
@@ -289,20 +289,20 @@ def _bracketed(key: Key, sample: np.ndarray, positions: list[int], above_rank: i
     Ranks the brackets missed are absent; the indices above are None when ``above_rank`` was
     missed or has no bracket above which to collect.
     """
-    brackets = _brackets(sample, key.size, positions)
-    top = next((b for b, (_, hi, ks) in enumerate(brackets) if above_rank in ks and hi != math.inf), None)
+    spans = brackets(sample, key.size, positions)
+    top = next((b for b, (_, hi, ks) in enumerate(spans) if above_rank in ks and hi != math.inf), None)
     workers = max(1, min(torch.get_num_threads(), math.ceil(key.size / (4 * SLICE))))
     bounds = np.linspace(0, key.size, workers + 1).astype(np.int64)
     if workers == 1:
-        parts = [_Pass(key, 0, key.size, brackets, top)]
+        parts = [_Pass(key, 0, key.size, spans, top)]
     else:  # numpy's comparisons release the GIL
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="advisor-select") as pool:
-            parts = list(pool.map(lambda w: _Pass(key, int(bounds[w]), int(bounds[w + 1]), brackets, top), range(workers)))
+            parts = list(pool.map(lambda w: _Pass(key, int(bounds[w]), int(bounds[w + 1]), spans, top), range(workers)))
     if not all(p.finite for p in parts):
         return {}, None, False
     found: dict[int, tuple[float, int]] = {}
     above = None
-    for b, (_, _, ks) in enumerate(brackets):
+    for b, (_, _, ks) in enumerate(spans):
         below = sum(p.below[b] for p in parts)
         idx = np.concatenate([p.inside[b] for p in parts])
         inner = sorted({k - below for k in ks if below <= k < below + idx.size})
@@ -329,7 +329,10 @@ def select_whole(a: np.ndarray, positions: list[int]) -> list[float]:
     """``select`` without the sample-bracketed pass: for small arrays, and after a pass that missed."""
     if a.size <= TIE_SAMPLE:
         return _select_nested(a.copy(), positions)
-    heavy = heavy_values(a)
+    sample = Key(a).sample()
+    if sample.size == a.size:  # a stride of one: the sample is the array, sorted
+        return [float(sample[k]) for k in positions]
+    heavy = _heavy_in(sample)
     if heavy.size:
         return _select_around(a, heavy, positions)
     return _select_nested(a.copy(), positions)

@@ -6,7 +6,9 @@ pieces, so the block's kernel runs over chunks whose outputs are small enough fo
 to reuse, and each chunk's rows are tallied while they are still in memory. A block's whole
 rows are fresh pages on every call: two pinball losses at 1e7 samples write 153 MiB, and the
 kernel took 72 ms writing them whole against 26 ms over the streamed chunks (2-core CPU).
-The brackets come from the kernel run once on a strided sample of the rows.
+The brackets come from the kernel run once on a strided sample of the rows. Unweighted
+regression groups skip even the chunks' rows (``summary``); weighted ones and binary blocks
+stream.
 
 ``run`` gives None when a bracket missed its rank or some value is not finite; the caller then
 runs the block the ordinary way, with all rows, which counts what is not finite.
@@ -23,7 +25,6 @@ import numpy as np
 import torch
 
 from advisor.evaluation import chunking, diagnostics, selection
-from advisor.schema.evaluation import Quantiles
 
 #: Below this many samples a block keeps its rows: the whole-row statistics are fast there.
 STREAM_MIN = selection.BRACKET_MIN
@@ -74,26 +75,19 @@ class _RowTally:
         quantiles, threshold = self.loss.resolve(), self.grad.resolve()
         if quantiles is None or threshold is None:
             return None
-        p50, p90, p99 = (quantiles[k] for k in self.loss.positions)
-        return {
-            "n_samples": self.n,
-            "loss_quantiles": Quantiles(p50=p50, p90=p90, p99=p99, max=self.loss_max),
-            "nonfinite_losses": 0,
-            "grad_mean": self.grad_sum / self.n,
-            "grad_max": self.grad_max,
-            "zero_grad_fraction": self.zero_grads / self.n,
-            "top1pct_grad_share": self.grad.top_share(self.grad_sum),
-            "nonfinite_grads": 0,
-        }
+        return diagnostics.finite_stats(
+            self.n, [quantiles[k] for k in self.loss.positions], loss_max=self.loss_max, grad_sum=self.grad_sum,
+            grad_max=self.grad_max, zero_grads=self.zero_grads, top_share=self.grad.top_share(self.grad_sum),
+        )
 
 
 def _sorted_host(row: torch.Tensor) -> np.ndarray:
     return np.sort(row.detach().reshape(-1).numpy())
 
 
-def sample_rows(n_rows: int, row_elements: int) -> torch.Tensor:
-    """A strided sample of rows holding about ``selection.TIE_SAMPLE`` samples."""
-    step = max(1, n_rows // max(1, selection.TIE_SAMPLE // row_elements))
+def sample_rows(n_rows: int, row_elements: int, samples: int = selection.TIE_SAMPLE) -> torch.Tensor:
+    """A strided sample of rows holding about ``samples`` samples."""
+    step = max(1, n_rows // max(1, samples // row_elements))
     return torch.arange(0, n_rows, step)
 
 

@@ -3,7 +3,8 @@
 A compiled kernel is specialised to its structure (which formula each slot runs), so warming
 runs ``evaluate`` itself, in forced compiled mode, on small synthetic data of each kind: the
 structures compiled are exactly those of the default candidate sets. Shapes are dynamic, so
-the size used here does not matter. Failures are the dispatcher's: logged once, eager after.
+the size used here matters only where it picks a path (``_rows``). Failures are the
+dispatcher's: logged once, eager after.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 
 import torch
 
-from advisor.evaluation import dispatch
+from advisor.evaluation import dispatch, streamed
 from advisor.evaluation.engine import evaluate
 
 FAMILIES = ("regression", "binary", "multiclass")
@@ -25,6 +26,12 @@ def _data(family: str, n: int, dtype: torch.dtype, device: torch.device) -> tupl
     if family == "binary":
         return torch.randn(n, generator=g, dtype=dtype).to(device), torch.randint(0, 2, (n,), generator=g).to(dtype).to(device)
     return torch.randn(n, 4, generator=g, dtype=dtype).to(device), torch.randint(0, 4, (n,), generator=g).to(device)
+
+
+def _rows(family: str, diag: bool) -> int:
+    """Rows to warm on: a regression request with diagnostics is large enough for the summary
+    pass's spans (``summary.brackets_own``), whose kernel has a structure of its own."""
+    return streamed.STREAM_MIN if family == "regression" and diag else 64
 
 
 def warmup(
@@ -48,8 +55,8 @@ def warmup(
     with dispatch.mode("compiled"):
         for family in families:
             for dtype in dtypes:
-                x, y = _data(family, 64, dtype, dev)
                 for diag in modes:
+                    x, y = _data(family, _rows(family, diag), dtype, dev)
                     t0 = time.perf_counter()
                     evaluate(x, y, (candidates or {}).get(family), device=dev, diagnostics=diag)
                     spent[f"{family}/{str(dtype).replace('torch.', '')}/{'diagnostics' if diag else 'values'}"] = time.perf_counter() - t0

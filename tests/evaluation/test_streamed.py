@@ -10,7 +10,7 @@ import torch
 
 import advisor
 from advisor.evaluation import diagnostics as diag
-from advisor.evaluation import runner, selection, streamed
+from advisor.evaluation import runner, selection, streamed, summary
 from tests.evaluation.data import binary_data, multiclass_data, regression_data
 from tests.evaluation.test_selection import _bracket_patterns, _patterns
 
@@ -65,6 +65,11 @@ def _compare(x, y, cands, monkeypatch, **kw):
     return streamed_results
 
 
+def _no_brackets(monkeypatch) -> None:
+    """Unweighted regression slots would take the summary pass's spans (``test_bracketed``) instead."""
+    monkeypatch.setattr(summary, "brackets_own", lambda *a: False)
+
+
 def _count_streams(monkeypatch) -> list[int]:
     seen: list[int] = []
     original = streamed.run
@@ -88,6 +93,7 @@ REGRESSION = [
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_regression_candidates_that_do_not_share_the_order_stream(dtype, monkeypatch):
+    _no_brackets(monkeypatch)
     x, y = regression_data(N, dtype=dtype)
     x[:4000] = y[:4000]  # zero residuals: a tie in every loss and the pinball's kink
     x[::211] += 25.0  # outliers
@@ -124,6 +130,7 @@ def test_a_dead_zone_streams_exactly(monkeypatch):
 
 
 def test_a_value_that_is_not_finite_falls_back_to_the_rows(monkeypatch):
+    _no_brackets(monkeypatch)
     x, y = regression_data(N)
     x[12345], y[12345] = 3e38, -3e38  # finite inputs whose residual overflows float32
     seen = _count_streams(monkeypatch)
@@ -134,6 +141,7 @@ def test_a_value_that_is_not_finite_falls_back_to_the_rows(monkeypatch):
 
 def test_a_sample_that_misleads_falls_back_to_the_rows(monkeypatch):
     """Every sampled row far above the rest: the brackets miss, the rows give the same answer."""
+    _no_brackets(monkeypatch)
     n = N
     x, y = regression_data(n)
     sampled = streamed.sample_rows(n, 1)
