@@ -59,6 +59,11 @@ def _class_prior(x: torch.Tensor, y: torch.Tensor, ignore_index: int | None) -> 
     return prior.reshape(shape).to(x.dtype)
 
 
+def _ident(tensors: dict[str, torch.Tensor]) -> tuple[int, int]:
+    """The memo's key for one request's predictions and targets."""
+    return id(tensors["input"]), id(tensors["target"])
+
+
 def _once(memo: dict | None, key: tuple[Any, ...], make: Any) -> Any:
     """``make()``, remembered in ``memo`` (one request's) under ``key``."""
     if memo is None:
@@ -79,7 +84,7 @@ def target_levels(spec: LossSpec, params: dict[str, Any]) -> list[float]:
 
 def _quantiles(tensors: dict[str, torch.Tensor], qs: list[float], memo: dict | None) -> list[float]:
     """Target quantiles at ``qs`` on the baseline's subsample, those not yet in ``memo`` from one selection."""
-    ident = (id(tensors["input"]), id(tensors["target"]))
+    ident = _ident(tensors)
     known = {} if memo is None else {q: memo[key] for q in qs if (key := ("quantile", *ident, q)) in memo}
     missing = sorted({q for q in qs if q not in known})
     if missing:
@@ -104,8 +109,7 @@ def prime(requests: list[tuple[LossSpec, dict[str, torch.Tensor], dict[str, Any]
             continue
         levels = target_levels(spec, params)
         if levels:
-            ident = (id(tensors["input"]), id(tensors["target"]))
-            wanted.setdefault(ident, (tensors, []))[1].extend(levels)
+            wanted.setdefault(_ident(tensors), (tensors, []))[1].extend(levels)
     for tensors, levels in wanted.values():
         _quantiles(tensors, levels, memo)
 
@@ -121,7 +125,7 @@ def baseline_inputs(
     name = spec.name
     if "input" not in tensors or "target" not in tensors:
         return None  # pairs, triplets, CTC: no single constant prediction makes sense
-    ident = (id(tensors["input"]), id(tensors["target"]))
+    ident = _ident(tensors)
     sub = _subsample(tensors)
     x, y = sub["input"], sub["target"]
     yf = y.to(x.dtype) if x.is_floating_point() else y.float()

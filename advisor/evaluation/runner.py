@@ -110,7 +110,7 @@ def _summarised(group: Group, members: list[Member], order: ResidualOrder, compi
     for m, shares in zip(members, order.shares(members), strict=True):
         if m.cand.reduction == "none":
             continue
-        if shares or (group.kernel == "regression" and summary.brackets_own(group, order, m.kind, m.p)):
+        if shares or summary.brackets_own(group, order, m.kind, m.p):
             eligible.append(m)
             shared.append(shares)
     if not eligible:

@@ -103,27 +103,36 @@ def _run_pass(group: Group, P: torch.Tensor, kinds: tuple[str, ...], E: torch.Te
     return acc
 
 
+def _diag(xs: torch.Tensor, ys: torch.Tensor, P: torch.Tensor, kinds: tuple[str, ...], compiled: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(K, m) losses and gradient magnitudes of these slots on the m elements of ``xs``/``ys``."""
+    (_, _, losses, grads, _), _ = dispatch.run("regression", (xs, ys, P), {"kinds": kinds, "diag": True}, compiled=compiled)
+    k = len(kinds)
+    return losses.reshape(k, -1).numpy(), grads.reshape(k, -1).numpy()
+
+
 def _at(group: Group, idx: np.ndarray, P: torch.Tensor, kinds: tuple[str, ...], compiled: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(K, m) losses and gradient magnitudes of these slots at flat element indices ``idx``."""
-    x, y = group.x, group.y
-    at = torch.from_numpy(idx).to(x.device)
-    picked = (x.reshape(-1)[at].reshape(-1, 1), y.reshape(-1)[at].reshape(-1, 1))
-    (_, _, losses, grads, _), _ = dispatch.run("regression", (*picked, P), {"kinds": kinds, "diag": True}, compiled=compiled)
-    return losses.numpy(), grads.numpy()
+    """``_diag`` at flat element indices ``idx``."""
+    at = torch.from_numpy(idx).to(group.x.device)
+    return _diag(group.x.reshape(-1)[at].reshape(-1, 1), group.y.reshape(-1)[at].reshape(-1, 1), P, kinds, compiled)
 
 
 def _plans(group: Group, P: torch.Tensor, kinds: tuple[str, ...], compiled: bool) -> list[bracketed.SlotSpans]:
     """Each slot's spans, from the kernel on a strided sample of the rows."""
-    x, y = group.x, group.y
     rows = streamed.sample_rows(group.n_rows, group.row_elements, PLAN_SAMPLE)
-    (_, _, losses, grads, _), _ = dispatch.run("regression", (x[rows], y[rows], P), {"kinds": kinds, "diag": True}, compiled=compiled)
-    k = len(kinds)
-    L, G = losses.reshape(k, -1).numpy(), grads.reshape(k, -1).numpy()
-    return [bracketed.plan(L[j], G[j], group.n_samples) for j in range(k)]
+    L, G = _diag(group.x[rows], group.y[rows], P, kinds, compiled)
+    return [bracketed.plan(L[j], G[j], group.n_samples) for j in range(len(kinds))]
 
 
-def _finite(total: float, fields: list[float]) -> bool:
-    return math.isfinite(total) and all(math.isfinite(v) for v in fields)
+def _results(done: _Pass, stats_of) -> list[Result | None]:
+    """Each slot's result: ``stats_of(j, grad_sum, grad_max, zero_grads, loss_max)`` where its
+    reductions are finite (None from it: the slot takes the ordinary way), else None."""
+    totals, summary = done.sums.tolist(), done.summary.tolist()
+    out: list[Result | None] = []
+    for j, (grad_sum, grad_max, zero_grads, loss_max) in enumerate(summary):
+        finite = math.isfinite(totals[j]) and all(math.isfinite(v) for v in summary[j])
+        stats = stats_of(j, grad_sum=grad_sum, grad_max=grad_max, zero_grads=int(zero_grads), loss_max=loss_max) if finite else None
+        out.append(None if stats is None else (totals[j], stats, done.path))
+    return out
 
 
 def _shared(group: Group, P: torch.Tensor, kinds: tuple[str, ...], order: ResidualOrder, compiled: bool) -> list[Result | None]:
@@ -131,19 +140,8 @@ def _shared(group: Group, P: torch.Tensor, kinds: tuple[str, ...], order: Residu
     done = _run_pass(group, P, kinds, None, compiled) if at is not None else None
     if done is None:
         return [None] * len(kinds)
-    totals, summary = done.sums.tolist(), done.summary.tolist()
     losses_at, grads_at = _at(group, at.positions(), P, kinds, compiled)
-    out: list[Result | None] = []
-    for j, (grad_sum, grad_max, zero_grads, loss_max) in enumerate(summary):
-        if not _finite(totals[j], summary[j]):
-            out.append(None)
-            continue
-        stats = diagnostics.stats_at_order(
-            at, losses_at[j], grads_at[j], n=group.n_samples,
-            grad_sum=grad_sum, grad_max=grad_max, zero_grads=int(zero_grads), loss_max=loss_max,
-        )
-        out.append((totals[j], stats, done.path))
-    return out
+    return _results(done, lambda j, **fields: diagnostics.stats_at_order(at, losses_at[j], grads_at[j], n=group.n_samples, **fields))
 
 
 def _own(group: Group, P: torch.Tensor, kinds: tuple[str, ...], compiled: bool) -> list[Result | None]:
@@ -151,20 +149,12 @@ def _own(group: Group, P: torch.Tensor, kinds: tuple[str, ...], compiled: bool) 
     done = _run_pass(group, P, kinds, bracketed.edges(plans, group.x), compiled)
     if done is None:
         return [None] * len(kinds)
-    totals, summary = done.sums.tolist(), done.summary.tolist()
-    idx = np.concatenate(done.marked)
     codes = np.concatenate(done.codes, axis=1)
-    losses_at, grads_at = _at(group, idx, P, kinds, compiled)
-    out: list[Result | None] = []
-    for j, (grad_sum, grad_max, zero_grads, loss_max) in enumerate(summary):
-        stats = None
-        if _finite(totals[j], summary[j]):
-            stats = bracketed.stats(
-                plans[j], done.counts[j], float(done.above[j]), codes[j], losses_at[j], grads_at[j],
-                grad_sum=grad_sum, grad_max=grad_max, zero_grads=int(zero_grads), loss_max=loss_max,
-            )
-        out.append(None if stats is None else (totals[j], stats, done.path))
-    return out
+    losses_at, grads_at = _at(group, np.concatenate(done.marked), P, kinds, compiled)
+    return _results(
+        done,
+        lambda j, **fields: bracketed.stats(plans[j], done.counts[j], float(done.above[j]), codes[j], losses_at[j], grads_at[j], **fields),
+    )
 
 
 def summarise(
@@ -180,9 +170,10 @@ def summarise(
 
     The two kinds take separate passes: two pinball slots' counts and codes added 2.6 to 7 ms
     (three runs) at N=1e6 to a compiled kernel that also held the six shared slots, and about
-    1.8 ms to one of their own (measured, the generated code not inspected); reading x and y twice costs far less. The shared selection runs before its
-    pass, not beside it: both use every core (the selection through ``selection``'s threads,
-    the kernel through torch's), and on two cores running them at once was slower.
+    1.8 ms to one of their own (measured, the generated code not inspected); reading x and y
+    twice costs far less. The shared selection runs before its pass, not beside it: both use
+    every core (the selection through ``selection``'s threads, the kernel through torch's), and
+    on two cores running them at once was slower.
     """
     out: list[Result | None] = [None] * len(kinds)
     for shares in (True, False):

@@ -11,6 +11,7 @@ import torch
 import advisor
 from advisor.evaluation import bracketed, dispatch, runner, streamed, summary
 from tests.evaluation.data import count_data, regression_data
+from tests.evaluation.paths import assert_same_results, record
 from tests.evaluation.test_selection import _bracket_patterns, _patterns
 
 N = streamed.STREAM_MIN + 101
@@ -33,30 +34,13 @@ def _rows(x, y, cands, monkeypatch, **kw):
 
 def _compare(x, y, cands, monkeypatch, **kw):
     got = advisor.evaluate(x, y, cands, **kw).results
-    for a, b in zip(got, _rows(x, y, cands, monkeypatch, **kw), strict=True):
-        assert a.value == (b.value if b.value is None or math.isinf(b.value) else pytest.approx(b.value, rel=1e-12)), a.loss
-        da, db = a.diagnostics, b.diagnostics
-        assert da.loss_quantiles == db.loss_quantiles, a.loss
-        for field in ("n_samples", "nonfinite_losses", "nonfinite_grads", "grad_max", "zero_grad_fraction"):
-            assert getattr(da, field) == getattr(db, field), (a.loss, field)
-        for field in ("grad_mean", "top1pct_grad_share", "skill"):
-            want = getattr(db, field)
-            assert getattr(da, field) == (want if want is None else pytest.approx(want, rel=1e-9)), (a.loss, field)
+    assert_same_results(got, _rows(x, y, cands, monkeypatch, **kw))
     return got
 
 
 def _count_bracketed(monkeypatch) -> list[bool]:
     """Per bracketed slot: whether its spans held every rank."""
-    seen: list[bool] = []
-    original = bracketed.stats
-
-    def counted(*args, **kw):
-        stats = original(*args, **kw)
-        seen.append(stats is not None)
-        return stats
-
-    monkeypatch.setattr(bracketed, "stats", counted)
-    return seen
+    return record(monkeypatch, bracketed, "stats", lambda stats: stats is not None)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -12,6 +12,7 @@ import advisor
 from advisor.evaluation import diagnostics as diag
 from advisor.evaluation import runner, selection, streamed, summary
 from tests.evaluation.data import binary_data, multiclass_data, regression_data
+from tests.evaluation.paths import assert_same_results, record
 from tests.evaluation.test_selection import _bracket_patterns, _patterns
 
 N = streamed.STREAM_MIN + 101
@@ -53,15 +54,7 @@ def _compare(x, y, cands, monkeypatch, **kw):
     with monkeypatch.context() as m:
         m.setattr(runner, "_streamable", lambda *a: False)
         rows = advisor.evaluate(x, y, cands, **kw).results
-    for a, b in zip(streamed_results, rows, strict=True):
-        assert a.value == (b.value if b.value is None or math.isinf(b.value) else pytest.approx(b.value, rel=1e-12)), a.loss
-        da, db = a.diagnostics, b.diagnostics
-        assert da.loss_quantiles == db.loss_quantiles, a.loss
-        for field in ("n_samples", "nonfinite_losses", "nonfinite_grads", "grad_max", "zero_grad_fraction"):
-            assert getattr(da, field) == getattr(db, field), (a.loss, field)
-        for field in ("grad_mean", "top1pct_grad_share", "skill", "saturation"):
-            got, want = getattr(da, field), getattr(db, field)
-            assert got == want if want is None else got == pytest.approx(want, rel=1e-9), (a.loss, field)
+    assert_same_results(streamed_results, rows)
     return streamed_results
 
 
@@ -70,17 +63,8 @@ def _no_brackets(monkeypatch) -> None:
     monkeypatch.setattr(summary, "brackets_own", lambda *a: False)
 
 
-def _count_streams(monkeypatch) -> list[int]:
-    seen: list[int] = []
-    original = streamed.run
-
-    def counted(*args, **kw):
-        stats = original(*args, **kw)
-        seen.append(stats is not None and all(st is not None for st in stats))
-        return stats
-
-    monkeypatch.setattr(streamed, "run", counted)
-    return seen
+def _count_streams(monkeypatch) -> list[bool]:
+    return record(monkeypatch, streamed, "run", lambda stats: stats is not None and all(st is not None for st in stats))
 
 
 REGRESSION = [
