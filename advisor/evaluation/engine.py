@@ -7,6 +7,7 @@ the reason) -> fused groups and reference calls -> diagnostics -> report in the 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,8 @@ from advisor.evaluation.reference import run_reference
 from advisor.evaluation.runner import Outcome, run_group
 from advisor.schema.evaluation import CandidateResult, Diagnostics, EvaluationReport
 from advisor.vocabulary import Family, Task, parse_task
+
+log = logging.getLogger("advisor.evaluation")
 
 _FUSED_LINK = {"bce_logits": "sigmoid", "soft_margin": "sigmoid", "focal": "sigmoid", "bce_probs": "probability", "hinge": None}
 
@@ -143,6 +146,13 @@ def _run(ready: list[_Prepared], inp: Inputs, diag: bool) -> dict[int, Outcome |
                 outcomes[p.cand.index] = run_reference(p.cand, p.tensors, p.params, inp.sample_weight, diag=diag)
             except InvalidInputError as exc:  # the data fit the loss, but not the way it is weighted
                 outcomes[p.cand.index] = exc
+            except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+                # torch refused inputs that the loss's checks let through: that candidate is
+                # skipped with torch's reason, the others still compute (and the gap is logged)
+                log.warning("%s failed on inputs its checks accepted", p.cand.name, exc_info=True)
+                outcomes[p.cand.index] = InvalidInputError(
+                    f"the loss cannot be computed on these inputs ({type(exc).__name__}: {exc})", field="predictions"
+                )
     return outcomes
 
 

@@ -536,9 +536,12 @@ register(
 
 def check_multilabel_soft_margin(tensors: dict[str, torch.Tensor], params: dict[str, Any]) -> None:
     input, target = tensors["input"], tensors["target"]
+    if input.dim() == 0:  # torch reads the classes off the last dimension
+        raise ShapeMismatchError(
+            "is a scalar; expected label scores of shape (C,) or (N, C)", field="input", expected="(C,) or (N, C)", got=()
+        )
     checks.require_same_shape(input, target, "input", "target")
-    if input.dim() >= 1:
-        check_weight(params, "weight", input.shape[-1])
+    check_weight(params, "weight", input.shape[-1])
 
 
 register(
@@ -577,8 +580,8 @@ def dice_loss(
         probs = torch.sigmoid(input) if from_logits else input
         target = target.to(probs.dtype)
     dims = tuple(range(1, probs.dim()))
-    if not dims:  # one sample of one label
-        probs, target, dims = probs.unsqueeze(0), target.unsqueeze(0), (1,)
+    if not dims:  # (L,) is one sample of L labels, a scalar one sample of one label
+        probs, target, dims = probs.reshape(1, -1), target.reshape(1, -1), (1,)
     intersection = (probs * target).sum(dims)
     total = probs.sum(dims) + target.sum(dims)
     dice = (2.0 * intersection + smooth) / (total + smooth).clamp(min=torch.finfo(probs.dtype).tiny)

@@ -110,3 +110,17 @@ def test_auto_mode_is_eager_below_the_crossover():
         r = advisor.evaluate(x, y, ["MSELoss"], diagnostics=False)
     assert dispatch.CROSSOVER_ELEMENTS > 100
     assert r.results[0].path == "fused-eager"
+
+
+def test_quantiles_stay_in_order_where_rounding_breaks_the_residuals_order(compiled):
+    """x = y + 0.3 in float32: residuals a few ulps apart, on which compiled log-cosh rounds out of
+    order, so the values read at the residual's order would put the p50 above the p90."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.randn(5000, generator=g)
+    x = y + 0.3
+    with dispatch.mode("compiled"):
+        shared = advisor.evaluate(x, y, ["LogCoshLoss"]).results[0].diagnostics
+        own = advisor.evaluate(x, y, ["LogCoshLoss"], sample_weight=torch.ones(5000)).results[0].diagnostics
+    q = shared.loss_quantiles
+    assert q.p50 <= q.p90 <= q.p99 <= q.max
+    assert q.model_dump() == pytest.approx(own.loss_quantiles.model_dump(), rel=1e-6)

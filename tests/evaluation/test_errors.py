@@ -84,3 +84,43 @@ def test_report_says_values_are_not_comparable():
     x, y = regression_data(10)
     r = advisor.evaluate(x, y, ["MSELoss"])
     assert "not comparable" in r.note
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+@pytest.mark.parametrize("diagnostics", [True, False])
+def test_scalar_predictions_and_targets_are_evaluated_or_skipped_by_name(dtype, diagnostics):
+    """0-dim inputs, which torch.nn's elementwise losses accept: the defaults evaluate, and each
+    loss either computes (equal to torch.nn where it has the loss) or is skipped naming the field."""
+    x, y = torch.tensor(0.25, dtype=dtype), torch.tensor(1.0, dtype=dtype)
+    assert advisor.evaluate(x, y, diagnostics=diagnostics).results  # the defaults: those that fit
+    names = ["MultiLabelSoftMarginLoss", "MSELoss", "L1Loss", "BCEWithLogitsLoss", "KLDivLoss", "DiceLoss"]
+    by_name = {r.loss: r for r in advisor.evaluate(x, y, names, diagnostics=diagnostics).results}
+    soft_margin = by_name["MultiLabelSoftMarginLoss"]
+    assert soft_margin.skipped and soft_margin.reason.startswith("input: is a scalar")
+    for name in ("MSELoss", "L1Loss", "BCEWithLogitsLoss", "KLDivLoss"):
+        assert not by_name[name].skipped, by_name[name].reason
+        want = getattr(torch.nn, name)()(x.double(), y.double())
+        assert by_name[name].value == pytest.approx(float(want), rel=1e-3), name
+    dice = by_name["DiceLoss"]
+    p = torch.sigmoid(x.double())
+    assert dice.value == pytest.approx(float(1 - (2 * p * y + 1) / (p + y + 1)), rel=1e-3)
+    if diagnostics:
+        assert by_name["KLDivLoss"].diagnostics.saturation is not None
+
+
+def test_a_loss_that_torch_refuses_is_skipped_and_the_others_compute(monkeypatch):
+    """Inputs that a loss's checks let through but torch rejects: a skip with torch's reason, not a crash."""
+    from advisor.evaluation import engine
+
+    real = engine.run_reference
+
+    def refusing(cand, *args, **kw):
+        if cand.name == "KLDivLoss":
+            raise RuntimeError("a shape torch does not take")
+        return real(cand, *args, **kw)
+
+    monkeypatch.setattr(engine, "run_reference", refusing)
+    x, y = torch.log_softmax(torch.randn(6, 3), 1), torch.softmax(torch.randn(6, 3), 1)
+    kl, mse = advisor.evaluate(x, y, ["KLDivLoss", "MSELoss"]).results
+    assert kl.skipped and kl.reason == "predictions: the loss cannot be computed on these inputs (RuntimeError: a shape torch does not take)"
+    assert not mse.skipped and mse.value == pytest.approx(float(torch.nn.MSELoss()(x, y)))

@@ -162,6 +162,23 @@ def test_shared_order_equals_each_candidates_own_selection(n):
                 assert shared[field] == value, field
 
 
+@pytest.mark.parametrize("where", ["quantiles", "above"])
+def test_ordered_stats_fall_back_when_the_values_leave_the_keys_order(where):
+    """A loss that rounds out of its key's order at the positions read: its own selection instead."""
+    rng = np.random.default_rng(5)
+    key = rng.random(N_BIG)
+    order = diag.shared_order(selection.Key(key.copy()))
+    losses = key * key
+    if where == "quantiles":  # the p50's entry rounded above the p90's
+        losses[order.quantile_at[0]] = losses[order.quantile_at[1]] * (1 + 1e-7)
+    else:  # an entry above the threshold rounded below it
+        losses[order.above[0]] = losses[order.threshold_at] * (1 - 1e-7)
+    L, G = torch.from_numpy(losses), torch.from_numpy(2 * key)
+    assert not diag.follows_order(losses[order.positions()])
+    assert diag.ordered_sample_stats(L, G, order) == diag.sample_stats(L.clone(), G.clone())
+    assert diag.follows_order(np.sort(losses)[: order.positions().size])
+
+
 def test_ordered_stats_fall_back_when_something_is_not_finite():
     key = np.abs(np.linspace(-3, 3, 1001))
     order = diag.shared_order(selection.Key(key.copy()))
