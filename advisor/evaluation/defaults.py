@@ -40,8 +40,8 @@ def _recommended(inp: Inputs, task: Task | str | None) -> list[dict[str, Any]]:
         return []
     from advisor.recommender import recommend
 
-    targets = inp.targets[0].detach().cpu().numpy()
-    predictions = inp.predictions[0].detach().cpu().numpy()
+    targets = inp.targets[0].detach().cpu()  # the profiler converts (bfloat16 has no numpy dtype)
+    predictions = inp.predictions[0].detach().cpu()
     try:
         rec = recommend(targets, predictions=predictions, task=task, top_k=TOP_K)
     except AdvisorError as exc:

@@ -177,7 +177,7 @@ def _fused_baselines(ready: list[_Prepared], outcomes: dict[int, Any], memo: dic
         what, inputs = made
         x = inputs["input"]
         constant = x.reshape(x.shape[0], -1)[0] if x.dim() else x
-        key = (p.kernel, what, id(p.tensors["target"]), constant.cpu().numpy().tobytes())
+        key = (p.kernel, what, id(p.tensors["target"]), constant.cpu().double().numpy().tobytes())  # exact for every float dtype
         if key in groups:  # the group's contiguous copy of the constant rows serves this one too
             inputs = {**inputs, "input": groups[key][2]}
         routed = plans.route(p.cand, inputs, p.params)

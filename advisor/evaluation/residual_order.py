@@ -8,8 +8,9 @@ order's positions give their diagnostics (``summary``). Candidates that still wr
 (reduction 'none', or a reduction that overflowed) read the same order from them
 (``diagnostics.ordered_sample_stats``).
 
-Only unweighted groups on the CPU: a sample weight scales each loss by its own sample's weight,
-which breaks the common order, and on other devices the selections run where the data live.
+Only unweighted float32 and float64 groups on the CPU: a sample weight scales each loss by its
+own sample's weight, which breaks the common order; on other devices the selections run where
+the data live; numpy, which selects here, has no bfloat16.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class ResidualOrder:
             group.kernel == "regression"
             and sample_weight is None
             and group.x.device.type == "cpu"
+            and group.x.dtype in (torch.float32, torch.float64)  # numpy's; bfloat16 has no numpy dtype
             and group.x.shape == group.y.shape
         )
         self._order: diagnostics.SharedOrder | None = None

@@ -237,3 +237,25 @@ def test_small_residuals_keep_relative_accuracy(mode, scale):
         truth = float(compute(name, x.double(), y.double(), **params))
         assert res.path == f"fused-{mode}"
         assert res.value == pytest.approx(truth, rel=1e-5), cand
+
+
+@pytest.mark.parametrize("diagnostics", [True, False])
+@pytest.mark.parametrize("family", ["regression", "multiclass"])
+def test_bfloat16_inputs_evaluate_to_torch_nn_on_their_float32_values(family, diagnostics):
+    """bfloat16 has no numpy dtype: the defaults' profile and the diagnostics' selections must
+    not need one. Each element's loss rounds to bfloat16 but the sum is float64, so the value
+    is within bfloat16's unit roundoff (2^-8) of torch.nn on the same numbers in float32."""
+    if family == "regression":
+        x, y = regression_data(3000)
+        names = ["MSELoss", "L1Loss", {"loss": "HuberLoss", "params": {"delta": 0.5}}]
+    else:
+        x, y = multiclass_data(3000, 5)
+        names = ["CrossEntropyLoss", {"loss": "CrossEntropyLoss", "params": {"label_smoothing": 0.1}}]
+    x = x.bfloat16()
+    y = y.bfloat16() if y.is_floating_point() else y
+    assert advisor.evaluate(x, y, diagnostics=diagnostics).results  # the defaults
+    for r in advisor.evaluate(x, y, names, diagnostics=diagnostics).results:
+        want = compute(r.loss, x.float(), y.float() if y.is_floating_point() else y, **r.params)
+        assert r.value == pytest.approx(float(want), rel=2.0**-8), r.loss
+        if diagnostics:
+            assert r.diagnostics.loss_quantiles is not None and r.diagnostics.grad_mean is not None
