@@ -41,9 +41,9 @@ def _regression_term(kind: str, x: torch.Tensor, y: torch.Tensor, p: torch.Tenso
         return torch.where(a < b, 0.5 * r * r / safe_b, a - 0.5 * b)
     if kind == "logcosh":
         return log_cosh_of_abs(r.abs())
-    if kind == "quantile":
+    if kind == "quantile":  # the catalog's form: at diff = 0 its gradient is -q, where a maximum's splits
         q, diff = p[0], y - x
-        return torch.maximum(q * diff, (q - 1.0) * diff)
+        return diff * torch.where(diff < 0, q - 1.0, q)
     if kind == "adaptive":
         return _adaptive(r, p[0], p[1])
     if kind in ("poisson_log", "poisson_rate"):
@@ -262,19 +262,31 @@ def regression_summary_kernel(x, y, P, E=None, *, kinds, bracketed=()):
 # ---------------------------------------------------------------- binary: elementwise logits or probabilities
 
 
+def _softplus_neg(z):
+    """log(1 + exp(-z)) without overflow, whose gradient is -sigmoid(-z) at z = 0 as well.
+
+    The usual log1p(exp(-|z|)) + relu(-z) has the right values but not the right derivative
+    at exactly 0: autograd takes 0 for the derivative of |z| and of relu there, so the
+    gradient comes out 0 instead of -1/2, and a logit of exactly 0 (an untrained model's)
+    would report a BCE gradient of 1 or 0 where torch's is 1/2. relu(-z) written as
+    (|z| - z) / 2, the same values bit for bit, gives the missing -1/2.
+    """
+    a = z.abs()
+    return torch.log1p(torch.exp(-a)) + 0.5 * (a - z)
+
+
 def _binary_term(kind: str, x, y, p, w, pw):
     if kind == "bce_logits":
         log_weight = (pw - 1.0) * y + 1.0
-        return w * ((1.0 - y) * x + log_weight * (torch.log1p(torch.exp(-x.abs())) + torch.relu(-x)))
+        return w * ((1.0 - y) * x + log_weight * _softplus_neg(x))
     if kind == "soft_margin":
-        z = -y * x
-        return torch.log1p(torch.exp(-z.abs())) + torch.relu(z)
+        return _softplus_neg(y * x)
     if kind == "hinge":
         signed = torch.where(y > 0, torch.ones_like(y), -torch.ones_like(y))
         return torch.clamp(p[0] - signed * x, min=0.0)
     if kind == "focal":
         gamma, alpha, has_alpha = p[0], p[1], p[2]
-        ce = (1.0 - y) * x + torch.log1p(torch.exp(-x.abs())) + torch.relu(-x)
+        ce = (1.0 - y) * x + _softplus_neg(x)
         p_t = torch.exp(-ce)
         base = torch.clamp(1.0 - p_t, min=torch.finfo(x.dtype).tiny)
         loss = torch.pow(base, gamma) * ce

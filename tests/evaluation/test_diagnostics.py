@@ -10,6 +10,8 @@ import torch
 
 import advisor
 from advisor.evaluation import diagnostics as diag
+from advisor.evaluation import dispatch
+from advisor.losses import build
 from tests.evaluation.data import binary_data, multiclass_data, regression_data
 
 
@@ -38,6 +40,63 @@ def test_regression_quantiles_and_gradients_match_autograd():
         assert d.saturation is None
     # outliers dominate MSE's gradient far more than Huber's bounded one
     assert r[0].diagnostics.top1pct_grad_share > 2 * r[1].diagnostics.top1pct_grad_share
+
+
+@pytest.mark.parametrize("mode", ["eager", "compiled"])
+@pytest.mark.parametrize(
+    ("loss", "params", "pm1"),
+    [
+        ("BCEWithLogitsLoss", {}, False),
+        ("BCEWithLogitsLoss", {"pos_weight": [2.5]}, False),
+        ("SoftMarginLoss", {}, True),
+        ("FocalLoss", {"gamma": 2.0}, False),
+        ("FocalLoss", {"gamma": 0.5, "alpha": 0.3}, False),
+    ],
+)
+def test_binary_gradients_at_logits_of_exactly_zero(loss, params, pm1, mode):
+    """An untrained model's logits are often exactly 0, where |x| and relu have kinks that
+    cancel in the loss: the gradient there is torch's (1/2 for BCE), not the kinks' 0 or 1."""
+    x, y = binary_data(400)
+    x[::3] = 0.0
+    if pm1:
+        y = 2 * y - 1
+    with dispatch.mode(mode):
+        d = advisor.evaluate(x, y, [{"loss": loss, "params": params}]).results[0].diagnostics
+    xr = x.detach().clone().requires_grad_(True)
+    module = build(loss, **{**params, "reduction": "none"})
+    (g,) = torch.autograd.grad(module(xr, y).sum(), xr)
+    g = g.abs()
+    assert d.grad_mean == pytest.approx(float(g.mean()), rel=1e-5)
+    assert d.grad_max == pytest.approx(float(g.max()), rel=1e-5)
+    assert d.zero_grad_fraction == float((g == 0).float().mean())
+
+
+@pytest.mark.parametrize("mode", ["eager", "compiled"])
+@pytest.mark.parametrize(
+    ("loss", "params"),
+    [
+        ("L1Loss", {}),
+        ("HuberLoss", {"delta": 0.5}),
+        ("SmoothL1Loss", {"beta": 0.5}),
+        ("LogCoshLoss", {}),
+        ("QuantileLoss", {"quantiles": [0.2]}),
+        ("QuantileLoss", {"quantiles": [0.5]}),
+        ("AdaptiveRobustLoss", {"alpha": 0.5}),
+    ],
+)
+def test_regression_gradients_at_residuals_of_exactly_zero(loss, params, mode):
+    """Perfect predictions sit on each loss's kink or minimum: the gradient there is the
+    reference's autograd (the pinball loss's slope q at 0, not a maximum's split)."""
+    x, y = regression_data(300)
+    x[::4] = y[::4]
+    with dispatch.mode(mode):
+        d = advisor.evaluate(x, y, [{"loss": loss, "params": params}]).results[0].diagnostics
+    xr = x.detach().clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(build(loss, **{**params, "reduction": "none"})(xr, y).sum(), xr)
+    g = g.abs()
+    assert d.grad_mean == pytest.approx(float(g.mean()), rel=1e-5)
+    assert d.grad_max == pytest.approx(float(g.max()), rel=1e-5)
+    assert d.zero_grad_fraction == float((g == 0).float().mean())
 
 
 def test_multiclass_gradient_is_the_row_norm():
