@@ -269,10 +269,12 @@ def _softplus_neg(z):
     at exactly 0: autograd takes 0 for the derivative of |z| and of relu there, so the
     gradient comes out 0 instead of -1/2, and a logit of exactly 0 (an untrained model's)
     would report a BCE gradient of 1 or 0 where torch's is 1/2. relu(-z) written as
-    (|z| - z) / 2, the same values bit for bit, gives the missing -1/2.
+    |z| / 2 - z / 2 gives the missing -1/2 and the same sums: both halves are exact (but for
+    subnormals, which the log1p term swamps), and halving before subtracting keeps float16
+    from overflowing where |z| - z would.
     """
     a = z.abs()
-    return torch.log1p(torch.exp(-a)) + 0.5 * (a - z)
+    return torch.log1p(torch.exp(-a)) + (0.5 * a - 0.5 * z)
 
 
 def _binary_term(kind: str, x, y, p, w, pw):
