@@ -49,9 +49,8 @@ class SlotSpans:
 
 def plan(sample_losses: np.ndarray, sample_grads: np.ndarray, n: int) -> SlotSpans:
     """Spans for a slot of ``n`` samples from its losses and gradient magnitudes on a strided sample."""
-    positions = [diagnostics.rank(q, n) for q in diagnostics.QUANTILES]
-    top_rank = n - max(1, math.ceil(0.01 * n))
-    loss = selection.brackets(np.sort(sample_losses), n, positions)
+    top_rank = n - diagnostics.top_count(n)
+    loss = selection.brackets(np.sort(sample_losses), n, diagnostics.quantile_ranks(n))
     (grad,) = selection.brackets(np.sort(sample_grads), n, [top_rank])
     return SlotSpans(n, loss, grad)
 
@@ -124,7 +123,7 @@ def stats(
         summed += g_counts[2] * hi
     top = summed + (n - spans.top_rank - count) * threshold
     return diagnostics.finite_stats(
-        n, [found[diagnostics.rank(q, n)] for q in diagnostics.QUANTILES], loss_max=loss_max,
+        n, [found[k] for k in diagnostics.quantile_ranks(n)], loss_max=loss_max,
         grad_sum=grad_sum, grad_max=grad_max, zero_grads=zero_grads,
         top_share=top / grad_sum if grad_sum > 0 else None,
     )

@@ -25,8 +25,9 @@ case; with diagnostics 11.4 MiB (regression N=1e6) and 32 MiB (regression N=1e7,
 candidate keeps its rows), 55 and 58 MiB (multiclass, which keeps them: a C-th of its input).
 Outside torch's allocator, the sample-bracketed selections keep what lies inside their
 brackets (a few percent of a row), the summary pass the indices of the elements inside its
-spans, and numpy's masks of one slice (``selection.SLICE``) per thread; only the whole-array path (rows under ``selection.BRACKET_MIN``, or a sample that
-missed) copies the row it partitions, one per thread taking statistics.
+spans, and numpy's masks of one slice (``selection.SLICE``) per thread; only the whole-array
+path (rows under ``selection.BRACKET_MIN``, or a sample that missed) copies the row it
+partitions, one per thread taking statistics.
 """
 
 from __future__ import annotations

@@ -37,6 +37,16 @@ def rank(q: float, n: int) -> int:
     return math.floor(q * (n - 1))
 
 
+def quantile_ranks(n: int) -> list[int]:
+    """The positions of ``QUANTILES`` among n sorted values."""
+    return [rank(q, n) for q in QUANTILES]
+
+
+def top_count(n: int, fraction: float = 0.01) -> int:
+    """How many of n entries the top share holds: ceil(fraction · n), at least one."""
+    return max(1, math.ceil(fraction * n))
+
+
 def _host(v: torch.Tensor) -> np.ndarray | None:
     """A flat float numpy view of a CPU tensor (``selection`` never reorders it); None elsewhere."""
     if v.device.type != "cpu":
@@ -97,13 +107,13 @@ def loss_quantiles(losses: torch.Tensor, finite: bool = False) -> tuple[Quantile
         v, n_bad = _finite(losses.reshape(-1))
         if v.numel() == 0:
             return None, n_bad
-        p50, p90, p99 = (_kth(v, rank(q, v.numel()) + 1) for q in QUANTILES)
+        p50, p90, p99 = (_kth(v, k + 1) for k in quantile_ranks(v.numel()))
         return Quantiles(p50=p50, p90=p90, p99=p99, max=float(v.max())), n_bad
     a, n_bad = (a, 0) if finite else _finite_host(a)
     if a.size == 0:
         return None, n_bad
     loss_max = float(a.max())
-    p50, p90, p99 = selection.select(a, [rank(q, a.size) for q in QUANTILES])
+    p50, p90, p99 = selection.select(a, quantile_ranks(a.size))
     return Quantiles(p50=p50, p90=p90, p99=p99, max=loss_max), n_bad
 
 
@@ -111,7 +121,7 @@ def _top_share_host(a: np.ndarray, total: float, fraction: float) -> float | Non
     n = a.size
     if n == 0 or total <= 0:
         return None
-    m = max(1, math.ceil(fraction * n))
+    m = top_count(n, fraction)
     if m == n:
         return float(a.sum(dtype=np.float64)) / total
     t = selection.tally(a, [n - m], top_rank=n - m)
@@ -131,7 +141,7 @@ def top_share(g: torch.Tensor, fraction: float = 0.01) -> float | None:
     total = float(g.sum(dtype=torch.float64))
     if n == 0 or total <= 0:
         return None
-    m = max(1, math.ceil(fraction * n))
+    m = top_count(n, fraction)
     threshold = _kth(g.reshape(-1), n - m + 1)
     above = g > threshold
     count = int(above.sum())
@@ -186,8 +196,8 @@ class SharedOrder:
 def shared_order(key: selection.Key, fraction: float = 0.01) -> SharedOrder | None:
     """One selection on ``key`` (not empty) for every candidate monotone in it; None if it is not finite."""
     n = key.size
-    positions = [rank(q, n) for q in QUANTILES]
-    m = max(1, math.ceil(fraction * n))
+    positions = quantile_ranks(n)
+    m = top_count(n, fraction)
     ranks = sorted({*positions, n - m})
     got = selection.select_indexed(key, ranks, above_rank=n - m)
     if got is None:

@@ -38,8 +38,8 @@ class _RowTally:
 
     def __init__(self, loss_sample: np.ndarray, grad_sample: np.ndarray, n: int) -> None:
         self.n = n
-        self.top_rank = n - max(1, math.ceil(0.01 * n))
-        self.loss = selection.Tally(loss_sample, n, [diagnostics.rank(q, n) for q in diagnostics.QUANTILES])
+        self.top_rank = n - diagnostics.top_count(n)
+        self.loss = selection.Tally(loss_sample, n, diagnostics.quantile_ranks(n))
         self.grad = selection.Tally(grad_sample, n, [self.top_rank], top_rank=self.top_rank)
         self.loss_max = self.grad_max = -math.inf
         self.grad_sum = 0.0
