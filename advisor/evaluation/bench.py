@@ -12,9 +12,11 @@ times, on the same data in the same process:
   ``torch.nn.<Name>`` where torch has the loss): forward only for values, forward and
   ``torch.autograd.grad`` w.r.t. the predictions with diagnostics, since diagnostics report
   gradients;
-* ``single_s``: ``advisor.evaluate`` of the candidate whose loop time is the largest, alone,
-  through the same compiled path. Should compiled costs rank differently the true maximum is
-  larger, so ``fused_over_single`` can only overstate the cost of fusing;
+* ``single_s``: the costliest of the K candidates, each evaluated alone through the same
+  compiled path (``single_from`` "each"), which is what ``fused_over_single`` is meant to
+  compare with: fusing K costs that many times the dearest one alone. A quick run times only
+  the candidate slowest in the loop (``single_from`` "loop"), to spare K compilations; since
+  compiled costs need not rank as the loop's do, its ratio can only overstate fusion's cost;
 * ``read_bound_s``: the fastest one-pass reduction over each input, a floor for any pass over
   the same bytes;
 * ``compile_cold_s``, ``compile_warm_s`` and ``peak_extra_bytes``: unless ``quick``, a fresh
@@ -94,7 +96,7 @@ def run(
         for diag in modes:
             if progress is not None:
                 progress(len(rows), total, f"{name} ({'diagnostics' if diag else 'values'})")
-            rows.append(_row(name, case, x, y, diag, repeats, probe=not quick))
+            rows.append(_row(name, case, x, y, diag, repeats, probe=not quick, each_single=not quick))
         del x, y
         gc.collect()
     if progress is not None:
@@ -127,7 +129,9 @@ def _read(t: torch.Tensor, dev: torch.device) -> float:
     return min(timed(p, dev) for p in passes)
 
 
-def _row(name: str, case: Case, x: torch.Tensor, y: torch.Tensor, diag: bool, repeats: int, *, probe: bool) -> BenchRow:
+def _row(
+    name: str, case: Case, x: torch.Tensor, y: torch.Tensor, diag: bool, repeats: int, *, probe: bool, each_single: bool
+) -> BenchRow:
     dev = x.device
     cands = list(case.candidates)
     mods = modules(case, dev, x.dtype)
@@ -154,13 +158,16 @@ def _row(name: str, case: Case, x: torch.Tensor, y: torch.Tensor, diag: bool, re
         loop_t.append(spent)
         read_t.append(_read(x, dev) + _read(y, dev))
     heavy = max(range(len(mods)), key=per_cand.__getitem__)
-    single = [cands[heavy]]
-    _fused(x, y, single, diag)  # compiles the single-candidate structure
-    single_t: list[float] = []
+    alone = range(len(cands)) if each_single else (heavy,)
+    for j in alone:
+        _fused(x, y, [cands[j]], diag)  # compiles each single-candidate structure
+    single_t = {j: float("inf") for j in alone}
     for _ in range(repeats):
-        single_t.append(timed(lambda: _fused(x, y, single, diag), dev))
+        for j in alone:
+            single_t[j] = min(single_t[j], timed(lambda j=j: _fused(x, y, [cands[j]], diag), dev))
         fused_t.append(timed(lambda: _fused(x, y, cands, diag), dev))
-    fused_s, loop_s, single_s = min(fused_t), min(loop_t), min(single_t)
+    dearest = max(single_t, key=single_t.__getitem__)
+    fused_s, loop_s, single_s = min(fused_t), min(loop_t), single_t[dearest]
     gc.collect()
     probed: dict[str, Any] = {}
     if probe:
@@ -183,7 +190,8 @@ def _row(name: str, case: Case, x: torch.Tensor, y: torch.Tensor, diag: bool, re
         fused_s=fused_s,
         loop_s=loop_s,
         speedup=loop_s / fused_s,
-        single_loss=label(cands[heavy]),
+        single_loss=label(cands[dearest]),
+        single_from="each" if each_single else "loop",
         single_s=single_s,
         fused_over_single=fused_s / single_s,
         bytes_read=nbytes,

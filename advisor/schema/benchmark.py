@@ -34,8 +34,15 @@ class BenchRow(BaseModel):
         description="a Python loop of the K torch.nn loss modules (forward+backward with diagnostics)"
     )
     speedup: float = Field(description="loop_s / fused_s")
-    single_loss: str = Field(description="the candidate timed alone: the slowest one in the loop")
-    single_s: float = Field(description="advisor.evaluate of that one candidate, compiled")
+    single_loss: str = Field(description="the candidate timed alone that took longest (see single_from)")
+    single_s: float = Field(description="advisor.evaluate of that one candidate alone, compiled")
+    single_from: str = Field(
+        "loop",
+        description=(
+            "'each': every candidate was timed alone and single_loss is the dearest; 'loop': only"
+            " the candidate slowest in the torch.nn loop was (quick runs), which can only overstate fused/single"
+        ),
+    )
     fused_over_single: float = Field(description="fused_s / single_s")
     bytes_read: int = Field(description="bytes of predictions and targets")
     read_bound_s: float = Field(description="the fastest one-pass reduction over the same bytes")
@@ -95,11 +102,14 @@ def format_table(rows: list[BenchRow]) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     if rows:
-        singles = sorted({f"{r.case}: {r.single_loss}" for r in rows})
+        singles = sorted({f"{r.case}{'' if r.single_from == 'each' else ' (loop)'}: {r.single_loss}" for r in rows})
         methods = sorted({r.peak_method for r in rows if r.peak_method})
         lines.append("")
         lines.append(f"{rows[0].dtype} on {rows[0].device}; fastest of {rows[0].repeats} call(s) per side.")
-        lines.append("speedup = loop / fused; fused/single = fused / the loop's slowest loss alone, fused path.")
+        lines.append(
+            "speedup = loop / fused; fused/single = fused / the dearest candidate alone, fused path"
+            " (each timed alone; '(loop)': only the loop's slowest)."
+        )
         lines.append("single: " + "; ".join(singles))
         lines.append(
             "compile: this run's first call minus fused; cold/warm: a fresh process with an empty"
