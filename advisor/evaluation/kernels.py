@@ -259,6 +259,43 @@ def regression_summary_kernel(x, y, P, E=None, *, kinds, bracketed=()):
     return torch.stack(sums), torch.stack(summaries), torch.stack(counts), torch.stack(above), torch.stack(codes)
 
 
+
+def _row_count(mask: torch.Tensor) -> torch.Tensor:
+    """Per-row int32 counts of a (K, n) mask."""
+    return mask.to(torch.int32).sum(1, dtype=torch.int32)
+
+
+def span_tally_kernel(losses, grads, E):
+    """Where K rows of per-sample losses and gradient magnitudes fall around their spans.
+
+    ``losses``, ``grads``: (K, n); ``E``: (K, LOSS_SPANS + 1, 2), as ``regression_summary_kernel``'s.
+    Returns that kernel's per-slot counts ((K, SPAN_COUNTS) int32), gradient sums above the
+    top span ((K,) float64) and uint8 codes ((K, n)), with the rows' reductions ((K, 5)
+    float64: ``SUMMARY_FIELDS`` and the summed losses, whose finiteness vouches for the
+    losses as the summed gradients do for the gradients). It is the counting half of
+    ``regression_summary_kernel`` for rows that are already written (multiclass blocks): one
+    vectorised pass over them instead of a numpy pass per bracket and row.
+    """
+    glo, ghi = E[:, LOSS_SPANS, 0:1], E[:, LOSS_SPANS, 1:2]
+    counts = [_row_count(losses < E[:, b, 0:1]) for b in range(LOSS_SPANS)]
+    counts += [_row_count(grads < glo), _row_count(grads == glo), _row_count(grads == ghi), _row_count(grads > ghi)]
+    above = torch.where(grads > ghi, grads, torch.zeros_like(grads)).sum(1, dtype=torch.float64)
+    code = torch.where((grads > glo) & (grads < ghi), 4, 0)
+    for b in range(LOSS_SPANS):
+        code = code + torch.where((losses >= E[:, b, 0:1]) & (losses <= E[:, b, 1:2]), b + 1, 0)
+    reductions = torch.stack(
+        [
+            grads.sum(1, dtype=torch.float64),
+            grads.amax(1).to(torch.float64),
+            (grads == 0).sum(1).to(torch.float64),
+            losses.amax(1).to(torch.float64),
+            losses.sum(1, dtype=torch.float64),
+        ],
+        1,
+    )
+    return torch.stack(counts, 1), above, code.to(torch.uint8), reductions
+
+
 # ---------------------------------------------------------------- binary: elementwise logits or probabilities
 
 
@@ -325,7 +362,7 @@ def _base(z):
     return d, e, e.sum(1)
 
 
-def _slot_terms(d, e, se, tm, W, off, shifted, smooth, diag):
+def _slot_terms(d, e, se, tm, W, off, shifted, smooth, weighted, diag):
     """Per slot, the (n,) row terms of the slots that read one softmax base.
 
     ``d``, ``e``, ``se`` come from ``_base`` of z0; slot k reads z0 + off[k] (zero unless
@@ -335,7 +372,10 @@ def _slot_terms(d, e, se, tm, W, off, shifted, smooth, diag):
     The weighted sum of -log p_c, sum_c w_c (lse - z_c), is L_k sum(w) + sum_c w_c d_c +
     sum_c w_c (M_k - off_c), non-negative terms, so large logits do not cancel; only
     label-smoothed slots need it (``smooth[k]``, static: the slot's loss has label smoothing,
-    whatever its value), so the others get None and cost no sum.
+    whatever its value), so the others get None and cost no sum. Slots without class
+    weights (``weighted[k]`` False, static for the same reason: the parameter is absent,
+    whatever a given one holds) have w = 1, so their weighted sums are sums every such slot
+    shares: sum_c d_c for the smoothing term, Q for Rw.
 
     Every quantity is a sum over the row or per-row arithmetic on one slot's (n,) column, so
     inductor fuses all of them into one vectorised pass that reads each row once. (Stacking
@@ -358,7 +398,11 @@ def _slot_terms(d, e, se, tm, W, off, shifted, smooth, diag):
     ES = [(e * S[k]).sum(1) if shifted[k] else se for k in range(K)]
     L = [torch.log(v) for v in ES]
     nll = [L[k] + dt + (top[k] - off[k][tm]) if shifted[k] else L[k] + dt for k in range(K)]
-    sm = [L[k] * sw[k] + (d * W[k]).sum(1) + const[k] if smooth[k] else None for k in range(K)]
+    plain_d = d.sum(1) if any(smooth[k] and not weighted[k] for k in range(K)) else None
+    sm = [
+        L[k] * sw[k] + ((d * W[k]).sum(1) if weighted[k] else plain_d) + const[k] if smooth[k] else None
+        for k in range(K)
+    ]
     if not diag:
         return nll, sm, None
     target = torch.arange(e.shape[1], device=e.device) == tm.unsqueeze(1)
@@ -367,14 +411,14 @@ def _slot_terms(d, e, se, tm, W, off, shifted, smooth, diag):
     plain_rs, plain_q = em2.sum(1), em.sum(1)
     rest = []
     for k in range(K):
-        rw = (em * (S[k] * W[k])).sum(1)
         rs = (em2 * (S[k] * S[k])).sum(1) if shifted[k] else plain_rs
         q = (em * S[k]).sum(1) if shifted[k] else plain_q
+        rw = (em * (S[k] * W[k])).sum(1) if weighted[k] else q
         rest.append((rw / ES[k], rs / (ES[k] * ES[k]), q / ES[k]))
     return nll, sm, rest
 
 
-def _softmax_terms(x, tm, W, OFF, offsets, smooth, diag):
+def _softmax_terms(x, tm, W, OFF, offsets, smooth, weighted, diag):
     """(nll, sm, rest, log sum exp(x - max x)) for logits, per slot; see ``_slot_terms``.
 
     Slots with ``offsets[k] == 1`` (offsets too wide to share) get a base of their own, x +
@@ -392,13 +436,15 @@ def _softmax_terms(x, tm, W, OFF, offsets, smooth, diag):
         lse_x = torch.log(se)
         if shared:
             flags = [offsets[k] == 2 for k in shared]
-            out = _slot_terms(d, e, se, tm, W[shared], OFF[shared], flags, [smooth[k] for k in shared], diag)
+            out = _slot_terms(
+                d, e, se, tm, W[shared], OFF[shared], flags, [smooth[k] for k in shared], [weighted[k] for k in shared], diag
+            )
             for j, k in enumerate(shared):
                 nll[k], sm[k] = out[0][j], out[1][j]
                 rest[k] = out[2][j] if diag else None
     for k in (k for k, o in enumerate(offsets) if o == 1):
         d, e, se = _base(x + OFF[k])
-        out = _slot_terms(d, e, se, tm, W[k : k + 1], torch.zeros_like(OFF[k : k + 1]), [False], [smooth[k]], diag)
+        out = _slot_terms(d, e, se, tm, W[k : k + 1], torch.zeros_like(OFF[k : k + 1]), [False], [smooth[k]], [weighted[k]], diag)
         nll[k], sm[k] = out[0][0], out[1][0]
         rest[k] = out[2][0] if diag else None
     return nll, sm, rest, lse_x
@@ -451,7 +497,7 @@ def _grad_norm(w, dtype, w_raw, a, b, rest):
     return torch.sqrt(torch.clamp(norm2, min=0.0)).to(dtype)
 
 
-def multiclass_kernel(x, t, P, W, OFF, s=None, *, kinds, offsets, log_probs=False, diag=False):
+def multiclass_kernel(x, t, P, W, OFF, s=None, *, kinds, offsets, weighted=None, log_probs=False, diag=False):
     """x: (n, C) logits (log-probabilities with ``log_probs``); t: (n,) int64; P: (K, 3) = eps, gamma, ignore_index.
 
     One pass over the classes gives the shared exponentials and the sums each slot needs
@@ -459,7 +505,9 @@ def multiclass_kernel(x, t, P, W, OFF, s=None, *, kinds, offsets, log_probs=Fals
     inductor fuses the slots' sums over rows into one vectorised pass. ``kinds[k]`` (static) is the slot's loss: "ce", "nll", "focal" or
     "logit_adjusted". ``offsets[k]`` (static) is 0 for a slot without logit offsets, 2 for one
     whose offsets (logit-adjusted CE) span at most ``SHARED_OFFSET_SPAN`` and so share the
-    plain exponentials, 1 for one with wider offsets and a softmax of its own. With ``diag``
+    plain exponentials, 1 for one with wider offsets and a softmax of its own. ``weighted[k]``
+    (static; None: every slot) says whether the slot has class weights, rows of ``W`` that
+    are all ones otherwise (``_slot_terms`` then skips its weighted sums). With ``diag``
     the per-sample losses and gradient norms are (K, n), and the last output counts the rows
     whose softmax puts all the mass on one class to within machine epsilon (the saturation
     diagnostic, computed on ``x``).
@@ -469,12 +517,13 @@ def multiclass_kernel(x, t, P, W, OFF, s=None, *, kinds, offsets, log_probs=Fals
     tiny = torch.finfo(x.dtype).tiny
     tm = t.clamp(0, C - 1)  # the target on every counted row; ignored rows read a valid class
     smooth = [kind == "ce" for kind in kinds]
+    weighted = [True] * K if weighted is None else list(weighted)
     if log_probs:
         if any(offsets) or any(smooth):
             raise ValueError("log-probabilities take neither logit offsets nor label smoothing")
         nll, sm, rest, lse_x = [-x.gather(1, tm.unsqueeze(1)).squeeze(1)] * K, [None] * K, [None] * K, None
     else:
-        nll, sm, rest, lse_x = _softmax_terms(x, tm, W, OFF, offsets, smooth, diag)
+        nll, sm, rest, lse_x = _softmax_terms(x, tm, W, OFF, offsets, smooth, weighted, diag)
     tf = t.to(P.dtype)
     sums, denoms, losses, grads = [], [], [], []
     for k in range(K):
@@ -513,4 +562,5 @@ KERNELS = {
     "regression_summary": regression_summary_kernel,
     "binary": binary_kernel,
     "multiclass": multiclass_kernel,
+    "span_tally": span_tally_kernel,
 }

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from advisor.evaluation import chunking, diagnostics, dispatch, kernels, streamed, summary
+from advisor.evaluation import chunking, diagnostics, dispatch, kernels, streamed, summary, tallied
 from advisor.evaluation.plans import Group, Member
 from advisor.evaluation.residual_order import ResidualOrder
 
@@ -58,6 +58,7 @@ def _kernel_args(group: Group, members: list[Member]) -> tuple[tuple[torch.Tenso
     static = {
         "kinds": tuple(m.kind for m in members),
         "offsets": tuple(_offset_kind(m) for m in members),
+        "weighted": tuple(m.w is not None for m in members),
         "log_probs": group.log_probs,
     }
     return (P, W, OFF), static
@@ -76,32 +77,40 @@ def _offset_kind(m: Member) -> int:
 
 
 def _block_stats(
-    L: torch.Tensor, G: torch.Tensor, finite: list[bool], shared: list[bool], order: ResidualOrder
+    L: torch.Tensor, G: torch.Tensor, finite: list[bool], shared: list[bool], order: ResidualOrder, compiled: bool
 ) -> list[dict[str, Any]]:
-    """``diagnostics.sample_stats`` of each candidate's row, on as many threads as torch uses.
+    """``diagnostics.sample_stats`` of each candidate's row.
 
-    The selections behind the quantiles are single-threaded numpy calls that release the GIL,
-    and by now the kernel's threads are idle: candidates in parallel make the diagnostics
-    about as many times faster as there are cores. Each result depends on its row alone.
+    Large rows of candidates that share no order are counted in one compiled pass
+    (``tallied``); the rest, and any that pass leaves open, select with numpy on as many
+    threads as torch uses: those selections are single-threaded calls that release the GIL,
+    and by now the kernel's threads are idle. Each result depends on its row alone.
     ``shared`` candidates read their order statistics from ``order`` instead of selecting.
     """
     k = len(finite)
+    done: dict[int, dict[str, Any]] = {}
+    own = [j for j in range(k) if finite[j] and not shared[j]]
+    if own and tallied.usable(L, compiled):
+        rows = slice(None) if len(own) == k else own
+        for j, got in zip(own, tallied.stats(L[rows], G[rows]), strict=True):
+            if got is not None:
+                done[j] = got
 
     def one(j: int) -> dict[str, Any]:
-        return diagnostics.sample_stats(L[j], G[j], finite[j])
+        return done[j] if j in done else diagnostics.sample_stats(L[j], G[j], finite[j])
 
     def ordered(j: int, at: diagnostics.SharedOrder | None) -> dict[str, Any]:
         return one(j) if at is None else diagnostics.ordered_sample_stats(L[j], G[j], at)
 
-    workers = min(k, max(1, torch.get_num_threads()))
-    if workers == 1:
+    workers = min(k - len(done), max(1, torch.get_num_threads()))
+    if workers <= 1:
         return [ordered(j, order.get()) if shared[j] else one(j) for j in range(k)]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="advisor-stats") as pool:
         pending = pool.submit(order.get) if any(shared) else None
-        own = {j: pool.submit(one, j) for j in range(k) if not shared[j]}
+        own_results = {j: pool.submit(one, j) for j in range(k) if not shared[j]}
         at = pending.result() if pending is not None else None
         rest = {j: pool.submit(ordered, j, at) for j in range(k) if shared[j]}
-        return [(rest[j] if shared[j] else own[j]).result() for j in range(k)]
+        return [(rest[j] if shared[j] else own_results[j]).result() for j in range(k)]
 
 
 def _summarised(group: Group, members: list[Member], order: ResidualOrder, compiled: bool) -> dict[int, Outcome]:
@@ -244,7 +253,7 @@ def run_group(
             denoms = torch.full((k,), count, dtype=torch.float64, device=x.device)
         sums_h, denoms_h = sums.tolist(), denoms.tolist()
         if diag and stats is None:
-            stats = _block_stats(L_all, G_all, [math.isfinite(v) for v in sums_h], order.shares(block), order)
+            stats = _block_stats(L_all, G_all, [math.isfinite(v) for v in sums_h], order.shares(block), order, compiled)
         elif not diag:
             stats = [None] * k
         for j, m in enumerate(block):

@@ -34,12 +34,6 @@ from advisor.evaluation.residual_order import ResidualOrder
 _ADDED = torch.tensor([field in ("grad_sum", "zero_grads") for field in kernels.SUMMARY_FIELDS])
 
 Result = tuple[float, dict[str, Any], str]
-#: Rows of the strided sample that draws the spans. A smaller one sorts faster and marks more
-#: elements (the spans widen as one over its square root). The pinball pair at N=1e6 took 24.3,
-#: 22.4, 21.8, 21.0 and 23.4 ms with 2^12 to 2^16; the eight losses at 1e7, 245 ms with 2^15,
-#: 266 with 2^16 and 247 with 2^17.
-PLAN_SAMPLE = 1 << 15
-
 
 def brackets_own(group: Group, order: ResidualOrder, kind: str, p: tuple[float, ...]) -> bool:
     """Whether a slot that shares no order takes its statistics from the pass's counts.
@@ -118,7 +112,7 @@ def _at(group: Group, idx: np.ndarray, P: torch.Tensor, kinds: tuple[str, ...], 
 
 def _plans(group: Group, P: torch.Tensor, kinds: tuple[str, ...], compiled: bool) -> list[bracketed.SlotSpans]:
     """Each slot's spans, from the kernel on a strided sample of the rows."""
-    rows = streamed.sample_rows(group.n_rows, group.row_elements, PLAN_SAMPLE)
+    rows = streamed.sample_rows(group.n_rows, group.row_elements, bracketed.PLAN_SAMPLE)
     L, G = _diag(group.x[rows], group.y[rows], P, kinds, compiled)
     return [bracketed.plan(L[j], G[j], group.n_samples) for j in range(len(kinds))]
 

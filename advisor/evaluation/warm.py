@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from advisor.evaluation import dispatch, streamed
+from advisor.evaluation import dispatch, selection, streamed
 from advisor.evaluation.engine import evaluate
 
 FAMILIES = ("regression", "binary", "multiclass")
@@ -29,9 +29,14 @@ def _data(family: str, n: int, dtype: torch.dtype, device: torch.device) -> tupl
 
 
 def _rows(family: str, diag: bool) -> int:
-    """Rows to warm on: a regression request with diagnostics is large enough for the summary
-    pass's spans (``summary.brackets_own``), whose kernel has a structure of its own."""
-    return streamed.STREAM_MIN if family == "regression" and diag else 64
+    """Rows to warm on: with diagnostics, large enough for the paths whose kernels have a
+    structure of their own: a regression request's summary-pass spans (``summary.brackets_own``),
+    a multiclass block's counted rows (``tallied.usable``)."""
+    if diag and family == "regression":
+        return streamed.STREAM_MIN
+    if diag and family == "multiclass":
+        return selection.BRACKET_MIN
+    return 64
 
 
 def warmup(

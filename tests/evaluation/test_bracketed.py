@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import advisor
-from advisor.evaluation import bracketed, dispatch, runner, streamed, summary
+from advisor.evaluation import bracketed, dispatch, runner, streamed, summary, tallied
 from tests.evaluation.data import count_data, regression_data
 from tests.evaluation.paths import assert_same_results, record
 from tests.evaluation.test_selection import _bracket_patterns, _patterns
@@ -29,6 +29,7 @@ def _rows(x, y, cands, monkeypatch, **kw):
     with monkeypatch.context() as m:
         m.setattr(summary, "brackets_own", lambda *a: False)
         m.setattr(runner, "_streamable", lambda *a: False)
+        m.setattr(tallied, "usable", lambda *a: False)  # the rows' numpy selections, not their compiled count
         return advisor.evaluate(x, y, cands, **kw).results
 
 
@@ -102,7 +103,7 @@ def test_a_value_that_is_not_finite_falls_back_to_the_rows(monkeypatch):
 
 def test_a_sample_that_misleads_falls_back_to_the_rows(monkeypatch):
     x, y = regression_data(N)
-    sampled = streamed.sample_rows(N, 1, summary.PLAN_SAMPLE)
+    sampled = streamed.sample_rows(N, 1, bracketed.PLAN_SAMPLE)
     x[sampled] = y[sampled] - 50.0 - torch.rand(sampled.numel(), generator=torch.Generator().manual_seed(6))
     seen = _count_bracketed(monkeypatch)
     _compare(x, y, OWN[:1], monkeypatch)
@@ -124,7 +125,7 @@ def test_the_spans_hold_their_ranks_on_a_fresh_sample():
     rng = np.random.default_rng(9)
     n = N
     losses, grads = rng.standard_cauchy(n) ** 2, np.abs(rng.standard_normal(n))
-    spans = bracketed.plan(losses[:: n // summary.PLAN_SAMPLE], grads[:: n // summary.PLAN_SAMPLE], n)
+    spans = bracketed.plan(losses[:: n // bracketed.PLAN_SAMPLE], grads[:: n // bracketed.PLAN_SAMPLE], n)
     ordered = np.sort(losses)
     for lo, hi, ks in spans.loss:
         assert all(lo <= ordered[k] <= hi for k in ks)

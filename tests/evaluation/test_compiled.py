@@ -26,7 +26,9 @@ def compiled():
     xc, yc = multiclass_data(64, 6)
     with dispatch.mode("compiled"):
         advisor.evaluate(x, y, REG, diagnostics=False)
-        advisor.evaluate(xc, yc, ["CrossEntropyLoss", "FocalLoss", "LogitAdjustedLoss"], diagnostics=False)
+        # class weights given or not is structure (``kernels._slot_terms``' ``weighted``): warm the weighted one
+        weighted = {"loss": "CrossEntropyLoss", "params": {"weight": [1.0] * 6, "label_smoothing": 0.1}}
+        advisor.evaluate(xc, yc, [weighted, "FocalLoss", "LogitAdjustedLoss"], diagnostics=False)
     if dispatch.broken_kernels():
         pytest.skip(f"torch.compile unavailable here: {dispatch.broken_kernels()}")
     return True
