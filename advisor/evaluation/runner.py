@@ -224,7 +224,8 @@ def run_group(
         L_all = G_all = None
         try:
             if diag and need_samples and _streamable(kernel, block, x, n_samples):
-                stats = streamed.run(call, n_rows, r, streamed.chunks(n_rows, row_args, compiled), acc.add)
+                counted = tallied.usable(x, compiled, n_samples)
+                stats = streamed.run(call, n_rows, r, streamed.chunks(n_rows, row_args, compiled), acc.add, counted=counted)
                 if stats is None or any(st is None for st in stats):
                     stats = None  # a bracket missed or something is not finite: the rows, then
                     acc = _Sums(k, x.device)

@@ -8,7 +8,10 @@ rows are fresh pages on every call: two pinball losses at 1e7 samples write 153 
 kernel took 72 ms writing them whole against 26 ms over the streamed chunks (2-core CPU).
 The brackets come from the kernel run once on a strided sample of the rows. Unweighted
 regression groups skip even the chunks' rows (``summary``); weighted ones and binary blocks
-stream.
+stream. Where the kernels run compiled, each chunk is counted by one compiled pass around
+spans drawn from the same sample (``tallied.Counter``) instead of numpy's passes per bracket:
+at N=2e6 (2-core CPU, fastest of 5, calls interleaved), three binary candidates with
+diagnostics took 53.6 against 66.9 ms, three weighted regression candidates 44.3 against 60.3.
 
 ``run`` gives None when a bracket missed its rank or some value is not finite; the caller then
 runs the block the ordinary way, with all rows, which counts what is not finite.
@@ -24,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from advisor.evaluation import chunking, diagnostics, selection
+from advisor.evaluation import chunking, diagnostics, selection, tallied
 
 #: Below this many samples a block keeps its rows: the whole-row statistics are fast there.
 STREAM_MIN = selection.BRACKET_MIN
@@ -145,17 +148,30 @@ def run(
     row_elements: int,
     bounds: list[tuple[int, int]],
     on_chunk: Callable[[Any], None],
+    *,
+    counted: bool = False,
 ) -> list[dict[str, Any] | None] | None:
     """Stream a block: ``call(r0, r1, None)`` runs the kernel on rows [r0, r1),
     ``call(0, None, rows)`` on the sampled rows; it returns the kernel's outputs, whose losses
     and gradients are the third and fourth. ``on_chunk`` takes each chunk's outputs for the
     sums the caller keeps. None as soon as something is not finite (the caller reruns the
-    block with its rows).
+    block with its rows). ``counted``: each chunk is counted by the compiled pass of
+    ``tallied`` (which the caller has checked it may use) instead of tallied with numpy.
     """
     _, _, sample_losses, sample_grads, _ = call(0, None, sample_rows(n_rows, row_elements))
     k = sample_losses.shape[0]
     n = n_rows * row_elements
-    stream = Stream(sample_losses.reshape(k, -1), sample_grads.reshape(k, -1), n)
+    sample_losses, sample_grads = sample_losses.reshape(k, -1), sample_grads.reshape(k, -1)
+    if counted:
+        counter = tallied.Counter(sample_losses.numpy(), sample_grads.numpy(), n, sample_losses)
+        for r0, r1 in bounds:
+            out = call(r0, r1, None)
+            on_chunk(out)
+            counter.feed(out[2].reshape(k, -1), out[3].reshape(k, -1))
+            if not counter.finite:
+                return None
+        return counter.stats()
+    stream = Stream(sample_losses, sample_grads, n)
     try:
         for r0, r1 in bounds:
             out = call(r0, r1, None)

@@ -1,12 +1,12 @@
-"""Order statistics of per-sample rows already written, from one compiled counting pass over them.
+"""Order statistics of per-sample rows from a compiled count around sample-drawn spans.
 
-A block that keeps its rows (a multiclass block: a row holds one number per sample, a C-th of
-the logits) reads each candidate's loss quantiles and top-1% gradient share from them. The
-numpy selection behind ``diagnostics.sample_stats`` costs a few passes per bracket per row,
-each candidate on its own thread. Here a strided sample of each row draws its spans
+Rows that are written (a multiclass block's: a row holds one number per sample, a C-th of the
+logits) or streamed a chunk at a time (``streamed``: binary blocks, weighted regression) give
+each candidate's loss quantiles and top-1% gradient share. numpy's selection costs a few
+passes per bracket per row. Here a strided sample of each row draws its spans
 (``bracketed.plan``), ``kernels.span_tally_kernel`` counts where every entry of every row
 falls around them in one vectorised pass, and only the entries it marks inside a span are
-sorted out (``bracketed.stats``): the values are the same exact order statistics.
+kept and sorted out (``bracketed.stats``): the values are the same exact order statistics.
 
 Only where the pass runs compiled (eager, it would materialise a mask per comparison) on CPU
 rows of float32 or float64 (the marked entries are partitioned with numpy), at sizes where
@@ -24,46 +24,80 @@ from typing import Any
 import numpy as np
 import torch
 
-from advisor.evaluation import bracketed, dispatch, selection
+from advisor.evaluation import bracketed, dispatch, kernels, selection
 
-#: Entries of each row's strided sample that draw its spans.
+#: Entries of each row's strided sample that draw its spans (whole rows; a stream brings its own).
 SAMPLE = 1 << 13
+#: Columns of the kernel's reductions combined across chunks by addition (the others by maximum):
+#: ``SUMMARY_FIELDS`` and the summed losses.
+_ADDED = np.array([field in ("grad_sum", "zero_grads") for field in kernels.SUMMARY_FIELDS] + [True])
 
 
-def usable(rows: torch.Tensor, compiled: bool) -> bool:
-    """Whether (K, n) ``rows`` take this path."""
+def usable(rows: torch.Tensor, compiled: bool, n: int | None = None) -> bool:
+    """Whether rows like ``rows``, ``n`` entries each (default: its last dimension), take this path."""
     return (
         compiled
         and rows.device.type == "cpu"
         and rows.dtype in (torch.float32, torch.float64)
-        and rows.shape[-1] >= selection.BRACKET_MIN
+        and (rows.shape[-1] if n is None else n) >= selection.BRACKET_MIN
     )
+
+
+class Counter:
+    """The counts of K rows of ``n`` entries, fed a chunk of columns at a time.
+
+    ``sample_losses``, ``sample_grads``: (K, m) the rows' values on a strided sample of their
+    entries, from which each row's spans are drawn.
+    """
+
+    def __init__(self, sample_losses: np.ndarray, sample_grads: np.ndarray, n: int, like: torch.Tensor) -> None:
+        k = sample_losses.shape[0]
+        self.n = n
+        self.plans = [bracketed.plan(sample_losses[j], sample_grads[j], n) for j in range(k)]
+        self.edges = bracketed.edges(self.plans, like)
+        self.counts = np.zeros((k, kernels.SPAN_COUNTS), dtype=np.int64)
+        self.above = np.zeros(k, dtype=np.float64)
+        self.reductions: np.ndarray | None = None
+        self.kept: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in range(k)]
+
+    def feed(self, losses: torch.Tensor, grads: torch.Tensor) -> None:
+        """One chunk's (K, c) rows."""
+        (counts, above, codes, reductions), _ = dispatch.run("span_tally", (losses, grads, self.edges), {}, compiled=True)
+        self.counts += counts.numpy()
+        self.above += above.numpy()
+        part = reductions.numpy()
+        self.reductions = part if self.reductions is None else np.where(_ADDED, self.reductions + part, np.maximum(self.reductions, part))
+        c, L, G = codes.numpy(), losses.numpy(), grads.numpy()
+        for j, kept in enumerate(self.kept):
+            at = np.flatnonzero(c[j] != 0)  # a bool mask: several times faster than on uint8
+            kept.append((c[j][at], L[j][at], G[j][at]))
+
+    @property
+    def finite(self) -> bool:
+        return self.reductions is None or bool(np.isfinite(self.reductions).all())
+
+    def stats(self) -> list[dict[str, Any] | None]:
+        """``diagnostics.sample_stats``' fields of each row, None where the numpy way must answer."""
+        out: list[dict[str, Any] | None] = []
+        for j, kept in enumerate(self.kept):
+            grad_sum, grad_max, zero_grads, loss_max, loss_sum = self.reductions[j].tolist()
+            if not all(math.isfinite(v) for v in (grad_sum, grad_max, loss_max, loss_sum)):
+                out.append(None)
+                continue
+            codes, L, G = (np.concatenate(parts) for parts in zip(*kept, strict=True))
+            out.append(
+                bracketed.stats(
+                    self.plans[j], self.counts[j], float(self.above[j]), codes, L, G,
+                    grad_sum=grad_sum, grad_max=grad_max, zero_grads=int(zero_grads), loss_max=loss_max,
+                )
+            )
+        return out
 
 
 def stats(losses: torch.Tensor, grads: torch.Tensor, sample: int = SAMPLE) -> list[dict[str, Any] | None]:
-    """``diagnostics.sample_stats``' fields of each of K rows, None where the numpy way must answer.
-
-    ``losses``, ``grads``: (K, n) per-sample losses and gradient magnitudes.
-    """
-    k, n = losses.shape
-    L, G = losses.numpy(), grads.numpy()
+    """``Counter.stats`` of whole (K, n) rows of per-sample losses and gradient magnitudes."""
+    n = losses.shape[1]
     step = max(1, n // sample)
-    plans = [bracketed.plan(L[j, ::step], G[j, ::step], n) for j in range(k)]
-    (counts, above, codes, reductions), _ = dispatch.run(
-        "span_tally", (losses, grads, bracketed.edges(plans, losses)), {}, compiled=True
-    )
-    counts, above, codes, reductions = counts.numpy(), above.numpy(), codes.numpy(), reductions.tolist()
-    out: list[dict[str, Any] | None] = []
-    for j in range(k):
-        grad_sum, grad_max, zero_grads, loss_max, loss_sum = reductions[j]
-        if not all(math.isfinite(v) for v in (grad_sum, grad_max, loss_max, loss_sum)):
-            out.append(None)
-            continue
-        at = np.flatnonzero(codes[j] != 0)  # a bool mask: several times faster than on uint8
-        out.append(
-            bracketed.stats(
-                plans[j], counts[j], float(above[j]), codes[j][at], L[j][at], G[j][at],
-                grad_sum=grad_sum, grad_max=grad_max, zero_grads=int(zero_grads), loss_max=loss_max,
-            )
-        )
-    return out
+    counter = Counter(losses[:, ::step].numpy(), grads[:, ::step].numpy(), n, losses)
+    counter.feed(losses, grads)
+    return counter.stats()

@@ -10,7 +10,7 @@ import torch
 
 import advisor
 from advisor.evaluation import diagnostics as diag
-from advisor.evaluation import runner, selection, streamed, summary, tallied
+from advisor.evaluation import dispatch, runner, selection, streamed, summary, tallied
 from tests.evaluation.data import binary_data, multiclass_data, regression_data
 from tests.evaluation.paths import assert_same_results, record
 from tests.evaluation.test_selection import _bracket_patterns, _patterns
@@ -49,6 +49,19 @@ def test_a_tally_fed_in_pieces_on_two_threads_is_exact(dtype):
     assert missed == ["periodic_in_the_stride"]
 
 
+@pytest.fixture(params=["numpy", "counted"])
+def tally(request, monkeypatch):
+    """Streams tallied by numpy, or counted by the compiled pass (``tallied.Counter``, which then must run)."""
+    if request.param == "numpy":
+        monkeypatch.setattr(tallied, "usable", lambda *a: False)
+        yield
+        return
+    counted = record(monkeypatch, tallied.Counter, "stats", lambda stats: True)
+    with dispatch.mode("compiled"):
+        yield
+    assert counted, "no stream was counted"
+
+
 def _compare(x, y, cands, monkeypatch, **kw):
     streamed_results = advisor.evaluate(x, y, cands, **kw).results
     with monkeypatch.context() as m:
@@ -77,7 +90,7 @@ REGRESSION = [
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_regression_candidates_that_do_not_share_the_order_stream(dtype, monkeypatch):
+def test_regression_candidates_that_do_not_share_the_order_stream(dtype, monkeypatch, tally):
     _no_brackets(monkeypatch)
     x, y = regression_data(N, dtype=dtype)
     x[:4000] = y[:4000]  # zero residuals: a tie in every loss and the pinball's kink
@@ -87,7 +100,7 @@ def test_regression_candidates_that_do_not_share_the_order_stream(dtype, monkeyp
     assert seen and all(seen)
 
 
-def test_weighted_regression_streams_every_candidate(monkeypatch):
+def test_weighted_regression_streams_every_candidate(monkeypatch, tally):
     x, y = regression_data(N)
     w = torch.rand(N, generator=torch.Generator().manual_seed(5)) * 2
     seen = _count_streams(monkeypatch)
@@ -95,7 +108,7 @@ def test_weighted_regression_streams_every_candidate(monkeypatch):
     assert seen and all(seen)
 
 
-def test_binary_candidates_stream(monkeypatch):
+def test_binary_candidates_stream(monkeypatch, tally):
     x, y = binary_data(N // 2, d=2)
     x[:2000] = 40.0  # saturated logits: gradients that underflow to exactly zero, a block of ties
     seen = _count_streams(monkeypatch)
@@ -103,7 +116,7 @@ def test_binary_candidates_stream(monkeypatch):
     assert seen and all(seen)
 
 
-def test_a_dead_zone_streams_exactly(monkeypatch):
+def test_a_dead_zone_streams_exactly(monkeypatch, tally):
     """The hinge loss is 0 on most samples: a block of ties, which the tally counts instead of keeping."""
     x, y = binary_data(N // 2, d=2)
     y = torch.where(y > 0, 1.0, -1.0)
@@ -124,7 +137,7 @@ def test_a_value_that_is_not_finite_falls_back_to_the_rows(monkeypatch):
     assert [r.diagnostics.nonfinite_losses for r in out] == [1, 1]
 
 
-def test_a_sample_that_misleads_falls_back_to_the_rows(monkeypatch):
+def test_a_sample_that_misleads_falls_back_to_the_rows(monkeypatch, tally):
     """Every sampled row far above the rest: the brackets miss, the rows give the same answer."""
     _no_brackets(monkeypatch)
     n = N
