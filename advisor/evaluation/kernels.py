@@ -265,10 +265,13 @@ def _row_count(mask: torch.Tensor) -> torch.Tensor:
     return mask.to(torch.int32).sum(1, dtype=torch.int32)
 
 
-def span_tally_kernel(losses, grads, E):
+def span_tally_kernel(losses, grads, edges):
     """Where K rows of per-sample losses and gradient magnitudes fall around their spans.
 
-    ``losses``, ``grads``: (K, n); ``E``: (K, LOSS_SPANS + 1, 2), as ``regression_summary_kernel``'s.
+    ``losses``, ``grads``: (K, n); ``edges``: the (K, LOSS_SPANS + 1, 2) ends of
+    ``regression_summary_kernel``'s ``E``, flattened, so that no size of theirs can equal K
+    when the kernel is first traced (dynamic shapes would then assume it always does, and
+    compile again for the next K).
     Returns that kernel's per-slot counts ((K, SPAN_COUNTS) int32), gradient sums above the
     top span ((K,) float64) and uint8 codes ((K, n)), with the rows' reductions ((K, 5)
     float64: ``SUMMARY_FIELDS`` and the summed losses, whose finiteness vouches for the
@@ -276,6 +279,7 @@ def span_tally_kernel(losses, grads, E):
     ``regression_summary_kernel`` for rows that are already written (multiclass blocks): one
     vectorised pass over them instead of a numpy pass per bracket and row.
     """
+    E = edges.reshape(-1, LOSS_SPANS + 1, 2)
     glo, ghi = E[:, LOSS_SPANS, 0:1], E[:, LOSS_SPANS, 1:2]
     counts = [_row_count(losses < E[:, b, 0:1]) for b in range(LOSS_SPANS)]
     counts += [_row_count(grads < glo), _row_count(grads == glo), _row_count(grads == ghi), _row_count(grads > ghi)]

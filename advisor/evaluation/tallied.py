@@ -37,6 +37,7 @@ def usable(rows: torch.Tensor, compiled: bool, n: int | None = None) -> bool:
     """Whether rows like ``rows``, ``n`` entries each (default: its last dimension), take this path."""
     return (
         compiled
+        and "span_tally" not in dispatch.broken_kernels()  # its eager fallback is slower than numpy
         and rows.device.type == "cpu"
         and rows.dtype in (torch.float32, torch.float64)
         and (rows.shape[-1] if n is None else n) >= selection.BRACKET_MIN
@@ -54,7 +55,7 @@ class Counter:
         k = sample_losses.shape[0]
         self.n = n
         self.plans = [bracketed.plan(sample_losses[j], sample_grads[j], n) for j in range(k)]
-        self.edges = bracketed.edges(self.plans, like)
+        self.edges = bracketed.edges(self.plans, like).reshape(-1)  # flat: the kernel's docstring says why
         self.counts = np.zeros((k, kernels.SPAN_COUNTS), dtype=np.int64)
         self.above = np.zeros(k, dtype=np.float64)
         self.reductions: np.ndarray | None = None

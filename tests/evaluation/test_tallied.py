@@ -80,3 +80,31 @@ def test_multiclass_rows_take_the_count_and_match_the_selections(monkeypatch):
         want = advisor.evaluate(x, t, cands).results
     assert seen == [[True] * len(cands)]
     assert_same_results(got, want)
+
+
+def test_new_row_counts_and_lengths_do_not_recompile_the_count():
+    from torch._dynamo.utils import counters
+
+    rng = np.random.default_rng(9)
+
+    def count(k: int, n: int) -> None:
+        rows = rng.random((k, n))
+        assert all(s is not None for s in _tallied(rows, rows, torch.float32))
+
+    count(2, N)
+    if dispatch.broken_kernels():
+        pytest.skip(f"torch.compile unavailable here: {dispatch.broken_kernels()}")
+    before = counters["stats"]["unique_graphs"]
+    for i in range(6):
+        count(2 + i % 3, N + 977 * i)
+    assert counters["stats"]["unique_graphs"] == before
+
+
+def test_only_compiled_cpu_rows_of_bracketing_size_are_counted(monkeypatch):
+    rows = torch.zeros(2, N)
+    assert tallied.usable(rows, True)
+    assert not tallied.usable(rows, False)
+    assert not tallied.usable(rows[:, : selection.BRACKET_MIN - 1], True)
+    assert not tallied.usable(rows.bfloat16(), True)
+    monkeypatch.setitem(dispatch._broken, "span_tally", "RuntimeError: no compiler here")
+    assert not tallied.usable(rows, True)  # eager, the count would cost more than numpy's selections
