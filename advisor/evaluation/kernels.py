@@ -259,7 +259,6 @@ def regression_summary_kernel(x, y, P, E=None, *, kinds, bracketed=()):
     return torch.stack(sums), torch.stack(summaries), torch.stack(counts), torch.stack(above), torch.stack(codes)
 
 
-
 def _row_count(mask: torch.Tensor) -> torch.Tensor:
     """Per-row int32 counts of a (K, n) mask."""
     return mask.to(torch.int32).sum(1, dtype=torch.int32)
@@ -276,8 +275,9 @@ def span_tally_kernel(losses, grads, edges):
     top span ((K,) float64) and uint8 codes ((K, n)), with the rows' reductions ((K, 5)
     float64: ``SUMMARY_FIELDS`` and the summed losses, whose finiteness vouches for the
     losses as the summed gradients do for the gradients). It is the counting half of
-    ``regression_summary_kernel`` for rows that are already written (multiclass blocks): one
-    vectorised pass over them instead of a numpy pass per bracket and row.
+    ``regression_summary_kernel`` for rows that are already written (a multiclass block's, a
+    streamed chunk's; ``tallied``): one vectorised pass over them instead of a numpy pass per
+    bracket and row.
     """
     E = edges.reshape(-1, LOSS_SPANS + 1, 2)
     glo, ghi = E[:, LOSS_SPANS, 0:1], E[:, LOSS_SPANS, 1:2]

@@ -18,7 +18,7 @@ N = selection.BRACKET_MIN + 101
 def _rows(n: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Row pairs (losses, gradient magnitudes) from the selection tests' patterns, tied and continuous."""
     tied, spread = _patterns(n, np.float64), _bracket_patterns(n)
-    spread.pop("periodic_in_the_stride")  # periodic in the selection's stride, not in this sample's
+    spread.pop("periodic_in_the_stride")  # misleads this sample too (a multiple of its stride): see the next test
     names = [*tied, *spread]
     losses = [*tied.values(), *spread.values()]
     grads = [np.abs(a) for a in [*spread.values(), *tied.values()]]  # pair each with a pattern of the other kind
