@@ -95,13 +95,30 @@ def use_compiled(n_elements: int) -> bool:
     return m == "compiled" or n_elements >= CROSSOVER_ELEMENTS
 
 
+@contextlib.contextmanager
+def _trace_config() -> Iterator[None]:
+    """Dynamo settings for the family kernels.
+
+    No duck sizing: by default two sizes that happen to be equal when a kernel is first traced
+    (a regression request's 3 outputs per row and its 3 candidates) are assumed equal for
+    good, and the next request, 5 outputs for 3 candidates, compiles again. Sizes that must
+    be equal (the classes of the logits and of the weights) are still unified by the
+    broadcasts that need them.
+    """
+    with (
+        torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT, accumulated_recompile_limit=RECOMPILE_LIMIT * 16),
+        torch.fx.experimental._config.patch(use_duck_shape=False),
+    ):
+        yield
+
+
 def run(name: str, args: tuple[Any, ...], static: dict[str, Any], *, compiled: bool) -> tuple[Any, str]:
     """Run one kernel call; returns the outputs and the path taken ('fused-compiled' or 'fused-eager')."""
     if compiled:
         fn = compiled_kernel(name)
         if fn is not None:
             try:
-                with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT, accumulated_recompile_limit=RECOMPILE_LIMIT * 16):
+                with _trace_config():
                     out = fn(*args, **static)
                 stats["compiled_calls"] += 1
                 return out, "fused-compiled"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -126,3 +128,29 @@ def test_quantiles_stay_in_order_where_rounding_breaks_the_residuals_order(compi
     q = shared.loss_quantiles
     assert q.p50 <= q.p90 <= q.p99 <= q.max
     assert q.model_dump() == pytest.approx(own.loss_quantiles.model_dump(), rel=1e-6)
+
+
+
+_WIDTHS = """
+import torch, advisor
+from torch._dynamo.utils import counters
+from advisor.evaluation import dispatch
+cands = ["L1Loss", "MSELoss", {"loss": "HuberLoss", "params": {"delta": 0.5}}]
+graphs = []
+with dispatch.mode("compiled"):
+    for rows, width in [(70, 3), (90, 5), (110, 7), (130, 2)]:
+        g = torch.Generator().manual_seed(width)
+        x, y = torch.randn(rows, width, generator=g), torch.randn(rows, width, generator=g)
+        r = advisor.evaluate(x, y, cands, diagnostics=False)
+        assert abs(r.results[1].value / float(torch.nn.MSELoss()(x, y)) - 1) < 1e-5
+        graphs.append(counters["stats"]["unique_graphs"])
+print(dispatch.broken_kernels() or graphs)
+"""
+
+
+def test_an_output_width_equal_to_the_candidate_count_is_not_assumed_for_good(compiled):
+    """Dynamo's duck sizing would take a first request's 3 outputs per row for its 3 candidates
+    as one size, and compile again for 5 outputs; the kernels are traced without it
+    (``dispatch._trace_config``). A fresh process: the first trace is the one that decides."""
+    done = subprocess.run([sys.executable, "-c", _WIDTHS], capture_output=True, text=True, timeout=600, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[1, 1, 1, 1]", done.stdout + done.stderr
