@@ -133,9 +133,11 @@ class Stream:
     def finite(self) -> bool:
         return all(t.finite for ts in self.tallies for t in ts)
 
-    def close(self) -> list[dict[str, Any] | None]:
+    def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
+
+    def stats(self) -> list[dict[str, Any] | None]:
         merged = self.tallies[0]
         for other in self.tallies[1:]:
             merged = [a.merge(b) for a, b in zip(merged, other, strict=True)]
@@ -162,23 +164,18 @@ def run(
     k = sample_losses.shape[0]
     n = n_rows * row_elements
     sample_losses, sample_grads = sample_losses.reshape(k, -1), sample_grads.reshape(k, -1)
+    tally: tallied.Counter | Stream
     if counted:
-        counter = tallied.Counter(sample_losses.numpy(), sample_grads.numpy(), n, sample_losses)
-        for r0, r1 in bounds:
-            out = call(r0, r1, None)
-            on_chunk(out)
-            counter.feed(out[2].reshape(k, -1), out[3].reshape(k, -1))
-            if not counter.finite:
-                return None
-        return counter.stats()
-    stream = Stream(sample_losses, sample_grads, n)
+        tally = tallied.Counter(sample_losses.numpy(), sample_grads.numpy(), n, sample_losses)
+    else:
+        tally = Stream(sample_losses, sample_grads, n)
     try:
         for r0, r1 in bounds:
             out = call(r0, r1, None)
             on_chunk(out)
-            stream.feed(out[2].reshape(k, -1), out[3].reshape(k, -1))
-            if not stream.finite:
+            tally.feed(out[2].reshape(k, -1), out[3].reshape(k, -1))
+            if not tally.finite:
                 return None
+        return tally.stats()
     finally:
-        stats = stream.close()
-    return stats
+        tally.close()

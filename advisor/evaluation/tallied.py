@@ -77,6 +77,9 @@ class Counter:
     def finite(self) -> bool:
         return self.reductions is None or bool(np.isfinite(self.reductions).all())
 
+    def close(self) -> None:
+        """Nothing to release (``streamed.Stream`` has threads to stop): the two are fed alike."""
+
     def stats(self) -> list[dict[str, Any] | None]:
         """``diagnostics.sample_stats``' fields of each row, None where the numpy way must answer."""
         out: list[dict[str, Any] | None] = []
