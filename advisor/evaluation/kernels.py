@@ -202,9 +202,28 @@ LOSS_SPANS = 3
 SPAN_COUNTS = LOSS_SPANS + 4
 
 
-def _count(mask: torch.Tensor) -> torch.Tensor:
-    """An int32 sum (inductor vectorises it, not an int64 sum of bools)."""
-    return mask.to(torch.int32).sum(dtype=torch.int32)
+def _count(mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """An int32 count, over ``dim`` or all of it (inductor vectorises it, not an int64 sum of bools)."""
+    return mask.to(torch.int32).sum(dim, dtype=torch.int32)
+
+
+def _around_spans(losses, grads, lo, hi, dim=None):
+    """Where losses and gradient magnitudes fall around spans whose ends are ``lo[b]``, ``hi[b]``.
+
+    b < LOSS_SPANS are the loss spans, b = LOSS_SPANS the gradient's; each end broadcasts
+    against the values, and the counts reduce over ``dim`` (None: all of it). Returns the
+    ``SPAN_COUNTS`` counts (stacked last), the gradient sum above the top span (float64) and
+    the uint8 codes (``regression_summary_kernel`` says what they mean), for the summary pass
+    and for the count over written rows alike.
+    """
+    glo, ghi = lo[LOSS_SPANS], hi[LOSS_SPANS]
+    counts = [_count(losses < lo[b], dim) for b in range(LOSS_SPANS)]
+    counts += [_count(grads < glo, dim), _count(grads == glo, dim), _count(grads == ghi, dim), _count(grads > ghi, dim)]
+    above = torch.where(grads > ghi, grads, torch.zeros_like(grads)).sum(dim, dtype=torch.float64)
+    code = torch.where((grads > glo) & (grads < ghi), 4, 0)
+    for b in range(LOSS_SPANS):
+        code = code + torch.where((losses >= lo[b]) & (losses <= hi[b]), b + 1, 0)
+    return torch.stack(counts, -1), above, code.to(torch.uint8)
 
 
 def regression_summary_kernel(x, y, P, E=None, *, kinds, bracketed=()):
@@ -244,24 +263,14 @@ def regression_summary_kernel(x, y, P, E=None, *, kinds, bracketed=()):
             continue
         e = E[e_row]
         e_row += 1
-        glo, ghi = e[LOSS_SPANS, 0], e[LOSS_SPANS, 1]
-        counts.append(torch.stack(
-            [_count(col < e[b, 0]) for b in range(LOSS_SPANS)]
-            + [_count(a < glo), _count(a == glo), _count(a == ghi), _count(a > ghi)]
-        ))
-        above.append(torch.where(a > ghi, a, torch.zeros_like(a)).sum(dtype=torch.float64))
-        code = torch.where((a > glo) & (a < ghi), 4, 0)
-        for b in range(LOSS_SPANS):
-            code = code + torch.where((col >= e[b, 0]) & (col <= e[b, 1]), b + 1, 0)
-        codes.append(code.to(torch.uint8))
+        ends = range(LOSS_SPANS + 1)
+        slot_counts, slot_above, slot_codes = _around_spans(col, a, [e[b, 0] for b in ends], [e[b, 1] for b in ends])
+        counts.append(slot_counts)
+        above.append(slot_above)
+        codes.append(slot_codes)
     if not counts:
         return torch.stack(sums), torch.stack(summaries), None, None, None
     return torch.stack(sums), torch.stack(summaries), torch.stack(counts), torch.stack(above), torch.stack(codes)
-
-
-def _row_count(mask: torch.Tensor) -> torch.Tensor:
-    """Per-row int32 counts of a (K, n) mask."""
-    return mask.to(torch.int32).sum(1, dtype=torch.int32)
 
 
 def span_tally_kernel(losses, grads, edges):
@@ -280,13 +289,8 @@ def span_tally_kernel(losses, grads, edges):
     bracket and row.
     """
     E = edges.reshape(-1, LOSS_SPANS + 1, 2)
-    glo, ghi = E[:, LOSS_SPANS, 0:1], E[:, LOSS_SPANS, 1:2]
-    counts = [_row_count(losses < E[:, b, 0:1]) for b in range(LOSS_SPANS)]
-    counts += [_row_count(grads < glo), _row_count(grads == glo), _row_count(grads == ghi), _row_count(grads > ghi)]
-    above = torch.where(grads > ghi, grads, torch.zeros_like(grads)).sum(1, dtype=torch.float64)
-    code = torch.where((grads > glo) & (grads < ghi), 4, 0)
-    for b in range(LOSS_SPANS):
-        code = code + torch.where((losses >= E[:, b, 0:1]) & (losses <= E[:, b, 1:2]), b + 1, 0)
+    ends = range(LOSS_SPANS + 1)
+    counts, above, codes = _around_spans(losses, grads, [E[:, b, 0:1] for b in ends], [E[:, b, 1:2] for b in ends], dim=1)
     reductions = torch.stack(
         [
             grads.sum(1, dtype=torch.float64),
@@ -297,7 +301,7 @@ def span_tally_kernel(losses, grads, edges):
         ],
         1,
     )
-    return torch.stack(counts, 1), above, code.to(torch.uint8), reductions
+    return counts, above, codes, reductions
 
 
 # ---------------------------------------------------------------- binary: elementwise logits or probabilities
