@@ -13,7 +13,7 @@ import torch
 
 from advisor.errors import InvalidInputError
 from advisor.evaluation.candidates import Candidate
-from advisor.evaluation.inputs import TARGET_INPUTS
+from advisor.evaluation.inputs import TARGET_INPUTS, broadcasts_to
 from advisor.evaluation.runner import Outcome
 from advisor.vocabulary import Family
 
@@ -56,6 +56,24 @@ def sample_magnitudes(grads: list[torch.Tensor], loss_shape: torch.Size, sequenc
     return None if total is None else total.sqrt().reshape(-1)
 
 
+def per_example_leaf(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A leaf for per-sample gradients: a prediction broadcast to ``like`` (one variance for all
+    rows, a second vector given once) is expanded first, so that each sample's gradient is
+    its own loss's derivative, not the sum over the samples sharing the entry.
+
+    Shapes one dimension short of ``like`` are read as torch's GaussianNLLLoss reads its
+    variance, with a trailing dimension of 1. Values are unchanged: the loss would broadcast
+    the same entries.
+    """
+    t = t.detach()
+    if t.shape != like.shape and like.dim() > 0:
+        if broadcasts_to(t.shape, like.shape):
+            t = t.expand(like.shape).contiguous()
+        elif t.shape == like.shape[:-1]:
+            t = t.unsqueeze(-1).expand(like.shape).contiguous()
+    return t.requires_grad_(True)
+
+
 def run_reference(cand: Candidate, tensors: dict[str, torch.Tensor], params: dict[str, Any], s: torch.Tensor | None, *, diag: bool) -> Outcome:
     spec = cand.spec
     red = cand.reduction
@@ -71,7 +89,7 @@ def run_reference(cand: Candidate, tensors: dict[str, torch.Tensor], params: dic
     if red != "none" and s is None:
         value = float(out)
     if need_none:
-        leaves = {n: tensors[n].detach().requires_grad_(True) for n in preds}
+        leaves = {n: per_example_leaf(tensors[n], tensors[preds[0]]) for n in preds}
         with torch.enable_grad():
             none = spec.fn(*[leaves.get(n, t) for n, t in tensors.items()], **{**params, "reduction": "none"})
             g = []
