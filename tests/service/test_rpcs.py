@@ -56,6 +56,23 @@ def test_evaluate_matches_in_process(client):
         assert math.isclose(a.value, b.value, rel_tol=1e-6)
 
 
+def test_evaluate_pairs_and_a_broadcast_variance_over_the_wire(client):
+    """Predictions of several arrays with their own shapes: a pair, and one variance per feature."""
+    torch = pytest.importorskip("torch")
+    mean = RNG.standard_normal((40, 3)).astype(np.float32)
+    target = RNG.standard_normal((40, 3)).astype(np.float32)
+    var = RNG.uniform(0.5, 2.0, (1, 3)).astype(np.float32)
+    a, b = RNG.standard_normal(40).astype(np.float32), RNG.standard_normal(40).astype(np.float32)
+    sign = np.where(RNG.random(40) < 0.5, -1.0, 1.0).astype(np.float32)
+    gaussian = client.evaluate((mean, var), target, ["GaussianNLLLoss"]).results[0]
+    ranking = client.evaluate((a, b), sign, [{"loss": "MarginRankingLoss", "params": {"margin": 0.3}}]).results[0]
+    want_gaussian = torch.nn.GaussianNLLLoss()(torch.from_numpy(mean), torch.from_numpy(target), torch.from_numpy(var))
+    want_ranking = torch.nn.MarginRankingLoss(margin=0.3)(*(torch.from_numpy(v) for v in (a, b, sign)))
+    assert gaussian.value == pytest.approx(float(want_gaussian), rel=1e-5)
+    assert ranking.value == pytest.approx(float(want_ranking), rel=1e-5)
+    assert gaussian.diagnostics.n_samples == 120 and gaussian.diagnostics.grad_mean is not None
+
+
 def test_evaluate_takes_torch_tensors_by_duck_typing(client):
     torch = pytest.importorskip("torch")
     preds = torch.tensor([0.0, 2.0], requires_grad=True)
