@@ -114,14 +114,6 @@ def normalize(predictions: Any, targets: Any, *, device: str | torch.device = "a
     return inp
 
 
-def broadcasts_to(shape: torch.Size, target: torch.Size) -> bool:
-    """Whether a tensor of ``shape`` broadcasts to ``target`` without changing it."""
-    try:
-        return torch.broadcast_shapes(shape, target) == target
-    except RuntimeError:
-        return False
-
-
 def _check_rows(preds: tuple[torch.Tensor, ...], targs: tuple[torch.Tensor, ...]) -> None:
     """Pairs and triplets share their rows, or broadcast to the first (one variance for every
     row, as torch's GaussianNLLLoss takes it); a single target shares the predictions' rows.
@@ -131,7 +123,7 @@ def _check_rows(preds: tuple[torch.Tensor, ...], targs: tuple[torch.Tensor, ...]
     first = preds[0]
     for i, p in enumerate(preds[1:], start=1):
         same_rows = p.dim() > 0 and first.dim() > 0 and p.shape[0] == first.shape[0]
-        if p.shape != first.shape and not same_rows and not broadcasts_to(p.shape, first.shape):
+        if p.shape != first.shape and not same_rows and not checks.broadcasts_to(p.shape, first.shape):
             raise ShapeMismatchError(
                 f"shape {tuple(p.shape)} does not share the rows of predictions[0] {tuple(first.shape)}",
                 field=f"predictions[{i}]",

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from advisor.evaluation.candidates import Candidate
+from advisor.losses import checks
 from advisor.losses.classification import focal_is_binary
 
 REGRESSION_NAMES = {
@@ -86,15 +87,10 @@ def _row_free(value: torch.Tensor | None, input: torch.Tensor) -> torch.Tensor |
     if value is None:
         return None
     shape = tuple(value.shape)
-    try:
-        if len(shape) < input.dim() or input.dim() == 0:
-            ok = torch.broadcast_shapes(shape, rest) == torch.Size(rest)
-            return value.expand(rest).reshape(-1) if ok else False
-        if shape[0] == 1:
-            ok = torch.broadcast_shapes(shape[1:], rest) == torch.Size(rest)
-            return value.reshape(shape[1:]).expand(rest).reshape(-1) if ok else False
-    except RuntimeError:
-        return False
+    if len(shape) < input.dim() or input.dim() == 0:
+        return value.expand(rest).reshape(-1) if checks.broadcasts_to(shape, rest) else False
+    if shape[0] == 1:
+        return value.reshape(shape[1:]).expand(rest).reshape(-1) if checks.broadcasts_to(shape[1:], rest) else False
     return False
 
 

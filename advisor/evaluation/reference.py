@@ -13,8 +13,9 @@ import torch
 
 from advisor.errors import InvalidInputError
 from advisor.evaluation.candidates import Candidate
-from advisor.evaluation.inputs import TARGET_INPUTS, broadcasts_to
+from advisor.evaluation.inputs import TARGET_INPUTS
 from advisor.evaluation.runner import Outcome
+from advisor.losses import checks
 from advisor.vocabulary import Family
 
 
@@ -67,7 +68,7 @@ def per_example_leaf(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """
     t = t.detach()
     if t.shape != like.shape and like.dim() > 0:
-        if broadcasts_to(t.shape, like.shape):
+        if checks.broadcasts_to(t.shape, like.shape):
             t = t.expand(like.shape).contiguous()
         elif t.shape == like.shape[:-1]:
             t = t.unsqueeze(-1).expand(like.shape).contiguous()

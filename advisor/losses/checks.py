@@ -113,6 +113,14 @@ def require_finite(t: torch.Tensor, field: str, *, allow_neg_inf: bool = False) 
         )
 
 
+def broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """Whether a tensor of ``shape`` broadcasts to ``target`` without changing it."""
+    try:
+        return torch.broadcast_shapes(shape, target) == torch.Size(target)
+    except RuntimeError:
+        return False
+
+
 def require_same_shape(a: torch.Tensor, b: torch.Tensor, a_field: str, b_field: str) -> None:
     if a.shape != b.shape:
         hint = ""

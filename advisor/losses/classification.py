@@ -652,11 +652,7 @@ def check_bce(tensors: dict[str, torch.Tensor], params: dict[str, Any]) -> None:
 def _check_broadcast(value: torch.Tensor | None, input: torch.Tensor, field: str) -> None:
     if value is None:
         return
-    try:
-        shape = torch.broadcast_shapes(value.shape, input.shape)
-    except RuntimeError:
-        shape = None
-    if shape != input.shape:
+    if not checks.broadcasts_to(value.shape, input.shape):
         raise ShapeMismatchError(
             f"shape {tuple(value.shape)} does not broadcast to the input shape {tuple(input.shape)}",
             field=field,

@@ -73,10 +73,7 @@ def check_gaussian(tensors: dict[str, torch.Tensor], params: dict[str, Any]) -> 
         or var.numel() == 1
     )
     if not ok:
-        try:
-            ok = torch.broadcast_shapes(var.shape, input.shape) == input.shape
-        except RuntimeError:
-            ok = False
+        ok = checks.broadcasts_to(var.shape, input.shape)
     if not ok:
         raise ShapeMismatchError(
             f"shape {tuple(var.shape)} does not fit input shape {tuple(input.shape)}; expected the input's shape, "
