@@ -6,7 +6,10 @@ quantile for the pinball loss, log of the mean for log-link count losses, the cl
 classification. Baselines are estimated on at most ``SUBSAMPLE`` evenly spaced rows: they are a
 yardstick, and a full extra pass per candidate would double the cost of diagnostics. The loss
 of the constant is evaluated on at most ``SUBSAMPLE_ELEMENTS`` prediction entries of those rows,
-so that wide rows (a thousand classes) cost what narrow ones do in time and memory.
+so that wide rows (a thousand classes) cost what narrow ones do in time and memory. Class-index
+targets need neither: the class prior is counted on every target, and where the candidate
+fuses, its loss at the prior over every row comes from one row per target value
+(``class_rows``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 import torch
 
 from advisor.evaluation.diagnostics import lower_quantiles
-from advisor.losses.classification import focal_is_binary
+from advisor.losses.classification import class_counts, focal_is_binary, target_counts
 from advisor.losses.spec import LossSpec
 
 SUBSAMPLE = 65536
@@ -44,18 +47,37 @@ def _logit(p: torch.Tensor) -> torch.Tensor:
     return torch.log(p) - torch.log1p(-p)
 
 
-def _class_prior(x: torch.Tensor, y: torch.Tensor, ignore_index: int | None) -> torch.Tensor:
-    """Smoothed class frequencies shaped to broadcast over the class dimension of ``x``."""
-    c = x.shape[1] if x.dim() >= 2 else x.shape[0]
-    if y.is_floating_point() and y.shape == x.shape:  # probability targets
-        dims = [d for d in range(y.dim()) if d != (1 if y.dim() >= 2 else 0)]
+def _class_dim(x: torch.Tensor) -> int:
+    return 1 if x.dim() >= 2 else 0
+
+
+def _index_counts(tensors: dict[str, torch.Tensor], ignore_index: int | None, memo: dict | None) -> torch.Tensor | None:
+    """``target_counts`` of a request's class-index targets (None for probability targets), once per memo."""
+    x, y = tensors["input"], tensors["target"]
+    if y.is_floating_point() or x.dim() == 0:
+        return None
+    c = x.shape[_class_dim(x)]
+    return _once(memo, ("counts", *_ident(tensors), ignore_index), lambda: target_counts(y, c, ignore_index))
+
+
+def _class_prior(x: torch.Tensor, y: torch.Tensor, ignore_index: int | None, counts: torch.Tensor | None = None) -> torch.Tensor:
+    """Smoothed class frequencies shaped to broadcast over the class dimension of ``x``.
+
+    ``counts``: ``target_counts`` of every target, where the targets are class indices; else
+    they are counted here, on ``y`` (probability targets are summed).
+    """
+    c = x.shape[_class_dim(x)]
+    if counts is not None:
+        counts = class_counts(None, c, ignore_index, counted=counts).to(x.dtype)
+    elif y.is_floating_point() and y.shape == x.shape:  # probability targets
+        dims = [d for d in range(y.dim()) if d != _class_dim(y)]
         counts = y.sum(dim=dims) if dims else y
     else:
         valid = y if ignore_index is None else y[y != ignore_index]
         counts = torch.bincount(valid.reshape(-1), minlength=c)[:c].to(x.dtype)
     prior = (counts + 0.5) / (counts.sum() + 0.5 * c)
     shape = [1] * x.dim()
-    shape[1 if x.dim() >= 2 else 0] = c
+    shape[_class_dim(x)] = c
     return prior.reshape(shape).to(x.dtype)
 
 
@@ -158,7 +180,7 @@ def baseline_inputs(
             binary_form = params["base"] == "bce" or (params["base"] == "focal" and x.shape == y.shape)
     if name in CLASS_PRIOR or (name in ("FocalLoss", "ClassBalancedLoss", "DiceLoss") and not binary_form):
         ii = params.get("ignore_index")
-        prior = _once(memo, ("prior", *ident, ii), lambda: _class_prior(x, y, ii))
+        prior = _once(memo, ("prior", *ident, ii), lambda: _class_prior(x, y, ii, _index_counts(tensors, ii, memo)))
         c = prior if (name == "DiceLoss" and not params["from_logits"]) else torch.log(prior)
         return "class prior", {**sub, "input": c.expand_as(x)}
     if name in POSITIVE_RATE or name in ("FocalLoss", "ClassBalancedLoss", "DiceLoss"):
@@ -176,6 +198,38 @@ def baseline_inputs(
         mean = probs.mean(dim=0, keepdim=True) if probs.dim() >= 2 else probs
         return "mean target distribution", {**sub, "input": torch.log(mean.clamp(min=torch.finfo(x.dtype).tiny)).expand_as(x)}
     return None
+
+
+def class_rows(
+    spec: LossSpec, tensors: dict[str, torch.Tensor], params: dict[str, Any], memo: dict | None = None
+) -> tuple[str, dict[str, torch.Tensor], torch.Tensor] | None:
+    """The class-prior baseline over every row, as one row per target value with its count.
+
+    At a constant prediction a row's loss depends on its target alone, so each target value
+    present, as one row of the constant, weighted by how many targets hold it, gives the mean
+    over all rows exactly (ignored targets included, as rows the loss ignores). That is at
+    most C + 1 rows where the subsample reads 65,536: at C = 32 a few dozen. (description,
+    the rows' inputs, their counts as sample weights), or None where the baseline is not the
+    class prior of index targets, or where C + 1 rows of C would read more than
+    ``SUBSAMPLE_ELEMENTS`` (wide rows keep the subsample, whose cost is bounded).
+    """
+    made = baseline_inputs(spec, tensors, params, memo)
+    if made is None or made[0] != "class prior":
+        return None
+    ii = params.get("ignore_index")
+    counts = _index_counts(tensors, ii, memo)
+    x = tensors["input"]
+    if counts is None:
+        return None
+    c = x.shape[_class_dim(x)]
+    present = torch.nonzero(counts).reshape(-1)
+    if present.numel() * c > SUBSAMPLE_ELEMENTS:
+        return None
+    at = [0] * x.dim()
+    at[_class_dim(x)] = slice(None)
+    rows = made[1]["input"][tuple(at)].expand(present.numel(), c).contiguous()  # the constant, a view of one class vector
+    targets = torch.where(present == c, ii if ii is not None else c, present).to(tensors["target"].dtype)
+    return made[0], {"input": rows, "target": targets}, counts[present].to(x.dtype)
 
 
 def evaluation_inputs(

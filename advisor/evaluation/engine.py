@@ -17,6 +17,7 @@ from advisor.errors import InvalidInputError
 from advisor.evaluation import baselines, diagnostics, plans
 from advisor.evaluation.candidates import Candidate, json_params, params_to, parse
 from advisor.evaluation.defaults import default_candidates
+from advisor.evaluation.diagnostics import QUANTILE_SAMPLE
 from advisor.evaluation.inputs import Inputs, assemble, normalize
 from advisor.evaluation.lints import lint
 from advisor.evaluation.prepare import PrepareCache
@@ -69,6 +70,7 @@ def evaluate(
     sample_weight: Any = None,
     device: str | torch.device = "auto",
     diagnostics: bool = True,
+    quantile_sample: int | None = QUANTILE_SAMPLE,
 ) -> EvaluationReport:
     """Evaluate candidate losses on (predictions, targets) in one pass per input convention.
 
@@ -78,8 +80,16 @@ def evaluate(
     ``sample_weight`` (one per row) turns every mean into a sample-weighted mean.
     ``result.value`` equals ``torch.nn.<Name>(**params)(*inputs)`` with the candidate's own
     reduction when no sample weights are given.
+
+    ``quantile_sample``: rows of the seeded uniform sample that the loss quantiles and the
+    top-1% gradient share's threshold are read from (``advisor.evaluation.diagnostics``: each
+    quantile's rank within ±0.53 percentage points at the default 65,536, with 95%
+    confidence, as ``Diagnostics.quantile_rank_error`` reports); exact where the data have no
+    more rows. None asks for exact order statistics at any size: every per-sample row is
+    written, memory linear in N, and slower. Every other diagnostic is exact either way.
     """
     task = parse_task(task)
+    quantile_sample = _check_sample(quantile_sample)
     inp = normalize(predictions, targets, device=device, sample_weight=sample_weight)
     cache = PrepareCache(inp)
     if candidates is None:
@@ -103,7 +113,7 @@ def evaluate(
             p.kernel, p.member = routed
         ready.append(p)
 
-    outcomes = _run(ready, inp, diagnostics)
+    outcomes = _run(ready, inp, diagnostics, quantile_sample)
     memo: dict[tuple[Any, ...], Any] = {}
     if diagnostics:
         _fused_baselines(ready, outcomes, memo)
@@ -112,7 +122,7 @@ def evaluate(
         if isinstance(out, InvalidInputError):
             results[p.cand.index] = _skipped(p.cand, out)
         else:
-            results[p.cand.index] = _result(p, out, inp, diagnostics, memo)
+            results[p.cand.index] = _result(p, out, diagnostics, memo, quantile_sample)
     return EvaluationReport(
         results=[results[c.index] for c in cands],
         lints=lints,
@@ -122,7 +132,15 @@ def evaluate(
     )
 
 
-def _run(ready: list[_Prepared], inp: Inputs, diag: bool) -> dict[int, Outcome | InvalidInputError]:
+def _check_sample(m: Any) -> int | None:
+    if m is None:
+        return None
+    if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+        raise InvalidInputError("must be a positive number of rows, or None for exact quantiles", field="quantile_sample", got=m)
+    return m
+
+
+def _run(ready: list[_Prepared], inp: Inputs, diag: bool, quantile_sample: int | None) -> dict[int, Outcome | InvalidInputError]:
     groups: dict[tuple[Any, ...], plans.Group] = {}
     for p in ready:
         if p.kernel is None:
@@ -136,7 +154,7 @@ def _run(ready: list[_Prepared], inp: Inputs, diag: bool) -> dict[int, Outcome |
         groups[key].members.append(p.member)
     outcomes: dict[int, Outcome | InvalidInputError] = {}
     for group in groups.values():
-        done = run_group(group, inp.sample_weight, diag=diag)
+        done = run_group(group, inp.sample_weight, diag=diag, quantile_sample=quantile_sample)
         if done is not None:
             outcomes.update(done)
     for p in ready:
@@ -163,35 +181,49 @@ def _fused_baselines(ready: list[_Prepared], outcomes: dict[int, Any], memo: dic
     coincide (every cross-entropy variant at the class prior) form one group again and take
     one pass over the baseline's rows, where the catalog would run each loss on its own
     (torch's label-smoothed, weighted cross-entropy alone costs more than the whole fused
-    group). Results land in ``memo`` under ("baseline", index); a candidate whose baseline
-    does not fuse is left to ``baselines.baseline`` in ``_diagnostics``.
+    group). Class-index targets at the class prior take one row per target value, weighted by
+    its count (``baselines.class_rows``): the mean over every row, for a few dozen rows' work.
+    Results land in ``memo`` under ("baseline", index); a candidate whose baseline does not
+    fuse is left to ``baselines.baseline`` in ``_diagnostics``.
     """
-    groups: dict[tuple[Any, ...], tuple[plans.Group, list[tuple[_Prepared, str]], torch.Tensor]] = {}
+    groups: dict[tuple[Any, ...], tuple[plans.Group, list[tuple[_Prepared, str]], torch.Tensor, torch.Tensor | None]] = {}
     baselines.prime([(p.cand.spec, p.tensors, p.params) for p in ready if p.kernel is not None], memo)
     for p in ready:
         if p.kernel is None or isinstance(outcomes.get(p.cand.index), InvalidInputError):
             continue
-        made = baselines.evaluation_inputs(p.cand.spec, p.tensors, p.params, memo)
-        if made is None:
-            continue
-        what, inputs = made
-        x = inputs["input"]
-        constant = x.reshape(x.shape[0], -1)[0] if x.dim() else x
-        key = (p.kernel, what, id(p.tensors["target"]), constant.cpu().double().numpy().tobytes())  # exact for every float dtype
-        if key in groups:  # the group's contiguous copy of the constant rows serves this one too
-            inputs = {**inputs, "input": groups[key][2]}
-        routed = plans.route(p.cand, inputs, p.params)
-        if routed is None or routed[0] != p.kernel:
-            continue
-        kernel, member = routed
-        if key not in groups:
-            x = x.contiguous()  # the layout the compiled kernels were traced on, not a stride-0 view
-            gx, gy, r = plans.group_inputs(kernel, {**inputs, "input": x})
-            groups[key] = (plans.Group(kernel, gx, gy, r, log_probs=kernel == "log_probs"), [], x)
+        rows = None
+        if p.kernel in ("multiclass", "log_probs"):
+            rows = baselines.class_rows(p.cand.spec, p.tensors, p.params, memo)
+        if rows is not None:
+            # every row, one per target value: the member routed on the request's own inputs
+            # serves (its logit offsets come from all the targets, as the candidate's do)
+            what, inputs, counts = rows
+            kernel, member = p.kernel, p.member
+            key = (kernel, what, "rows", id(p.tensors["target"]), p.params.get("ignore_index"), inputs["input"][0].cpu().double().numpy().tobytes())
+            if key not in groups:
+                groups[key] = (plans.Group(kernel, inputs["input"], inputs["target"], 1, log_probs=kernel == "log_probs"), [], inputs["input"], counts)
+        else:
+            made = baselines.evaluation_inputs(p.cand.spec, p.tensors, p.params, memo)
+            if made is None:
+                continue
+            what, inputs = made
+            x = inputs["input"]
+            constant = x.reshape(x.shape[0], -1)[0] if x.dim() else x
+            key = (p.kernel, what, id(p.tensors["target"]), constant.cpu().double().numpy().tobytes())  # exact for every float dtype
+            if key in groups:  # the group's contiguous copy of the constant rows serves this one too
+                inputs = {**inputs, "input": groups[key][2]}
+            routed = plans.route(p.cand, inputs, p.params)
+            if routed is None or routed[0] != p.kernel:
+                continue
+            kernel, member = routed
+            if key not in groups:
+                x = x.contiguous()  # the layout the compiled kernels were traced on, not a stride-0 view
+                gx, gy, r = plans.group_inputs(kernel, {**inputs, "input": x})
+                groups[key] = (plans.Group(kernel, gx, gy, r, log_probs=kernel == "log_probs"), [], x, None)
         groups[key][0].members.append(member)
         groups[key][1].append((p, what))
-    for group, members, _ in groups.values():
-        done = run_group(group, None, diag=False, means_only=True)
+    for group, members, _, counts in groups.values():
+        done = run_group(group, counts, diag=False, means_only=True)
         if done is None:
             continue
         for p, what in members:
@@ -208,11 +240,11 @@ def _skipped(cand: Candidate, exc: InvalidInputError) -> CandidateResult:
     )
 
 
-def _result(p: _Prepared, out: Outcome, inp: Inputs, diag: bool, memo: dict) -> CandidateResult:
+def _result(p: _Prepared, out: Outcome, diag: bool, memo: dict, quantile_sample: int | None) -> CandidateResult:
     cand = p.cand
     diag_model = None
     if diag:
-        diag_model = _diagnostics(p, out, memo)
+        diag_model = _diagnostics(p, out, memo, quantile_sample)
     return CandidateResult(
         loss=cand.name,
         params=json_params(cand.given),
@@ -224,9 +256,14 @@ def _result(p: _Prepared, out: Outcome, inp: Inputs, diag: bool, memo: dict) -> 
     )
 
 
-def _diagnostics(p: _Prepared, out: Outcome, memo: dict) -> Diagnostics:
+def _diagnostics(p: _Prepared, out: Outcome, memo: dict, quantile_sample: int | None) -> Diagnostics:
     """One candidate's diagnostics; ``memo`` is the request's memo (saturation, baseline constants)."""
-    fields = dict(out.stats) if out.stats is not None else diagnostics.sample_stats(out.losses, out.grads)
+    if out.stats is not None:
+        fields = dict(out.stats)
+    elif out.losses is not None:
+        fields = diagnostics.rows_diagnostics(out.losses, out.grads, quantile_sample)
+    else:
+        fields = {"n_samples": 0}
     x = next(iter(p.tensors.values()))
     y = p.tensors.get("target")
     link = _link(p.cand.name, p.cand.spec.family, p.kernel, p.member.kind if p.member else None, x, y)

@@ -7,12 +7,18 @@ offsets ``OFF``: one row per candidate), so new values reuse the compiled graph.
 their own logit offsets, and whether gradients are wanted. Flags that switch the formula
 (``log_input``) are part of a kind's name for the same reason.
 
-Every kernel returns ``(sums, denoms, losses, grads, saturated)``: per-candidate float64 sums
-of the per-sample losses and of their mean's denominator (None where that is the element
-count); with ``diag`` also the per-sample losses (K, n) and gradient magnitudes (K, n), one
-contiguous row per candidate, and for the multiclass kernel the count of saturated rows (None
-elsewhere). Elementwise gradients come from ``torch.func.grad`` of each candidate's summed
-losses with respect to the predictions; multiclass gradient norms from their closed form.
+Every kernel takes ``T``, the (K,) top-share thresholds of ``diagnostics`` (read only with
+``out="stats"``), and a static ``out``: "values" (the sums alone), "stats" (with each
+candidate's diagnostics state over the chunk, ``diagnostics.column_stats``, computed in the
+same pass: no per-sample row is written) or "rows" (with the per-sample losses and gradient
+magnitudes, (K, n), one contiguous row per candidate: the quantile sample, and reduction
+'none'). It returns ``(sums, denoms, state, losses, grads, saturated)``: per-candidate
+float64 sums of the per-sample losses and of their mean's denominator (None where that is
+the element count), the (K, len(diagnostics.FIELDS)) state or None, the rows or None, and
+for the multiclass kernel the count of saturated rows when anything beyond values is asked
+(None elsewhere). Elementwise gradients come from ``torch.func.grad`` of each candidate's
+summed losses with respect to the predictions; multiclass gradient norms from their closed
+form.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import math
 
 import torch
 
+from advisor.evaluation.diagnostics import column_stats
 from advisor.losses.regression import log_cosh_of_abs
 
 # ---------------------------------------------------------------- regression: elementwise r = x - y
@@ -125,20 +132,6 @@ def _adaptive(r: torch.Tensor, alpha: torch.Tensor, scale: torch.Tensor) -> torc
     return torch.where(quadratic, 0.5 * z2, out)
 
 
-def rises_with_abs_residual(kind: str, p: tuple[float, ...]) -> bool:
-    """Whether a regression slot's loss and gradient magnitude are nondecreasing in |x - y|.
-
-    Those slots share one selection for their diagnostics (``diagnostics.shared_order``). Not
-    the pinball loss (its slope depends on the sign), nor Barron's loss below alpha = 1, whose
-    gradient x (1 + x^2 / (c^2 |alpha - 2|))^(alpha/2 - 1) redescends (its log-derivative is
-    (c^2 |alpha - 2| + (alpha - 1) x^2) / (x (c^2 |alpha - 2| + x^2)), negative far out when
-    alpha < 1), nor the count likelihoods, which are not functions of the residual.
-    """
-    if kind in ("l1", "mse", "huber", "smoothl1", "logcosh"):
-        return True
-    return kind == "adaptive" and 1.0 <= p[0] < math.inf and p[1] > 0
-
-
 REGRESSION_KINDS = (
     "l1", "mse", "huber", "smoothl1", "logcosh", "quantile", "adaptive",
     "poisson_log", "poisson_rate", "tweedie", "negbin_log", "negbin_rate",
@@ -156,13 +149,12 @@ def _loss_and_grad(column, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     return col, g.abs()
 
 
-def _elementwise(term, kinds, x, y, P, extra, s, diag):
+def _elementwise(term, kinds, x, y, P, extra, s, T, out):
     """Shared driver of the elementwise families; ``x``, ``y`` and ``s`` are already element-aligned.
 
     Candidates are separate columns, never a stacked (n, K) tensor reduced over n: inductor fuses
     sibling reductions over the same rows into one vectorised pass, whereas a trailing K axis
-    makes it write strided columns and reduce them serially. Per-sample outputs are laid out
-    (K, n), one contiguous row per candidate, which is also what the diagnostics read.
+    makes it write strided columns and reduce them serially.
     """
     K = len(kinds)
     sw = None if s is None else s.reshape(*s.shape, *([1] * (x.dim() - s.dim())))
@@ -171,137 +163,25 @@ def _elementwise(term, kinds, x, y, P, extra, s, diag):
         col = term(kinds[k], z, y, P[k], *(e[k] for e in extra))
         return col if sw is None else col * sw
 
-    if not diag:
-        return torch.stack([column(k, x).sum(dtype=torch.float64) for k in range(K)]), None, None, None, None
-    losses, grads = [], []
+    if out == "values":
+        return torch.stack([column(k, x).sum(dtype=torch.float64) for k in range(K)]), None, None, None, None, None
+    sums, states, losses, grads = [], [], [], []
     for k in range(K):
         col, g = _loss_and_grad(lambda z, k=k: column(k, z), x)
-        losses.append(col.reshape(-1))
-        grads.append(g.reshape(-1))
-    sums = torch.stack([c.sum(dtype=torch.float64) for c in losses])
-    return sums, None, torch.stack(losses), torch.stack(grads), None
-
-
-def regression_kernel(x, y, P, s=None, *, kinds, diag=False):
-    """x, y: (n, R) rows of R elements; s: (n,) sample weights or None; P: (K, 3)."""
-    return _elementwise(_regression_term, kinds, x, y, P, (), s, diag)
-
-
-#: Columns of ``regression_summary_kernel``'s per-candidate summary.
-SUMMARY_FIELDS = ("grad_sum", "grad_max", "zero_grads", "loss_max")
-
-
-#: Spans per bracketed slot in ``regression_summary_kernel``: one per loss quantile at most (the
-#: sample's brackets merge when they overlap, unused ones are NaN), then the gradient's top span.
-LOSS_SPANS = 3
-#: Counts per bracketed slot: the entries below each loss span, then the gradient magnitudes
-#: below the top span, equal to its low end, equal to its high end, and above it. Gradient
-#: magnitudes are often tied (two-valued for the pinball loss), so their span counts its ends
-#: instead of marking them; a loss span marks its ends, and counting fewer sums is what keeps
-#: the pass cheap (each is a compare and an add per element).
-SPAN_COUNTS = LOSS_SPANS + 4
-
-
-def _count(mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
-    """An int32 count, over ``dim`` or all of it (inductor vectorises it, not an int64 sum of bools)."""
-    return mask.to(torch.int32).sum(dim, dtype=torch.int32)
-
-
-def _around_spans(losses, grads, lo, hi, dim=None):
-    """Where losses and gradient magnitudes fall around spans whose ends are ``lo[b]``, ``hi[b]``.
-
-    b < LOSS_SPANS are the loss spans, b = LOSS_SPANS the gradient's; each end broadcasts
-    against the values, and the counts reduce over ``dim`` (None: all of it). Returns the
-    ``SPAN_COUNTS`` counts (stacked last), the gradient sum above the top span (float64) and
-    the uint8 codes (``regression_summary_kernel`` says what they mean), for the summary pass
-    and for the count over written rows alike.
-    """
-    glo, ghi = lo[LOSS_SPANS], hi[LOSS_SPANS]
-    counts = [_count(losses < lo[b], dim) for b in range(LOSS_SPANS)]
-    counts += [_count(grads < glo, dim), _count(grads == glo, dim), _count(grads == ghi, dim), _count(grads > ghi, dim)]
-    above = torch.where(grads > ghi, grads, torch.zeros_like(grads)).sum(dim, dtype=torch.float64)
-    code = torch.where((grads > glo) & (grads < ghi), 4, 0)
-    for b in range(LOSS_SPANS):
-        code = code + torch.where((losses >= lo[b]) & (losses <= hi[b]), b + 1, 0)
-    return torch.stack(counts, -1), above, code.to(torch.uint8)
-
-
-def regression_summary_kernel(x, y, P, E=None, *, kinds, bracketed=()):
-    """Unweighted regression slots whose diagnostics need no per-sample row: (K,) sums, (K, 4) summaries.
-
-    Slots that rise with |x - y| (``rises_with_abs_residual``) read their order statistics at the
-    residual's own (``residual_order``), so beyond the summed losses they need only these
-    reductions, in ``SUMMARY_FIELDS`` order and float64: the summed and the largest gradient
-    magnitude, how many are exactly zero, and the largest loss. Writing no (K, n) rows is what
-    makes their diagnostics cost about what their values do.
-
-    The ``bracketed`` slots (a flag per slot: booleans, since dynamic compilation would make
-    integer indices symbolic) find their own order statistics from the sample-drawn spans
-    ``E`` ((B, LOSS_SPANS + 1, 2) for B flagged slots: low and high ends): the kernel counts
-    where each slot's losses and gradient magnitudes fall around the spans ((B, SPAN_COUNTS)
-    int32), sums the gradient magnitudes above the top span
-    (float64, for the top-1% share) and marks each element inside a span with a uint8 code per
-    slot (the loss span's number from 1, plus 4 strictly inside the gradient's), so that only
-    those few elements are evaluated again (``bracketed``). A code costs one byte per element
-    where a per-sample row of losses and gradients costs eight.
-    """
-    sums, summaries = [], []
-    counts, above, codes = [], [], []
-    e_row = 0
-    for k in range(len(kinds)):
-        col, a = _loss_and_grad(lambda z, k=k: _regression_term(kinds[k], z, y, P[k]), x)
         sums.append(col.sum(dtype=torch.float64))
-        summaries.append(
-            torch.stack([
-                a.sum(dtype=torch.float64),
-                a.amax().to(torch.float64),
-                (a == 0).sum().to(torch.float64),
-                col.amax().to(torch.float64),
-            ])
-        )
-        if not (bracketed and bracketed[k]):
-            continue
-        e = E[e_row]
-        e_row += 1
-        ends = range(LOSS_SPANS + 1)
-        slot_counts, slot_above, slot_codes = _around_spans(col, a, [e[b, 0] for b in ends], [e[b, 1] for b in ends])
-        counts.append(slot_counts)
-        above.append(slot_above)
-        codes.append(slot_codes)
-    if not counts:
-        return torch.stack(sums), torch.stack(summaries), None, None, None
-    return torch.stack(sums), torch.stack(summaries), torch.stack(counts), torch.stack(above), torch.stack(codes)
+        if out == "stats":
+            states.append(column_stats(col, g, T[k]))
+        else:
+            losses.append(col.reshape(-1))
+            grads.append(g.reshape(-1))
+    if out == "stats":
+        return torch.stack(sums), None, torch.stack(states), None, None, None
+    return torch.stack(sums), None, None, torch.stack(losses), torch.stack(grads), None
 
 
-def span_tally_kernel(losses, grads, edges):
-    """Where K rows of per-sample losses and gradient magnitudes fall around their spans.
-
-    ``losses``, ``grads``: (K, n); ``edges``: the (K, LOSS_SPANS + 1, 2) ends of
-    ``regression_summary_kernel``'s ``E``, flattened, so that no size of theirs can equal K
-    when the kernel is first traced (dynamic shapes would then assume it always does, and
-    compile again for the next K).
-    Returns that kernel's per-slot counts ((K, SPAN_COUNTS) int32), gradient sums above the
-    top span ((K,) float64) and uint8 codes ((K, n)), with the rows' reductions ((K, 5)
-    float64: ``SUMMARY_FIELDS`` and the summed losses, whose finiteness vouches for the
-    losses as the summed gradients do for the gradients). It is the counting half of
-    ``regression_summary_kernel`` for rows that are already written (a multiclass block's, a
-    streamed chunk's; ``tallied``): one vectorised pass over them instead of a numpy pass per
-    bracket and row.
-    """
-    E = edges.reshape(-1, LOSS_SPANS + 1, 2)
-    ends = range(LOSS_SPANS + 1)
-    counts, above, codes = _around_spans(losses, grads, [E[:, b, 0:1] for b in ends], [E[:, b, 1:2] for b in ends], dim=1)
-    reductions = torch.stack(
-        [
-            grads.sum(1, dtype=torch.float64),
-            grads.amax(1).to(torch.float64),
-            (grads == 0).sum(1).to(torch.float64),
-            losses.amax(1).to(torch.float64),
-            losses.sum(1, dtype=torch.float64),
-        ],
-        1,
-    )
-    return counts, above, codes, reductions
+def regression_kernel(x, y, P, T, s=None, *, kinds, out="values"):
+    """x, y: (n, R) rows of R elements; s: (n,) sample weights or None; P: (K, 3)."""
+    return _elementwise(_regression_term, kinds, x, y, P, (), s, T, out)
 
 
 # ---------------------------------------------------------------- binary: elementwise logits or probabilities
@@ -349,9 +229,9 @@ def _binary_term(kind: str, x, y, p, w, pw):
 BINARY_KINDS = ("bce_logits", "soft_margin", "hinge", "focal", "bce_probs")
 
 
-def binary_kernel(x, y, P, W, PW, s=None, *, kinds, diag=False):
+def binary_kernel(x, y, P, W, PW, T, s=None, *, kinds, out="values"):
     """x, y: (n, R); W, PW: (K, R) element weights and pos_weights (ones when unset); s: (n,) or None."""
-    return _elementwise(_binary_term, kinds, x, y, P, (W, PW), s, diag)
+    return _elementwise(_binary_term, kinds, x, y, P, (W, PW), s, T, out)
 
 
 # ---------------------------------------------------------------- multiclass: rows of C scores and an index
@@ -505,7 +385,7 @@ def _grad_norm(w, dtype, w_raw, a, b, rest):
     return torch.sqrt(torch.clamp(norm2, min=0.0)).to(dtype)
 
 
-def multiclass_kernel(x, t, P, W, OFF, s=None, *, kinds, offsets, weighted=None, log_probs=False, diag=False):
+def multiclass_kernel(x, t, P, W, OFF, T, s=None, *, kinds, offsets, weighted=None, log_probs=False, out="values"):
     """x: (n, C) logits (log-probabilities with ``log_probs``); t: (n,) int64; P: (K, 3) = eps, gamma, ignore_index.
 
     One pass over the classes gives the shared exponentials and the sums each slot needs
@@ -515,13 +395,14 @@ def multiclass_kernel(x, t, P, W, OFF, s=None, *, kinds, offsets, weighted=None,
     whose offsets (logit-adjusted CE) span at most ``SHARED_OFFSET_SPAN`` and so share the
     plain exponentials, 1 for one with wider offsets and a softmax of its own. ``weighted[k]``
     (static; None: every slot) says whether the slot has class weights, rows of ``W`` that
-    are all ones otherwise (``_slot_terms`` then skips its weighted sums). With ``diag``
-    the per-sample losses and gradient norms are (K, n), and the last output counts the rows
-    whose softmax puts all the mass on one class to within machine epsilon (the saturation
-    diagnostic, computed on ``x``).
+    are all ones otherwise (``_slot_terms`` then skips its weighted sums). Beyond values
+    (``out``: see the module), the per-row gradient norms are computed, and the last output
+    counts the rows whose softmax puts all the mass on one class to within machine epsilon
+    (the saturation diagnostic, computed on ``x``).
     """
     K = len(offsets)
     C = x.shape[-1]
+    diag = out != "values"
     tiny = torch.finfo(x.dtype).tiny
     tm = t.clamp(0, C - 1)  # the target on every counted row; ignored rows read a valid class
     smooth = [kind == "ce" for kind in kinds]
@@ -533,7 +414,7 @@ def multiclass_kernel(x, t, P, W, OFF, s=None, *, kinds, offsets, weighted=None,
     else:
         nll, sm, rest, lse_x = _softmax_terms(x, tm, W, OFF, offsets, smooth, weighted, diag)
     tf = t.to(P.dtype)
-    sums, denoms, losses, grads = [], [], [], []
+    sums, denoms, states, losses, grads = [], [], [], [], []
     for k in range(K):
         eps, gamma = P[k, 0], P[k, 1]
         validf = (tf != P[k, 2]).to(x.dtype)
@@ -545,7 +426,6 @@ def multiclass_kernel(x, t, P, W, OFF, s=None, *, kinds, offsets, weighted=None,
         sums.append(loss.sum(dtype=torch.float64))
         if not diag:
             continue
-        losses.append(loss)
         if kinds[k] == "focal":
             p_t = torch.exp(-nll[k])
             one_minus = 1.0 - p_t if rest[k] is None else rest[k][2]  # the latter exact near p_t = 1
@@ -557,18 +437,23 @@ def multiclass_kernel(x, t, P, W, OFF, s=None, *, kinds, offsets, weighted=None,
         b = torch.where(eps > 0, eps / C * validf, torch.zeros_like(a)) if smooth[k] else torch.zeros_like(a)
         if s is not None:
             a, b = a * s, b * s
-        grads.append(_grad_norm(W[k], x.dtype, w_raw, a, b, rest[k]))
+        g = _grad_norm(W[k], x.dtype, w_raw, a, b, rest[k])
+        if out == "stats":
+            states.append(column_stats(loss, g, T[k]))
+        else:
+            losses.append(loss)
+            grads.append(g)
     sums_t, denoms_t = torch.stack(sums), torch.stack(denoms)
     if not diag:
-        return sums_t, denoms_t, None, None, None
+        return sums_t, denoms_t, None, None, None, None
     saturated = None if lse_x is None else (-lse_x >= math.log1p(-torch.finfo(x.dtype).eps)).sum()
-    return sums_t, denoms_t, torch.stack(losses), torch.stack(grads), saturated
+    if out == "stats":
+        return sums_t, denoms_t, torch.stack(states), None, None, saturated
+    return sums_t, denoms_t, None, torch.stack(losses), torch.stack(grads), saturated
 
 
 KERNELS = {
     "regression": regression_kernel,
-    "regression_summary": regression_summary_kernel,
     "binary": binary_kernel,
     "multiclass": multiclass_kernel,
-    "span_tally": span_tally_kernel,
 }

@@ -17,7 +17,7 @@ import torch
 
 from advisor.evaluation.candidates import Candidate
 from advisor.losses import checks
-from advisor.losses.classification import focal_is_binary
+from advisor.losses.classification import class_counts, focal_is_binary
 
 REGRESSION_NAMES = {
     "L1Loss": "l1",
@@ -177,9 +177,7 @@ def _logit_offset(x: torch.Tensor, t: torch.Tensor, params: dict[str, Any], ii: 
     c = x.shape[1] if x.dim() >= 2 else x.shape[0]
     priors = params["class_priors"]
     if priors is None:
-        # the targets are checked to be in range: an ignore_index outside it leaves nothing to mask
-        valid = t[t != int(ii)] if 0 <= ii < c else t
-        priors = torch.bincount(valid.flatten(), minlength=c).clamp(min=1).to(x.dtype)
+        priors = class_counts(t, c, int(ii)).clamp(min=1).to(x.dtype)
     priors = priors.to(device=x.device, dtype=x.dtype)
     return params["tau"] * torch.log(priors / priors.sum())
 

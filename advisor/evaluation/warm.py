@@ -13,7 +13,8 @@ import time
 
 import torch
 
-from advisor.evaluation import dispatch, selection, streamed
+from advisor.evaluation import diagnostics as diag_state
+from advisor.evaluation import dispatch
 from advisor.evaluation.engine import evaluate
 
 FAMILIES = ("regression", "binary", "multiclass")
@@ -29,14 +30,9 @@ def _data(family: str, n: int, dtype: torch.dtype, device: torch.device) -> tupl
 
 
 def _rows(family: str, diag: bool) -> int:
-    """Rows to warm on: with diagnostics, large enough for the paths whose kernels have a
-    structure of their own: a regression request's summary-pass spans (``summary.brackets_own``),
-    a multiclass block's counted rows (``tallied.usable``)."""
-    if diag and family == "regression":
-        return streamed.STREAM_MIN
-    if diag and family == "multiclass":
-        return selection.BRACKET_MIN
-    return 64
+    """Rows to warm on: with diagnostics, more than the quantile sample, so that both of its
+    passes (the sample's rows, then the state over every chunk) are compiled."""
+    return 2 * diag_state.QUANTILE_SAMPLE if diag else 64
 
 
 def warmup(

@@ -40,7 +40,8 @@ class Diagnostics(BaseModel):
         description="entries of the unreduced loss (torch's reduction='none' output)"
     )
     loss_quantiles: Quantiles | None = Field(
-        None, description="None when no per-sample loss is finite"
+        None,
+        description="None when no per-sample loss is finite; max is exact, the others as quantile_method says",
     )
     grad_mean: float | None = Field(None, description="mean per-sample gradient magnitude")
     grad_max: float | None = Field(None, description="largest per-sample gradient magnitude")
@@ -50,6 +51,20 @@ class Diagnostics(BaseModel):
     zero_grad_fraction: float | None = Field(None, description="samples with exactly zero gradient")
     nonfinite_losses: int = 0
     nonfinite_grads: int = 0
+    quantile_method: str = Field(
+        "exact",
+        description="'exact' (order statistics of every sample) or 'sampled' (of a seeded uniform sample of rows)",
+    )
+    quantile_sample: int | None = Field(
+        None, description="rows in the quantile sample; None when every row was read (exact)"
+    )
+    quantile_rank_error: float = Field(
+        0.0,
+        description=(
+            "DKW bound: with 95% confidence each loss quantile's rank, and the top-1% share's "
+            "threshold rank, are within this fraction of their nominal level (0 when exact)"
+        ),
+    )
     saturation: float | None = Field(
         None,
         description="share of samples whose predicted probability is 0 or 1 in this dtype; None where no probability is implied",

@@ -14,25 +14,37 @@ from tests.evaluation.data import multiclass_data, regression_data
 REG = ["MSELoss", {"loss": "HuberLoss", "params": {"delta": 0.5}}, "LogCoshLoss", {"loss": "L1Loss", "params": {"reduction": "none"}}]
 
 
-def test_chunked_equals_unchunked(monkeypatch):
+@pytest.mark.parametrize("quantile_sample", [None, 200])
+def test_chunked_equals_unchunked(monkeypatch, quantile_sample):
+    """Exact (every row written) and sampled (the sample's rows, then the state pass) alike."""
     x, y = regression_data(1001)
     xc, yc = multiclass_data(301, 7)
-    whole = advisor.evaluate(x, y, REG), advisor.evaluate(xc, yc, ["CrossEntropyLoss", "LogitAdjustedLoss"])
+
+    def both():
+        return (
+            advisor.evaluate(x, y, REG, quantile_sample=quantile_sample),
+            advisor.evaluate(xc, yc, ["CrossEntropyLoss", "LogitAdjustedLoss"], quantile_sample=quantile_sample),
+        )
+
+    whole = both()
     monkeypatch.setattr(chunking, "CHUNK_BUDGET_BYTES", 4096)
     monkeypatch.setattr(chunking, "DIAG_BUDGET_BYTES", 20000)  # forces candidate blocks too
-    assert len(chunking.chunk_rows(1001, chunking.row_bytes("regression", 4, 1, 1, 0, 4, diag=True, compiled=False), 4096)) > 10
-    parts = advisor.evaluate(x, y, REG), advisor.evaluate(xc, yc, ["CrossEntropyLoss", "LogitAdjustedLoss"])
+    for mode in ("rows", "stats"):
+        assert len(chunking.chunk_rows(1001, chunking.row_bytes("regression", 4, 1, 1, 0, 4, mode=mode, compiled=False), 4096)) > 10
+    parts = both()
     for a, b in zip(whole, parts, strict=True):
         for ra, rb in zip(a.results, b.results, strict=True):
             assert ra.value == pytest.approx(rb.value, rel=1e-6) if ra.value is not None else ra.values == rb.values
             assert ra.diagnostics.loss_quantiles == rb.diagnostics.loss_quantiles
             assert ra.diagnostics.grad_max == pytest.approx(rb.diagnostics.grad_max, rel=1e-6)
+            assert ra.diagnostics.top1pct_grad_share == pytest.approx(rb.diagnostics.top1pct_grad_share, rel=1e-6)
 
 
 @pytest.mark.parametrize("kernel", ["regression", "binary", "multiclass"])
 @pytest.mark.parametrize("k", [1, 8, 64])
-def test_chunk_workspace_stays_under_the_budget_for_any_k(kernel, k):
-    per_row = chunking.row_bytes(kernel, k, 1, 1000, 2, 4, diag=True, compiled=False)
+@pytest.mark.parametrize("mode", ["values", "stats", "rows"])
+def test_chunk_workspace_stays_under_the_budget_for_any_k(kernel, k, mode):
+    per_row = chunking.row_bytes(kernel, k, 1, 1000, 2, 4, mode=mode, compiled=False)
     bounds = chunking.chunk_rows(1_000_000, per_row)
     biggest = max(b - a for a, b in bounds)
     assert biggest * per_row <= chunking.CHUNK_BUDGET_BYTES or biggest <= 2 * chunking.MIN_ROWS
@@ -40,20 +52,14 @@ def test_chunk_workspace_stays_under_the_budget_for_any_k(kernel, k):
     assert all(b - a >= chunking.MIN_ROWS for a, b in bounds)
 
 
-@pytest.mark.parametrize("kernel", ["regression", "multiclass"])
-def test_a_block_runs_whole_only_when_its_temporaries_fit(kernel):
-    """One chunk writes the per-sample rows in place, so only the temporaries count; split, the chunk's outputs count too."""
+@pytest.mark.parametrize("kernel", ["regression", "binary", "multiclass"])
+def test_only_rows_mode_pays_for_written_rows(kernel):
+    """The state pass writes nothing per sample, so its chunks are as large as a values pass allows."""
     args = (kernel, 8, 1, 32, 0, 4)
-    temps = chunking.row_bytes(*args, diag=True, compiled=True, outputs=False)
-    full = chunking.row_bytes(*args, diag=True, compiled=True)
-    assert 0 < temps < full
-    fits = chunking.CHUNK_BUDGET_BYTES // temps
-    assert chunking.block_rows(fits, args, diag=True, compiled=True) == [(0, fits)]
-    bounds = chunking.block_rows(fits + 1, args, diag=True, compiled=True)
-    assert len(bounds) > 1 and all((b - a) * full <= chunking.CHUNK_BUDGET_BYTES for a, b in bounds)
-    assert chunking.block_rows(fits, args, diag=False, compiled=True) == chunking.chunk_rows(
-        fits, chunking.row_bytes(*args, diag=False, compiled=True)
-    )
+    rows = chunking.row_bytes(*args, mode="rows", compiled=True)
+    stats = chunking.row_bytes(*args, mode="stats", compiled=True)
+    assert 0 < stats < rows
+    assert rows - stats == 2 * 8 * 4  # a loss and a gradient magnitude per candidate
 
 
 def test_candidate_blocks_bound_per_sample_outputs():

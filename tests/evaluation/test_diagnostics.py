@@ -159,14 +159,19 @@ def test_nonfinite_losses_are_counted():
     assert d.loss_quantiles is not None
 
 
-def test_top_share_and_quantiles_helpers():
+def test_top_share_and_quantiles_of_written_rows():
+    """The state and sample of one row of losses and gradients, as the catalog path takes them."""
     g = torch.tensor([1.0] * 99 + [101.0])
-    assert diag.top_share(g) == pytest.approx(101.0 / 200.0)
+    assert diag.rows_diagnostics(g, g, None)["top1pct_grad_share"] == pytest.approx(101.0 / 200.0)
     ties = torch.ones(200)
-    assert diag.top_share(ties) == pytest.approx(0.01)
-    assert diag.top_share(torch.zeros(5)) is None
+    assert diag.rows_diagnostics(ties, ties, None)["top1pct_grad_share"] == pytest.approx(0.01)
+    assert diag.rows_diagnostics(torch.zeros(5), torch.zeros(5), None)["top1pct_grad_share"] is None
     v = torch.arange(10.0)
-    assert diag.lower_quantile(v, 0.9) == float(np.quantile(v.numpy(), 0.9, method="lower"))
+    assert diag.lower_quantiles(v, [0.9]) == [float(np.quantile(v.numpy(), 0.9, method="lower"))]
+    bad = torch.tensor([1.0, float("nan"), 3.0, float("inf")])
+    got = diag.rows_diagnostics(bad, bad, None)
+    assert got["nonfinite_losses"] == 2 and got["nonfinite_grads"] == 2
+    assert got["loss_quantiles"].max == 3.0 and got["grad_mean"] == 2.0
 
 
 @pytest.mark.parametrize("mode", ["eager", "compiled"])
@@ -203,3 +208,50 @@ def test_fused_baselines_equal_the_catalogs(mode):
             assert res.path.startswith("fused")
             assert res.diagnostics.baseline == what
             assert res.diagnostics.baseline_value == pytest.approx(value, rel=1e-5), cand
+
+
+@pytest.mark.parametrize("mode", ["eager", "compiled"])
+def test_class_prior_baselines_are_exact_over_every_row(mode):
+    """Above the baseline's subsample, classification baselines still read every row.
+
+    One row per target value, weighted by its count, gives the loss of the constant over all
+    of them: checked against the catalog's loss on the full targets at the full-data prior,
+    with ignored targets among them, for every fused variant (weights, smoothing, focal,
+    logit-adjusted with the batch's own priors) and NLLLoss on log-probabilities.
+    """
+    from advisor.evaluation import baselines
+
+    n, c = baselines.SUBSAMPLE + 4321, 5
+    g = torch.Generator().manual_seed(3)
+    x = 2.0 * torch.randn(n, c, generator=g)
+    y = torch.randint(0, c, (n,), generator=g)
+    y[y == 4] = torch.randint(0, 4, (int((y == 4).sum()),), generator=g)  # a rare class...
+    y[:: n // 7] = 4  # ...of seven rows, which a strided subsample would count wrong
+    y[5::11] = -100
+    weight = [0.5, 1.0, 2.0, 1.0, 3.0]
+    cands = [
+        "CrossEntropyLoss",
+        {"loss": "CrossEntropyLoss", "params": {"label_smoothing": 0.1, "weight": weight}},
+        {"loss": "FocalLoss", "params": {"gamma": 2.0, "alpha": [w / sum(weight) for w in weight]}},
+        {"loss": "LogitAdjustedLoss", "params": {"tau": 1.0}},
+    ]
+    counts = torch.bincount(y[y >= 0], minlength=c).double()
+    prior = ((counts + 0.5) / (counts.sum() + 0.5 * c)).float().log()
+    with dispatch.mode(mode):
+        results = advisor.evaluate(x, y, cands).results + advisor.evaluate(torch.log_softmax(x, 1), y, ["NLLLoss"]).results
+    for cand, res in zip([*cands, "NLLLoss"], results, strict=True):
+        name, params = (cand, {}) if isinstance(cand, str) else (cand["loss"], cand["params"])
+        assert res.path.startswith("fused"), name
+        want = float(build(name, **params).float()(prior.expand(n, c), y))
+        assert res.diagnostics.baseline == "class prior"
+        assert res.diagnostics.baseline_value == pytest.approx(want, rel=1e-5), name
+        assert res.diagnostics.skill == pytest.approx(1 - res.value / want, rel=1e-5), name
+
+
+def test_logit_adjusted_loss_with_ignored_targets_is_evaluated():
+    """Its batch priors skip the ignored targets; -100 among them used to crash the engine's count."""
+    x, y = multiclass_data(200, 4)
+    y[::9] = -100
+    res = advisor.evaluate(x, y, ["LogitAdjustedLoss"]).results[0]
+    assert not res.skipped
+    assert res.value == pytest.approx(float(build("LogitAdjustedLoss")(x, y)), rel=1e-5)

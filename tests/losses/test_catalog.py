@@ -98,3 +98,22 @@ def test_docstring_example_is_computed():
     assert float(losses.compute("HuberLoss", [0.0, 2.0], [0.0, 0.0], delta=0.5)) == pytest.approx(
         expected
     )
+
+
+@pytest.mark.parametrize("ignore_index", [None, -100, 2, 7])
+def test_target_counts_match_a_masked_bincount(ignore_index):
+    from advisor.losses.classification import class_counts, target_counts
+
+    g = torch.Generator().manual_seed(0)
+    t = torch.randint(0, 5, (3, 40), generator=g)
+    if ignore_index is not None:
+        t[:, ::6] = ignore_index
+    counts = target_counts(t, 5, ignore_index)
+    in_range = ignore_index is not None and 0 <= ignore_index < 5
+    kept = t[(t >= 0) & (t < 5)]
+    assert counts[:5].tolist() == torch.bincount(kept, minlength=5).tolist()
+    outside = 0 if ignore_index is None or in_range else int((t == ignore_index).sum())
+    assert int(counts[5]) == outside
+    valid = t if ignore_index is None else t[t != ignore_index]
+    assert class_counts(t, 5, ignore_index).tolist() == torch.bincount(valid.reshape(-1), minlength=5)[:5].tolist()
+    assert target_counts(t[:0], 5, ignore_index).tolist() == [0] * 6
