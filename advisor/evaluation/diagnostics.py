@@ -93,17 +93,22 @@ def column_stats(loss: torch.Tensor, grad: torch.Tensor, threshold: torch.Tensor
     ok_l, ok_g = torch.isfinite(loss), torch.isfinite(grad)
     g = torch.where(ok_g, grad, torch.zeros_like(grad))
     above = ok_g & (grad > threshold)
-    neg_inf = torch.full_like(loss, -math.inf)
     return torch.stack([
-        torch.where(ok_l, loss, neg_inf).amax().to(f64),
+        torch.where(ok_l, loss, torch.full_like(loss, -math.inf)).amax().to(f64),
         g.sum(dtype=f64),
         torch.where(ok_g, grad, torch.full_like(grad, -math.inf)).amax().to(f64),
-        (ok_g & (grad == 0)).sum().to(f64),
-        (~ok_l).sum().to(f64),
-        (~ok_g).sum().to(f64),
+        _count(ok_g & (grad == 0)),
+        _count(~ok_l),
+        _count(~ok_g),
         torch.where(above, grad, torch.zeros_like(grad)).sum(dtype=f64),
-        above.sum().to(f64),
+        _count(above),
     ])
+
+
+def _count(mask: torch.Tensor) -> torch.Tensor:
+    """A count as float64, summed in int32: inductor vectorises that, not an int64 sum of bools
+    (a chunk has fewer than 2^31 entries: ``chunking`` bounds it far below)."""
+    return mask.to(torch.int32).sum(dtype=torch.int32).to(torch.float64)
 
 
 def empty_state(k: int, device: torch.device) -> torch.Tensor:
@@ -144,16 +149,27 @@ def sample_rows(m: int | None, row_elements: int) -> int | None:
 
 
 def _finite_host(v: torch.Tensor) -> np.ndarray:
+    """The finite entries of ``v`` as a flat numpy array on the host (float32, or float64 for float64)."""
     a = v.detach().reshape(-1).to("cpu", torch.float64 if v.dtype == torch.float64 else torch.float32).numpy()
+    if a.size and np.isfinite(a.min()) and np.isfinite(a.max()):  # NaN and infinities show in either
+        return a
     return a[np.isfinite(a)]
 
 
 def order_statistics(a: np.ndarray, ranks: list[int]) -> list[float]:
-    """The values at 0-based ``ranks`` of sorted ``a``, by one partition."""
-    if not ranks:
-        return []
-    part = np.partition(a, sorted(set(ranks)))
-    return [float(part[r]) for r in ranks]
+    """The values at 0-based ``ranks`` of sorted ``a``.
+
+    One single-rank partition per rank, highest first, each on the part below the last: numpy
+    selects one rank with its SIMD routine, but several ranks in one call without it (8.5 ms
+    against 0.7 ms for eight rows of 65,536 float32 on a 2-core CPU).
+    """
+    found: dict[int, float] = {}
+    part, below = a.copy(), a.size
+    for r in sorted(set(ranks), reverse=True):
+        part[:below].partition(r)  # in place: the r-th smallest lies in the part below the last rank
+        found[r] = float(part[r])
+        below = r + 1
+    return [found[r] for r in ranks]
 
 
 def lower_quantiles(v: torch.Tensor, qs: list[float]) -> list[float]:
@@ -164,14 +180,28 @@ def lower_quantiles(v: torch.Tensor, qs: list[float]) -> list[float]:
 
 def thresholds(sample_grads: torch.Tensor | None, k: int, like: torch.Tensor) -> torch.Tensor:
     """(K,) top-share thresholds t: each row's smallest entry of its own top 1% of finite values."""
-    out = torch.full((k,), math.inf, dtype=like.dtype, device=like.device)
     if sample_grads is None:
-        return out
-    values = []
-    for j in range(k):
+        return torch.full((k,), math.inf, dtype=like.dtype, device=like.device)
+
+    def one(j: int) -> float:
         a = _finite_host(sample_grads[j])
-        values.append(order_statistics(a, [a.size - top_count(a.size)])[0] if a.size else math.inf)
-    return torch.tensor(values, dtype=like.dtype).to(like.device)
+        return order_statistics(a, [a.size - top_count(a.size)])[0] if a.size else math.inf
+
+    return torch.tensor([one(j) for j in range(k)], dtype=like.dtype).to(like.device)
+
+
+def finish_all(
+    states: torch.Tensor,
+    sample_losses: torch.Tensor,
+    sample_grads: torch.Tensor | None,
+    thresholds: torch.Tensor,
+    n: int,
+    m: int | None,
+) -> list[dict[str, Any]]:
+    """``finish`` of K candidates: (K, len(FIELDS)) states, (K, m) sample rows, (K,) thresholds."""
+    states_h, t_h = states.cpu(), thresholds.tolist()
+    grads = [None] * len(t_h) if sample_grads is None else sample_grads
+    return [finish(states_h[j], sample_losses[j], grads[j], t_h[j], n, m) for j in range(len(t_h))]
 
 
 def finish(
@@ -236,8 +266,7 @@ def rows_diagnostics(losses: torch.Tensor, grads: torch.Tensor | None, m: int | 
     s_losses = losses if exact else losses[:, idx]
     s_grads = None if grads is None else (grads if exact else grads[:, idx])
     t = thresholds(s_grads, 1, losses if losses.is_floating_point() else losses.double())
-    state = rows_stats(losses, grads, t)[0]
-    return finish(state, s_losses[0], None if s_grads is None else s_grads[0], float(t[0]), losses.shape[1], None if exact else m)
+    return finish_all(rows_stats(losses, grads, t), s_losses, s_grads, t, losses.shape[1], None if exact else m)[0]
 
 
 def saturation(x: torch.Tensor, link: str | None) -> float | None:

@@ -204,14 +204,14 @@ def _run_block(
         if diag:
             T = diagnostics.thresholds(G_all, k, x)
             state = diagnostics.rows_stats(L_all, G_all, T)
-            stats = [diagnostics.finish(state[j], L_all[j], G_all[j], float(T[j]), n_samples, None) for j in range(k)]
+            stats = diagnostics.finish_all(state, L_all, G_all, T, n_samples, None)
     elif diag:
         picks = [sample[a:b] for a, b in ranges(sample.numel(), "rows")]
         L_s, G_s = _rows(call, picks, k, r, x, None)
         T = diagnostics.thresholds(G_s, k, x)
         for sel in ranges(n_rows, "stats"):
             acc.add(call(sel, "stats", T))
-        stats = [diagnostics.finish(acc.state[j], L_s[j], G_s[j], float(T[j]), n_samples, sample.numel()) for j in range(k)]
+        stats = diagnostics.finish_all(acc.state, L_s, G_s, T, n_samples, sample.numel())
     else:
         for sel in ranges(n_rows, "values"):
             acc.add(call(sel, "values", None))
