@@ -20,7 +20,7 @@ from typing import Any
 import grpc
 import numpy as np
 
-from advisor.schema.evaluation import EvaluationReport
+from advisor.schema.evaluation import EvaluationReport, check_quantile_sample
 from advisor.schema.profile import DataProfile
 from advisor.schema.recommendation import Recommendation
 from advisor.schema.validation import ValidationReport
@@ -35,6 +35,17 @@ STREAM_THRESHOLD = 4 * 1024 * 1024
 CHUNK = 1024 * 1024
 RETRIES = 4
 MAX_MESSAGE = 256 * 1024 * 1024
+
+#: ``quantile_sample`` left to the server's default: None already means exact.
+DEFAULT_SAMPLE: Any = object()
+
+
+def sample_field(m: Any) -> dict[str, Any]:
+    """The Evaluate request's ``quantile_sample`` field: absent for the default, 0 for exact."""
+    if m is DEFAULT_SAMPLE:
+        return {}
+    m = check_quantile_sample(m)
+    return {"quantile_sample": 0 if m is None else m}
 
 
 @dataclass(frozen=True)
@@ -281,9 +292,14 @@ class AdvisorClient:
         task: str | None = None,
         sample_weight: Any = None,
         diagnostics: bool = True,
+        quantile_sample: int | object | None = DEFAULT_SAMPLE,
         timeout: float | None = None,
     ) -> EvaluationReport:
-        """``predictions`` as a tuple of arrays feeds pair and triplet losses."""
+        """``predictions`` as a tuple of arrays feeds pair and triplet losses.
+
+        ``quantile_sample``: rows sampled for the loss quantiles (the server's default unless
+        given; None for exact order statistics), as ``advisor.evaluate`` takes it.
+        """
         many = predictions if isinstance(predictions, tuple) else (predictions,)
         with _Request(self) as r:
             names = [f"predictions{i}" if i else "predictions" for i in range(len(many))]
@@ -297,6 +313,7 @@ class AdvisorClient:
                 task=_text(task),
                 sample_weight=refs["sample_weight"],
                 diagnostics=diagnostics,
+                **sample_field(quantile_sample),
             )
             reply = self._call(self._stub.Evaluate, lambda: req, timeout)
         return EvaluationReport.model_validate_json(reply.report_json)

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from client.advisor_client import UploadedDataset, candidate_dicts
+from client.advisor_client import DEFAULT_SAMPLE, UploadedDataset, candidate_dicts
 from client.arrays import DatasetRef, to_numpy
 
 
@@ -95,6 +95,7 @@ class LocalAdvisor:
         task: str | None = None,
         sample_weight: Any = None,
         diagnostics: bool = True,
+        quantile_sample: Any = DEFAULT_SAMPLE,
     ):
         import advisor
 
@@ -112,6 +113,7 @@ class LocalAdvisor:
             sample_weight=self._array(sample_weight, "sample_weight"),
             device=self.device,
             diagnostics=diagnostics,
+            **({} if quantile_sample is DEFAULT_SAMPLE else {"quantile_sample": quantile_sample}),
         )
 
     def validate(

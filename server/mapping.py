@@ -166,7 +166,18 @@ def evaluate_kwargs(req: pb.EvaluateRequest, r: Resolver) -> dict[str, Any]:
         "task": task(req.task),
         "sample_weight": r.array(req.sample_weight, "sample_weight"),
         "diagnostics": req.diagnostics,
+        **quantile_sample(req),
     }
+
+
+def quantile_sample(req: pb.EvaluateRequest) -> dict[str, Any]:
+    """``quantile_sample`` as ``advisor.evaluate`` takes it: absent keeps its default, 0 is exact (None)."""
+    if not req.HasField("quantile_sample"):
+        return {}
+    m = req.quantile_sample
+    if m < 0:
+        raise InvalidInputError("must be 0 (exact) or a positive number of rows", field="quantile_sample", got=m)
+    return {"quantile_sample": None if m == 0 else int(m)}
 
 
 def evaluate_response(report) -> pb.EvaluateResponse:

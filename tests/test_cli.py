@@ -162,9 +162,21 @@ def test_evaluate_reads_csv_columns_and_defaults_to_the_library(regression_files
     assert report == json.loads(advisor.evaluate(p, y).model_dump_json())
 
 
+@pytest.mark.parametrize(("flag", "method", "sample"), [(["--quantile-sample", "100"], "sampled", 100), (["--quantile-sample", "0"], "exact", None), ([], "exact", None)])
+def test_evaluate_quantile_sample_flag(regression_files, capsys, flag, method, sample):
+    d = regression_files
+    args = ["evaluate", "--predictions", str(d / "p.npy"), "--targets", str(d / "t.npy"), "--loss", "L1Loss", *flag]
+    assert main([*args, "--json"]) == 0
+    diag = json.loads(capsys.readouterr().out)["results"][0]["diagnostics"]
+    assert (diag["quantile_method"], diag["quantile_sample"]) == (method, sample)
+    expected = advisor.evaluate(np.load(d / "p.npy"), np.load(d / "t.npy"), ["L1Loss"], quantile_sample=sample or None)
+    assert diag == json.loads(expected.results[0].diagnostics.model_dump_json())
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
+        (["--targets", "t.npy", "--quantile-sample", "-2"], "error: quantile_sample: must be a positive"),
         (["--targets", "MISSING.npy"], "error: targets: no such file"),
         (["--targets", "t.npy", "--loss", "HuberLoss:delta"], "error: loss[0]: 'delta' is not"),
         (["--targets", "t.npy", "--loss", "HuberLos"], "error: candidates[0]"),

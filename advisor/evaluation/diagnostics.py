@@ -39,13 +39,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from advisor.schema.evaluation import Quantiles
+from advisor.schema.evaluation import DEFAULT_QUANTILE_SAMPLE, Quantiles
 
 QUANTILES = (0.5, 0.9, 0.99)
 TOP_FRACTION = 0.01
 #: Default rows in the quantile sample, and the seed it is drawn with (a request's results
 #: depend on its inputs alone).
-QUANTILE_SAMPLE = 65536
+QUANTILE_SAMPLE = DEFAULT_QUANTILE_SAMPLE
 SAMPLE_SEED = 0
 CONFIDENCE_DELTA = 0.05
 

@@ -23,7 +23,12 @@ from advisor.evaluation.lints import lint
 from advisor.evaluation.prepare import PrepareCache
 from advisor.evaluation.reference import run_reference
 from advisor.evaluation.runner import Outcome, run_group
-from advisor.schema.evaluation import CandidateResult, Diagnostics, EvaluationReport
+from advisor.schema.evaluation import (
+    CandidateResult,
+    Diagnostics,
+    EvaluationReport,
+    check_quantile_sample,
+)
 from advisor.vocabulary import Family, Task, parse_task
 
 log = logging.getLogger("advisor.evaluation")
@@ -89,7 +94,7 @@ def evaluate(
     written, memory linear in N, and slower. Every other diagnostic is exact either way.
     """
     task = parse_task(task)
-    quantile_sample = _check_sample(quantile_sample)
+    quantile_sample = check_quantile_sample(quantile_sample)
     inp = normalize(predictions, targets, device=device, sample_weight=sample_weight)
     cache = PrepareCache(inp)
     if candidates is None:
@@ -130,14 +135,6 @@ def evaluate(
         device=str(inp.device),
         dtype=str(inp.float_dtype).replace("torch.", ""),
     )
-
-
-def _check_sample(m: Any) -> int | None:
-    if m is None:
-        return None
-    if isinstance(m, bool) or not isinstance(m, int) or m < 1:
-        raise InvalidInputError("must be a positive number of rows, or None for exact quantiles", field="quantile_sample", got=m)
-    return m
 
 
 def _run(ready: list[_Prepared], inp: Inputs, diag: bool, quantile_sample: int | None) -> dict[int, Outcome | InvalidInputError]:

@@ -9,10 +9,28 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from advisor.errors import InvalidInputError
+
 NOT_COMPARABLE_NOTE = (
     "Raw loss values of different losses are not comparable (each has its own scale and units); "
     "compare candidates by diagnostics.skill, which normalises each loss by its own trivial baseline."
 )
+
+
+#: Rows of the quantile sample unless the caller says otherwise (``advisor.evaluate``'s
+#: ``quantile_sample``, the Evaluate RPC's field, the CLI's ``--quantile-sample``).
+DEFAULT_QUANTILE_SAMPLE = 65536
+
+
+def check_quantile_sample(m: Any) -> int | None:
+    """A positive number of rows, or None for exact order statistics; anything else is refused by field."""
+    if m is None:
+        return None
+    if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+        raise InvalidInputError(
+            "must be a positive number of rows, or None for exact quantiles", field="quantile_sample", got=m
+        )
+    return m
 
 
 class Quantiles(BaseModel):

@@ -168,3 +168,19 @@ def test_local_advisor_has_the_same_methods():
     dataset = local.upload(targets=Y)
     assert local.profile(dataset["targets"]) == advisor.profile(Y)
     assert local.delete(dataset) is True
+
+
+def test_evaluate_quantile_sample_over_the_wire(client):
+    """Unset keeps the default sample, 0 on the wire (None in Python) is exact, a count is that sample."""
+    n = 5000
+    preds = np.repeat(Y, n // 300 + 1)[:n] + RNG.standard_normal(n).astype(np.float32)
+    targets = np.repeat(Y, n // 300 + 1)[:n]
+    default = client.evaluate(preds, targets, ["MSELoss"]).results[0].diagnostics
+    assert default.quantile_method == "exact"  # 5,000 rows: fewer than the default sample
+    sampled = client.evaluate(preds, targets, ["MSELoss"], quantile_sample=1000).results[0].diagnostics
+    local = advisor.evaluate(preds, targets, ["MSELoss"], quantile_sample=1000).results[0].diagnostics
+    assert sampled == local
+    assert sampled.quantile_method == "sampled" and sampled.quantile_sample == 1000
+    assert sampled.quantile_rank_error == pytest.approx(math.sqrt(math.log(40) / 2000))
+    exact = client.evaluate(preds, targets, ["MSELoss"], quantile_sample=None).results[0].diagnostics
+    assert exact == default

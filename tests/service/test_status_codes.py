@@ -179,3 +179,21 @@ def test_reflection_lists_the_service_with_the_token(server):
 
 def test_health_is_open_without_a_token(server):
     assert server.health() == 1  # SERVING
+
+
+def test_negative_quantile_sample_is_invalid_argument_with_its_field(stub):
+    x = np.arange(4, dtype=np.float32)
+    arr = pb.Array(dtype="float32", shape=[4], data=x.tobytes())
+    req = pb.EvaluateRequest(
+        predictions=[pb.ArrayRef(inline=arr)], targets=pb.ArrayRef(inline=arr), quantile_sample=-3
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.Evaluate(req, metadata=AUTH, timeout=10)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(caught.value) == ["quantile_sample"]
+
+
+def test_client_refuses_a_bad_quantile_sample_before_sending(server):
+    with AdvisorClient(server.target, token=TOKEN) as client, pytest.raises(errors.InvalidInputError) as caught:
+        client.evaluate([1.0, 2.0], [1.0, 2.0], ["MSELoss"], quantile_sample=0)
+    assert caught.value.field == "quantile_sample"

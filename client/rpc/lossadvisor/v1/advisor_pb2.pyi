@@ -137,20 +137,22 @@ class RecommendResponse(_message.Message):
     def __init__(self, candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., recommendation_json: _Optional[str] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
-    __slots__ = ("predictions", "targets", "candidates", "task", "sample_weight", "diagnostics")
+    __slots__ = ("predictions", "targets", "candidates", "task", "sample_weight", "diagnostics", "quantile_sample")
     PREDICTIONS_FIELD_NUMBER: _ClassVar[int]
     TARGETS_FIELD_NUMBER: _ClassVar[int]
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     DIAGNOSTICS_FIELD_NUMBER: _ClassVar[int]
+    QUANTILE_SAMPLE_FIELD_NUMBER: _ClassVar[int]
     predictions: _containers.RepeatedCompositeFieldContainer[ArrayRef]
     targets: ArrayRef
     candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
     task: str
     sample_weight: ArrayRef
     diagnostics: bool
-    def __init__(self, predictions: _Optional[_Iterable[_Union[ArrayRef, _Mapping]]] = ..., targets: _Optional[_Union[ArrayRef, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., task: _Optional[str] = ..., sample_weight: _Optional[_Union[ArrayRef, _Mapping]] = ..., diagnostics: _Optional[bool] = ...) -> None: ...
+    quantile_sample: int
+    def __init__(self, predictions: _Optional[_Iterable[_Union[ArrayRef, _Mapping]]] = ..., targets: _Optional[_Union[ArrayRef, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., task: _Optional[str] = ..., sample_weight: _Optional[_Union[ArrayRef, _Mapping]] = ..., diagnostics: _Optional[bool] = ..., quantile_sample: _Optional[int] = ...) -> None: ...
 
 class EvaluateResponse(_message.Message):
     __slots__ = ("values", "report_json")
