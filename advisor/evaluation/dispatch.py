@@ -1,18 +1,26 @@
-"""Eager or compiled: one ``torch.compile(dynamic=True)`` wrapper per family kernel, chosen by size.
+"""Eager or compiled, and compilation off the request path.
 
-Below ``CROSSOVER_ELEMENTS`` (elements read per candidate group) auto mode runs eager: there a
-compiled call's fixed guard-and-launch cost is not repaid, and a small request never waits
-for a compilation (the first call of a new structure pays it; ``advisor.warmup`` pays it
-ahead). The constant comes from ``advisor.evaluation.bench.measure_crossover()``: warm eager
-and compiled calls of ``advisor.evaluate`` timed against each other over its grid of sizes, for
-the benchmark's regression and multiclass families and for one cheap loss alone (MSELoss,
-CrossEntropyLoss). The families compile profitably from the smallest size measured; a single
-MSELoss, the least work per element, only from the value set below, which is the median of
-three runs on a 2-core CPU. It is a constant rather than re-measured per process so that
-results do not depend on timing noise (a run is deterministic given its inputs).
+A *structure* is what a compiled kernel is specialised to: the kernel, its static arguments
+(which formula each slot runs, what it returns) and each argument's dtype, device, rank and
+contiguity. Sizes and hyperparameter values are not part of it (``torch.compile(dynamic=True)``,
+hyperparameters as tensors). Each structure gets its own compiled copy of the kernel (a fresh
+code object, so dynamo's cache and recompile limit are its own and it can be dropped), kept
+in an LRU of ``CACHE_SIZE`` structures.
 
-When compilation is unavailable or fails (no C compiler, an unsupported platform, a dynamo
-bug), the failure is logged once per kernel and that kernel stays eager for the process.
+In 'auto' mode a call whose structure is not compiled yet runs eagerly, and the structure is
+compiled in a background thread on a few rows of the same arguments; later calls use it once
+it is ready, so no request waits for a cold compile. Below ``CROSSOVER_ELEMENTS`` (elements
+read per candidate group) auto mode runs eager anyway: there a compiled call's fixed
+guard-and-launch cost is not repaid. The constant comes from
+``advisor.evaluation.bench.measure_crossover()`` (warm eager and compiled calls timed against
+each other over its grid of sizes; a single MSELoss, the least work per element, is the
+last to profit), fixed rather than re-measured per process so that results do not depend on
+timing noise. 'compiled' mode (the benchmark, ``advisor.warmup``, tests) compiles in the
+calling thread and always uses the compiled kernel; 'eager' never compiles.
+
+A structure whose compilation fails (no C compiler, an unsupported platform, a dynamo bug)
+stays eager; the first failure of each kernel is logged, with its reason. A failure while the
+interpreter shuts down is not a verdict on the structure and is not recorded.
 """
 
 from __future__ import annotations
@@ -20,7 +28,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
+import sys
 import threading
+import types
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,16 +43,36 @@ from advisor.evaluation.kernels import KERNELS
 log = logging.getLogger("advisor.evaluation")
 
 CROSSOVER_ELEMENTS = 1 << 19
-# Distinct structures (candidate sets) one kernel may compile before dynamo gives up on it;
-# dynamo's default of 8 is made for training loops, not for a service seeing many candidate sets.
-RECOMPILE_LIMIT = 64
+#: Compiled structures kept; the least recently used is dropped beyond it. The default
+#: candidate sets of all families, values and diagnostics, need about 20.
+CACHE_SIZE = 64
+#: Rows a background compilation traces on (sizes are symbolic: the graph serves any size).
+BACKGROUND_ROWS = 64
 
 _MODES = ("auto", "eager", "compiled")
 _state: dict[str, Any] = {"mode": os.environ.get("ADVISOR_EVAL_MODE", "auto")}
-_compiled: dict[str, Callable[..., Any]] = {}
-_broken: dict[str, str] = {}
 _lock = threading.Lock()
-stats = {"compiled_calls": 0, "eager_calls": 0, "fallbacks": 0}
+stats = {"compiled_calls": 0, "eager_calls": 0, "fallbacks": 0, "compiles": 0, "background_compiles": 0, "evictions": 0}
+
+
+class _Structure:
+    """One structure's compiled kernel: ready once a call through it has compiled."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.fn: Callable[..., Any] | None = None
+        self.ready = False
+        self.queued = False
+        self.error: str | None = None
+        self.lock = threading.Lock()  # one compilation at a time
+
+
+_structures: OrderedDict[tuple, _Structure] = OrderedDict()
+_logged_failures: set[str] = set()
+_queue: queue.Queue = queue.Queue()
+_pending = threading.Condition()
+_pending_count = [0]
+_worker: list[threading.Thread] = []
 
 
 def get_mode() -> str:
@@ -48,7 +80,7 @@ def get_mode() -> str:
 
 
 def set_mode(mode: str) -> None:
-    """'auto' (by size), 'eager' (never compile) or 'compiled' (always, when it works)."""
+    """'auto' (by size, compiling in the background), 'eager' (never compile) or 'compiled' (always, in the caller)."""
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
     _state["mode"] = mode
@@ -69,25 +101,6 @@ def compile_available() -> bool:
     return hasattr(torch, "compile") and get_mode() != "eager"
 
 
-def compiled_kernel(name: str) -> Callable[..., Any] | None:
-    """The process-wide compiled wrapper of one family kernel, or None when it is broken."""
-    if name in _broken:
-        return None
-    with _lock:
-        if name not in _compiled:
-            _compiled[name] = torch.compile(KERNELS[name], dynamic=True)
-    return _compiled[name]
-
-
-def _fallback(name: str, exc: BaseException) -> None:
-    with _lock:
-        first = name not in _broken
-        _broken[name] = f"{type(exc).__name__}: {exc}"
-        stats["fallbacks"] += 1
-    if first:
-        log.warning("torch.compile failed for the %s kernel; using eager mode from now on (%s)", name, _broken[name][:300])
-
-
 def use_compiled(n_elements: int) -> bool:
     m = get_mode()
     if m == "eager" or not hasattr(torch, "compile"):
@@ -95,46 +108,188 @@ def use_compiled(n_elements: int) -> bool:
     return m == "compiled" or n_elements >= CROSSOVER_ELEMENTS
 
 
+_config_lock = threading.Lock()
+_config_users = [0]
+_config_patch: list[Any] = []
+
+
 @contextlib.contextmanager
 def _trace_config() -> Iterator[None]:
-    """Dynamo settings for the family kernels.
+    """Dynamo settings for the family kernels, entered by any number of threads at once.
 
     No duck sizing: by default two sizes that happen to be equal when a kernel is first traced
     (a regression request's 3 outputs per row and its 3 candidates) are assumed equal for
     good, and the next request, 5 outputs for 3 candidates, compiles again. Sizes that must
     be equal (the classes of the logits and of the weights) are still unified by the
-    broadcasts that need them.
+    broadcasts that need them. The setting is global in torch, so it is set while any thread
+    is inside and restored when the last leaves (a plain nested patch per thread could
+    restore out of order).
     """
-    with (
-        torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT, accumulated_recompile_limit=RECOMPILE_LIMIT * 16),
-        torch.fx.experimental._config.patch(use_duck_shape=False),
-    ):
+    with _config_lock:
+        if _config_users[0] == 0:
+            patch = torch.fx.experimental._config.patch(use_duck_shape=False)
+            patch.__enter__()
+            _config_patch.append(patch)
+        _config_users[0] += 1
+    try:
         yield
+    finally:
+        with _config_lock:
+            _config_users[0] -= 1
+            if _config_users[0] == 0:
+                _config_patch.pop().__exit__(None, None, None)
+
+
+def _fresh_copy(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` with its own code object: dynamo keeps its compiled entries on the code object."""
+    copy = types.FunctionType(fn.__code__.replace(), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    copy.__kwdefaults__ = dict(fn.__kwdefaults__ or {})
+    copy.__qualname__ = fn.__qualname__
+    copy.__doc__ = fn.__doc__
+    return copy
+
+
+def _key(name: str, args: tuple[Any, ...], static: dict[str, Any]) -> tuple:
+    """The structure of a call. Dimensions of size 1 are in it: dynamo specialises on them, so a
+    graph traced with one output per row would otherwise compile again, in the caller's
+    thread, for three."""
+    described = tuple(
+        (a.dtype, a.device.type, a.is_contiguous(), tuple(d == 1 for d in a.shape)) if isinstance(a, torch.Tensor) else type(a).__name__
+        for a in args
+    )
+    return (name, tuple(sorted(static.items())), described)
+
+
+def _structure(key: tuple, name: str) -> _Structure:
+    """The structure for ``key``, most recently used now (created, and the oldest dropped beyond ``CACHE_SIZE``)."""
+    with _lock:
+        st = _structures.get(key)
+        if st is not None:
+            _structures.move_to_end(key)
+            return st
+        st = _structures[key] = _Structure(name)
+        while len(_structures) > CACHE_SIZE:
+            _structures.popitem(last=False)
+            stats["evictions"] += 1
+        return st
+
+
+def _compile(st: _Structure, args: tuple[Any, ...], static: dict[str, Any]) -> Any:
+    """Compile ``st`` by calling it on ``args``; returns the call's outputs (None on failure)."""
+    with st.lock:
+        if st.error is not None:
+            return None
+        try:
+            if st.fn is None:
+                st.fn = torch.compile(_fresh_copy(KERNELS[st.name]), dynamic=True)
+            with _trace_config():
+                out = st.fn(*args, **static)
+        except Exception as exc:  # any compiler failure: never crash the request because of it
+            _fail(st, exc)
+            return None
+        if not st.ready:
+            stats["compiles"] += 1
+        st.ready = True
+        return out
+
+
+def _fail(st: _Structure, exc: BaseException) -> None:
+    if sys.is_finalizing() or "after shutdown" in str(exc) or "interpreter shutdown" in str(exc):
+        return  # the process is going away: not a verdict on the structure
+    st.error = f"{type(exc).__name__}: {exc}"
+    stats["fallbacks"] += 1
+    with _lock:
+        first = st.name not in _logged_failures
+        _logged_failures.add(st.name)
+    if first:
+        log.warning("torch.compile failed for the %s kernel; this structure stays eager (%s)", st.name, st.error[:300])
+
+
+def _few_rows(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The arguments cut to ``BACKGROUND_ROWS`` rows: the rows (first, second and last
+    arguments: predictions, targets, sample weights) copied, so that the compile holds no
+    view of the caller's inputs; per-candidate parameters whole."""
+    n = args[0].shape[0]
+    take = min(n, BACKGROUND_ROWS)
+    last = len(args) - 1
+    return tuple(
+        a[:take].clone() if isinstance(a, torch.Tensor) and i in (0, 1, last) and a.dim() and a.shape[0] == n else a
+        for i, a in enumerate(args)
+    )
+
+
+def _background(st: _Structure, args: tuple[Any, ...], static: dict[str, Any]) -> None:
+    """Queue ``st`` for the compile thread (started on first use; a daemon, so it never holds up exit)."""
+    with _pending:
+        _pending_count[0] += 1
+    _queue.put((st, _few_rows(args), static))
+    with _lock:
+        if not _worker or not _worker[0].is_alive():
+            _worker[:] = [threading.Thread(target=_compile_loop, name="advisor-compile", daemon=True)]
+            _worker[0].start()
+
+
+def _compile_loop() -> None:
+    while True:
+        st, args, static = _queue.get()
+        try:
+            if not st.ready and _compile(st, args, static) is not None:
+                stats["background_compiles"] += 1
+        finally:
+            with _pending:
+                _pending_count[0] -= 1
+                _pending.notify_all()
+
+
+def wait_compiled(timeout: float | None = None) -> bool:
+    """Wait until every queued background compilation is done; False if ``timeout`` passed first."""
+    with _pending:
+        return _pending.wait_for(lambda: _pending_count[0] == 0, timeout)
 
 
 def run(name: str, args: tuple[Any, ...], static: dict[str, Any], *, compiled: bool) -> tuple[Any, str]:
     """Run one kernel call; returns the outputs and the path taken ('fused-compiled' or 'fused-eager')."""
-    if compiled:
-        fn = compiled_kernel(name)
-        if fn is not None:
+    if compiled and hasattr(torch, "compile"):
+        st = _structure(_key(name, args, static), name)
+        if st.ready and st.error is None:
             try:
                 with _trace_config():
-                    out = fn(*args, **static)
+                    out = st.fn(*args, **static)
                 stats["compiled_calls"] += 1
                 return out, "fused-compiled"
-            except Exception as exc:  # any compiler failure: never crash the request because of it
-                _fallback(name, exc)
+            except Exception as exc:
+                _fail(st, exc)
+        elif st.error is None and get_mode() == "compiled":  # forced: compile here and now
+            out = _compile(st, args, static)
+            if out is not None:
+                stats["compiled_calls"] += 1
+                return out, "fused-compiled"
+        elif st.error is None and not st.queued and args[0].shape[0] >= 2:  # a single row would trace its size as a constant
+            st.queued = True
+            _background(st, args, static)
     stats["eager_calls"] += 1
     return KERNELS[name](*args, **static), "fused-eager"
 
 
 def broken_kernels() -> dict[str, str]:
-    """Kernels that fell back to eager, with the reason (for the bench table and health checks)."""
-    return dict(_broken)
+    """Kernels with a structure that failed to compile, with the first reason (bench table, health checks)."""
+    with _lock:
+        out: dict[str, str] = {}
+        for st in _structures.values():
+            if st.error is not None:
+                out.setdefault(st.name, st.error)
+        return out
+
+
+def compiled_structures() -> int:
+    """How many structures are compiled and kept."""
+    with _lock:
+        return sum(st.ready for st in _structures.values())
 
 
 def reset() -> None:
-    """Forget compiled wrappers and failures (tests)."""
+    """Forget compiled structures and failures (tests, the compile-cost probe)."""
+    wait_compiled()
     with _lock:
-        _compiled.clear()
-        _broken.clear()
+        _structures.clear()
+        _logged_failures.clear()
