@@ -28,11 +28,29 @@ TOP_K = 8
 def default_candidates(
     inp: Inputs, task: Task | str | None = None, cache: PrepareCache | None = None
 ) -> list[str | dict[str, Any]]:
-    """The recommender's top candidates as ``{"loss", "params"}`` dicts, else compatible names."""
-    recommended = _recommended(inp, task)
+    """The recommender's top candidates as ``{"loss", "params"}`` dicts, else compatible names.
+
+    Recommended candidates whose checks refuse these inputs are left out: a default that can
+    only come back skipped answers nothing (a binary task's CrossEntropyLoss given 1-D logits).
+    """
+    cache = cache or PrepareCache(inp)
+    recommended = [c for c in _recommended(inp, task) if _accepts(c["loss"], c["params"], inp, cache)]
     if recommended:
         return recommended
     return compatible_names(inp, task, cache)
+
+
+def _accepts(name: str, given: dict[str, Any], inp: Inputs, cache: PrepareCache) -> bool:
+    """Whether a loss's checks accept these inputs with these params."""
+    spec = registry.get(name)
+    try:
+        tensors = cache.prepare(spec, assemble(spec, inp))
+        first = next(iter(tensors.values()))
+        params: dict[str, Any] = params_to(registry.resolve_params(spec, given), first.dtype, first.device)
+        cache.check(spec, tensors, params)
+    except InvalidInputError:
+        return False
+    return True
 
 
 def _recommended(inp: Inputs, task: Task | str | None) -> list[dict[str, Any]]:
@@ -56,21 +74,11 @@ def compatible_names(
     """Names of the catalog losses compatible with these inputs, in catalog order."""
     task = Task(task) if task is not None else _infer_task(inp)
     cache = cache or PrepareCache(inp)
-    names = []
-    for spec in specs():
-        if task is not None and task not in spec.tasks:
-            continue
-        try:
-            tensors = cache.prepare(spec, assemble(spec, inp))
-            first = next(iter(tensors.values()))
-            params: dict[str, Any] = params_to(
-                registry.resolve_params(spec, {}), first.dtype, first.device
-            )
-            cache.check(spec, tensors, params)
-        except InvalidInputError:
-            continue
-        names.append(spec.name)
-    return names
+    return [
+        spec.name
+        for spec in specs()
+        if (task is None or task in spec.tasks) and _accepts(spec.name, {}, inp, cache)
+    ]
 
 
 def _infer_task(inp: Inputs) -> Task | None:

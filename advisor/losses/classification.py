@@ -61,6 +61,15 @@ def class_counts(
     return counts
 
 
+def _one_distribution(target: torch.Tensor) -> bool:
+    """Whether a 1-D target is one sample's class probabilities (floats summing to 1), as torch
+    reads a (C,) target of a (C,) input, rather than one label per row."""
+    if not target.is_floating_point():
+        return False
+    total = float(target.double().sum())
+    return abs(total - 1.0) <= 1e-3
+
+
 def check_class_input(
     input: torch.Tensor,
     target: torch.Tensor,
@@ -75,6 +84,15 @@ def check_class_input(
             field="input",
             expected="(N, C, ...)",
             got=(),
+        )
+    if input.dim() == 1 and target.shape == input.shape and input.numel() > 1 and not _one_distribution(target):
+        raise ShapeMismatchError(
+            f"1-D scores with one target each look like {input.numel()} rows of binary logits, which this "
+            f"loss would read as one sample's {input.numel()} class scores; for binary logits use "
+            "BCEWithLogitsLoss, or pass (N, 2) logits with class indices",
+            field="input",
+            expected="(N, C) class scores",
+            got=tuple(input.shape),
         )
     if allow_probabilities and target.is_floating_point() and target.shape == input.shape:
         checks.require_interval(target, 0.0, 1.0, "target", " (class probabilities)")

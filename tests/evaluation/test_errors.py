@@ -124,3 +124,29 @@ def test_a_loss_that_torch_refuses_is_skipped_and_the_others_compute(monkeypatch
     kl, mse = advisor.evaluate(x, y, ["KLDivLoss", "MSELoss"]).results
     assert kl.skipped and kl.reason == "predictions: the loss cannot be computed on these inputs (RuntimeError: a shape torch does not take)"
     assert not mse.skipped and mse.value == pytest.approx(float(torch.nn.MSELoss()(x, y)))
+
+
+def test_one_d_logits_with_binary_targets_are_not_read_as_one_sample():
+    """torch reads a (N,) input with (N,) targets as one sample of N classes: CrossEntropyLoss
+    would report a number (2341.4 on such data) with no warning. It is skipped with the true
+    reason, with float and with integer targets, and the defaults do not propose it."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(5000, generator=g)
+    y = (torch.rand(5000, generator=g) < 0.3).float()
+    for targets in (y, y.long()):
+        res = advisor.evaluate(x, targets, ["CrossEntropyLoss"]).results[0]
+        assert res.skipped and "binary logits" in res.reason and "BCEWithLogitsLoss" in res.reason
+        assert "one-hot" not in res.reason
+    defaults = advisor.evaluate(x, y).results
+    assert defaults and not any(r.skipped for r in defaults)
+    assert "CrossEntropyLoss" not in [r.loss for r in defaults]
+    assert "BCEWithLogitsLoss" in [r.loss for r in defaults]
+
+
+def test_one_sample_of_class_probabilities_is_still_torchs_reading():
+    """A (C,) input with a (C,) distribution is one sample's soft label, as torch has it."""
+    x = torch.randn(6)
+    p = torch.softmax(torch.randn(6), 0)
+    res = advisor.evaluate(x, p, ["CrossEntropyLoss"]).results[0]
+    assert not res.skipped
+    assert res.value == pytest.approx(float(torch.nn.CrossEntropyLoss()(x, p)), rel=1e-5)
