@@ -15,12 +15,22 @@ from typing import Any
 LEGACY_CASES = {"regression-100k": "regression-1e5"}
 
 
-def run(cases: list[str], diagnostics: bool, device: str) -> tuple[str, list[dict[str, Any]]]:
-    """(device used, one dict per case); unknown names raise ``InvalidInputError`` at ``cases[i]``."""
+def run(cases: list[str], diagnostics: bool, device: str, cancel: Any = None) -> tuple[str, list[dict[str, Any]]]:
+    """(device used, one dict per case); unknown names raise ``InvalidInputError`` at ``cases[i]``.
+
+    No case named runs the quick set (seconds, no subprocess probes): the full cases take
+    minutes and only run when asked for by name. ``cancel`` stops the run between timed calls.
+    """
     from advisor.evaluation import bench
 
     asked = list(cases)
-    rows = bench.run([LEGACY_CASES.get(c, c) for c in asked] or None, diagnostics=bool(diagnostics), device=device)
+    rows = bench.run(
+        [LEGACY_CASES.get(c, c) for c in asked] or None,
+        diagnostics=bool(diagnostics),
+        device=device,
+        quick=not asked,
+        cancel=cancel,
+    )
     out = []
     for i, row in enumerate(rows):
         d = row.model_dump()

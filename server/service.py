@@ -255,8 +255,8 @@ class Servicer(pb_grpc.LossAdvisorServicer):
         return await self._unary("ListLosses", request, context, work)
 
     async def Benchmark(self, request, context):
-        def work(_cancel):
-            device, rows = bench.run(list(request.cases), request.diagnostics, self.device)
+        def work(cancel):
+            device, rows = bench.run(list(request.cases), request.diagnostics, self.device, cancel)
             return pb.BenchmarkResponse(device=device, rows_json=json.dumps(rows))
 
         return await self._computed("Benchmark", request, context, work)

@@ -50,12 +50,23 @@ from advisor.evaluation.benchcases import (
     modules,
 )
 from advisor.evaluation.inputs import resolve_device
-from advisor.evaluation.probes import measure_crossover, peak_memory, probe_in_subprocess, timed
+from advisor.evaluation.probes import measure_crossover, peak_memory, probe_in_subprocess
+from advisor.evaluation.probes import timed as _timed
 from advisor.schema.benchmark import BenchRow, format_table
 
 __all__ = ["CASES", "QUICK_CASES", "STANDARD_CASES", "BenchRow", "format_table", "measure_crossover", "run"]
 
 Progress = Callable[[int, int, str], None]
+
+
+class _Stopped(Exception):
+    """The caller's ``cancel`` was set: the rows finished so far are the answer."""
+
+
+def _check(cancel: Any) -> None:
+    """Between timed calls: stop as soon as the caller says so (an ``is_set()`` event or a callable)."""
+    if cancel is not None and (cancel.is_set() if hasattr(cancel, "is_set") else cancel()):
+        raise _Stopped
 
 
 def _names(cases: list[str] | None, quick: bool) -> list[str]:
@@ -77,11 +88,14 @@ def run(
     quick: bool = False,
     repeats: int = 3,
     progress: Progress | None = None,
+    cancel: Any = None,
 ) -> list[BenchRow]:
     """One row per (case, mode). ``cases`` None: the quick cases if ``quick``, else the standard ones.
 
     ``diagnostics`` None runs both modes, values only first. ``progress(done, total, what)`` is
-    called before each row and once at the end, so a caller can draw a bar.
+    called before each row and once at the end, so a caller can draw a bar. ``cancel`` (an
+    event, or a callable returning True) is checked before every timed call: once set, the
+    rows finished so far are returned. A compilation under way is not interrupted.
     """
     names = _names(cases, quick)
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
@@ -90,15 +104,19 @@ def run(
     modes = (False, True) if diagnostics is None else (bool(diagnostics),)
     total = len(names) * len(modes)
     rows: list[BenchRow] = []
-    for name in names:
-        case = CASES[name]
-        x, y = data(case, dev)
-        for diag in modes:
-            if progress is not None:
-                progress(len(rows), total, f"{name} ({'diagnostics' if diag else 'values'})")
-            rows.append(_row(name, case, x, y, diag, repeats, probe=not quick, each_single=not quick))
-        del x, y
-        gc.collect()
+    try:
+        for name in names:
+            _check(cancel)
+            case = CASES[name]
+            x, y = data(case, dev)
+            for diag in modes:
+                if progress is not None:
+                    progress(len(rows), total, f"{name} ({'diagnostics' if diag else 'values'})")
+                rows.append(_row(name, case, x, y, diag, repeats, probe=not quick, each_single=not quick, cancel=cancel))
+            del x, y
+            gc.collect()
+    except _Stopped:
+        return rows
     if progress is not None:
         progress(total, total, "done")
     return rows
@@ -126,13 +144,19 @@ def _read(t: torch.Tensor, dev: torch.device) -> float:
     passes = [t.sum, t.amax]
     if t.is_floating_point():
         passes.append(lambda: torch.linalg.vector_norm(t))
-    return min(timed(p, dev) for p in passes)
+    return min(_timed(p, dev) for p in passes)
 
 
 def _row(
-    name: str, case: Case, x: torch.Tensor, y: torch.Tensor, diag: bool, repeats: int, *, probe: bool, each_single: bool
+    name: str, case: Case, x: torch.Tensor, y: torch.Tensor, diag: bool, repeats: int, *, probe: bool, each_single: bool,
+    cancel: Any = None,
 ) -> BenchRow:
     dev = x.device
+
+    def timed(fn: Callable[[], Any], device: torch.device) -> float:
+        _check(cancel)
+        return _timed(fn, device)
+
     cands = list(case.candidates)
     mods = modules(case, dev, x.dtype)
     first = timed(lambda: _fused(x, y, cands, diag), dev)
@@ -143,6 +167,7 @@ def _row(
     paths = sorted({str(r.path) for r in report.results})
     del report
     for m in mods:
+        _check(cancel)
         _loop_one(m, x, y, diag)
     fused_t: list[float] = []
     loop_t: list[float] = []
@@ -160,6 +185,7 @@ def _row(
     heavy = max(range(len(mods)), key=per_cand.__getitem__)
     alone = range(len(cands)) if each_single else (heavy,)
     for j in alone:
+        _check(cancel)
         _fused(x, y, [cands[j]], diag)  # compiles each single-candidate structure
     single_t = {j: float("inf") for j in alone}
     for _ in range(repeats):
@@ -170,6 +196,7 @@ def _row(
     fused_s, loop_s, single_s = min(fused_t), min(loop_t), single_t[dearest]
     gc.collect()
     probed: dict[str, Any] = {}
+    _check(cancel)
     if probe:
         probed = probe_in_subprocess(name, diag, dev) or {}
     elif dev.type == "cuda":

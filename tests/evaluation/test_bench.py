@@ -62,3 +62,31 @@ def test_repeats_must_be_positive():
     with pytest.raises(InvalidInputError) as info:
         bench.run([_smallest_quick_case()], repeats=0)
     assert info.value.field == "repeats"
+
+
+def test_cancel_stops_between_timed_calls():
+    """Set after a few timed calls, the run stops at the next check and returns the rows it finished."""
+    calls = []
+
+    def cancel() -> bool:
+        calls.append(1)
+        return len(calls) > 3
+
+    done = bench.run(list(bench.QUICK_CASES), diagnostics=None, quick=True, repeats=5, cancel=cancel)
+    assert done == [] and len(calls) == 4  # the fourth check stopped it, inside the first row
+
+
+def test_the_benchmark_rpc_runs_the_quick_set_unless_cases_are_named(monkeypatch):
+    from server import bench as rpc_bench
+
+    seen = []
+
+    def fake(cases, **kw):
+        seen.append((cases, kw["quick"], kw["cancel"]))
+        return []
+
+    monkeypatch.setattr(bench, "run", fake)
+    token = object()
+    rpc_bench.run([], False, "cpu", token)
+    rpc_bench.run(["regression-1e6"], True, "cpu", token)
+    assert seen == [(None, True, token), (["regression-1e6"], False, token)]
