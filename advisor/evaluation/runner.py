@@ -127,6 +127,16 @@ def _count(sel: Any) -> int:
     return sel[1] - sel[0] if isinstance(sel, tuple) else int(sel.numel())
 
 
+def weights_per_row(group: Group, sample_weight: torch.Tensor | None) -> torch.Tensor | None:
+    """Sample weights aligned with the group's rows, in its dtype ((N, C, d...) multiclass: one weight per row, repeated per position)."""
+    if sample_weight is None:
+        return None
+    s = sample_weight.to(group.x.dtype)
+    if s.shape[0] != group.n_rows:
+        s = s.repeat_interleave(group.n_rows // s.shape[0])
+    return s
+
+
 def run_group(
     group: Group,
     sample_weight: torch.Tensor | None,
@@ -137,98 +147,159 @@ def run_group(
 ) -> dict[int, Outcome] | None:
     """Outcomes by candidate index, or None when the kernel itself failed (the caller falls back).
 
+    Whole arrays are a stream of one batch: one ``Block`` per set of candidates, updated once.
     ``quantile_sample``: rows in the quantile sample (None: every row, exact). ``means_only``:
     only ``Outcome.mean`` is wanted (the baselines), so nothing per sample is computed
-    whatever the candidates' reductions.
+    whatever the candidates' reductions. Candidates with reduction='none' keep every row
+    (their rows are the answer), so their quantiles are exact.
     """
-    x = group.x
-    kernel = "multiclass" if group.kernel == "log_probs" else group.kernel
-    n_rows, r = group.n_rows, group.row_elements
-    s = sample_weight
-    if s is not None:
-        s = s.to(x.dtype)
-        if s.shape[0] != n_rows:  # (N, C, d...) multiclass: one weight per row, repeated per position
-            s = s.repeat_interleave(n_rows // s.shape[0])
     diag = diag and not means_only
-    compiled = dispatch.use_compiled(x.numel())
-    m = diagnostics.sample_rows(quantile_sample, r)
-    sample = diagnostics.draw(n_rows, m, x.device) if diag else None
+    s = weights_per_row(group, sample_weight)
     every_row = [mm for mm in group.members if mm.cand.reduction == "none" and not means_only]
     rest = [mm for mm in group.members if mm not in every_row]
     out: dict[int, Outcome] = {}
     try:
-        for members, rows_for_all in ((rest, diag and sample is None), (every_row, True)):
+        for members, m in ((rest, quantile_sample), (every_row, None)):
             if not members:
                 continue
-            blocks = chunking.candidate_blocks(len(members), group.n_samples, x.element_size()) if rows_for_all else [(0, len(members))]
+            keeps_rows = m is None and (diag or members is every_row)
+            blocks = chunking.candidate_blocks(len(members), group.n_samples, group.x.element_size()) if keeps_rows else [(0, len(members))]
             for a, b in blocks:
-                out.update(_run_block(group, kernel, members[a:b], s, diag, sample if not rows_for_all else None, rows_for_all, compiled))
+                block = Block(group.kernel, members[a:b], m=m, diag=diag)
+                block.update(group, s)
+                out.update(block.finish())
     except (RuntimeError, ValueError, IndexError, TypeError):
         return None
     return out
 
 
-def _run_block(
-    group: Group,
-    kernel: str,
-    block: list[Member],
-    s: torch.Tensor | None,
-    diag: bool,
-    sample: torch.Tensor | None,
-    rows_for_all: bool,
-    compiled: bool,
-) -> dict[int, Outcome]:
-    """One block of candidates: values only, rows for every row, or the sample then the state pass."""
-    x, y = group.x, group.y
-    k, n_rows, r, n_samples = len(block), group.n_rows, group.row_elements, group.n_samples
-    params, static = _kernel_args(group, block)
-    row_args = (kernel, k, r, int(x.shape[1]) if kernel == "multiclass" else 1, sum(m.offset is not None for m in block), x.element_size())
-    taken = ["fused-eager"]  # the path of the latest kernel call
+class Block:
+    """One block of fused candidates accumulated over batches of rows (whole arrays: one batch).
 
-    def call(sel: Any, mode: str, T: torch.Tensor | None) -> tuple:
-        """The block's kernel on rows [a, b) (a tuple) or on the rows a tensor indexes."""
-        pick = slice(*sel) if isinstance(sel, tuple) else sel
-        thresholds = T if T is not None else x.new_zeros(k)
-        args = (x[pick], y[pick], *params, thresholds, None if s is None else s[pick])
-        produced, taken[0] = dispatch.run(kernel, args, {**static, "out": mode}, compiled=compiled)
-        return produced
+    Per batch: with diagnostics, the rows the quantile sample takes from it are evaluated with
+    their per-sample outputs, and the state pass runs over every chunk with the thresholds t;
+    without, one values pass. The sample (``m`` rows; None keeps every row: exact) holds every
+    row while the rows seen number no more than m; beyond, it is m slots, each a uniform draw
+    from every row seen so far: on a batch of b rows after s, each slot takes a uniform row of
+    the batch with probability b / (s + b), so the slots stay independent uniform draws with
+    replacement, which is what the DKW bound assumes. For one batch that is m draws from its
+    n rows. The thresholds t are the sample's after the first batch (a stream's pilot), kept
+    for the rest. Candidates with reduction='none' keep every row's loss, the values.
+    """
 
-    def ranges(n: int, mode: str) -> list[tuple[int, int]]:
-        return chunking.chunk_rows(n, chunking.row_bytes(*row_args, mode=mode, compiled=compiled))
+    def __init__(self, kernel: str, members: list[Member], *, m: int | None, diag: bool) -> None:
+        self.kernel = "multiclass" if kernel == "log_probs" else kernel
+        self.members = members
+        self.k = len(members)
+        self.m = m
+        self.diag = diag
+        self.keep_values = any(mm.cand.reduction == "none" for mm in members)
+        self.acc: _Sums | None = None
+        self.n_rows = self.n_samples = 0
+        self.weighted = False
+        self.weight_total = 0.0
+        self.T: torch.Tensor | None = None
+        self.kept: list[tuple[torch.Tensor, torch.Tensor]] = []  # every row's outputs, while the sample is every row
+        self.slots: tuple[torch.Tensor, torch.Tensor] | None = None  # (K, m, R) losses and gradients once it is not
+        self.generator = torch.Generator().manual_seed(diagnostics.SAMPLE_SEED)
+        self.path = "fused-eager"
 
-    acc = _Sums(k, x.device)
-    L_all = G_all = None
-    stats: list[dict[str, Any] | None] = [None] * k
-    if rows_for_all:
-        L_all, G_all = _rows(call, ranges(n_rows, "rows"), k, r, x, acc)
-        if diag:
-            T = diagnostics.thresholds(G_all, k, x)
-            state = diagnostics.rows_stats(L_all, G_all, T)
-            stats = diagnostics.finish_all(state, L_all, G_all, T, n_samples, None)
-    elif diag:
-        picks = [sample[a:b] for a, b in ranges(sample.numel(), "rows")]
-        L_s, G_s = _rows(call, picks, k, r, x, None)
-        T = diagnostics.thresholds(G_s, k, x)
-        for sel in ranges(n_rows, "stats"):
-            acc.add(call(sel, "stats", T))
-        stats = diagnostics.finish_all(acc.state, L_s, G_s, T, n_samples, sample.numel())
-    else:
-        for sel in ranges(n_rows, "values"):
-            acc.add(call(sel, "values", None))
-    sums_h = acc.sums.tolist()
-    if acc.has_denoms:
-        denoms_h = acc.denoms.tolist()
-    else:
-        count = float(n_samples) if s is None else float(s.sum(dtype=torch.float64)) * r
-        denoms_h = [count] * k
-    saturation = None if acc.saturated is None else int(acc.saturated) / n_rows
-    out: dict[int, Outcome] = {}
-    for j, m in enumerate(block):
-        mean = sums_h[j] / denoms_h[j] if denoms_h[j] != 0 else float("nan")
-        red = m.cand.reduction
-        values = None
-        value: float | None = mean if red == "mean" else sums_h[j] if red == "sum" else None
-        if red == "none" and L_all is not None:
-            values = L_all[j].reshape(m.out_shape).reshape(-1).tolist()
-        out[m.cand.index] = Outcome(value, values, mean, None, None, taken[0], saturation, stats[j])
-    return out
+    def update(self, group: Group, s: torch.Tensor | None) -> None:
+        """Add one batch: ``group`` holds its rows for these candidates, ``s`` its row weights."""
+        x, y = group.x, group.y
+        k, n, r = self.k, group.n_rows, group.row_elements
+        params, static = _kernel_args(group, self.members)
+        compiled = dispatch.use_compiled(x.numel())
+        row_args = (self.kernel, k, r, int(x.shape[1]) if self.kernel == "multiclass" else 1, sum(mm.offset is not None for mm in self.members), x.element_size())
+        self.acc = self.acc or _Sums(k, x.device)
+        acc = self.acc
+
+        def call(sel: Any, mode: str, T: torch.Tensor | None) -> tuple:
+            """The block's kernel on rows [a, b) (a tuple) or on the rows a tensor indexes."""
+            pick = slice(*sel) if isinstance(sel, tuple) else sel
+            thresholds = T if T is not None else x.new_zeros(k)
+            args = (x[pick], y[pick], *params, thresholds, None if s is None else s[pick])
+            produced, self.path = dispatch.run(self.kernel, args, {**static, "out": mode}, compiled=compiled)
+            return produced
+
+        def ranges(count: int, mode: str) -> list[tuple[int, int]]:
+            return chunking.chunk_rows(count, chunking.row_bytes(*row_args, mode=mode, compiled=compiled))
+
+        seen = self.n_rows
+        self.n_rows += n
+        self.n_samples += group.n_samples
+        if s is not None:
+            self.weighted = True
+            self.weight_total += float(s.sum(dtype=torch.float64)) * r
+        if not (self.diag or self.keep_values):
+            for sel in ranges(n, "values"):
+                acc.add(call(sel, "values", None))
+            return
+        if self.slots is None and (self.m is None or self.n_rows <= diagnostics.sample_rows(self.m, r)):
+            # the sample is still every row: this batch's rows are kept and its state read from them
+            L, G = _rows(call, ranges(n, "rows"), k, r, x, acc)
+            if self.T is None:
+                self.T = diagnostics.thresholds(G, k, x)
+            acc.state = diagnostics.merge(acc.state, diagnostics.rows_stats(L, G, self.T))
+            self.kept.append((L, G))
+            return
+        if self.slots is None:
+            self._slots_from_kept(r, x)
+        picked, rows = self._draw(seen, n, x.device)
+        if rows.numel():
+            L, G = _rows(call, [rows[a:b] for a, b in ranges(rows.numel(), "rows")], k, r, x, None)
+            self.slots[0][:, picked] = L.reshape(k, -1, r)
+            self.slots[1][:, picked] = G.reshape(k, -1, r)
+        if self.T is None:
+            self.T = diagnostics.thresholds(self.slots[1].reshape(k, -1), k, x)
+        for sel in ranges(n, "stats"):
+            acc.add(call(sel, "stats", self.T))
+
+    def _slots_from_kept(self, r: int, like: torch.Tensor) -> None:
+        """Enter the slot phase: m slots drawn uniformly (with replacement) from the rows kept so far."""
+        m = diagnostics.sample_rows(self.m, r)
+        self.slots = (like.new_empty(self.k, m, r), like.new_empty(self.k, m, r))
+        if self.kept:
+            L = torch.cat([a for a, _ in self.kept], 1).reshape(self.k, -1, r)
+            G = torch.cat([b for _, b in self.kept], 1).reshape(self.k, -1, r)
+            idx = torch.randint(L.shape[1], (m,), generator=self.generator).to(like.device)
+            self.slots = (L[:, idx].contiguous(), G[:, idx].contiguous())
+        self.kept = []
+
+    def _draw(self, seen: int, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """(slots that take a row of this batch, the batch rows they take), sorted by row for locality."""
+        m = self.slots[0].shape[1]
+        if seen == 0:
+            picked = torch.arange(m)
+        else:
+            picked = torch.nonzero(torch.rand(m, generator=self.generator) < n / (seen + n)).reshape(-1)
+        rows, order = torch.randint(n, (picked.numel(),), generator=self.generator).sort()
+        return picked[order].to(device), rows.to(device)
+
+    def finish(self) -> dict[int, Outcome]:
+        """Outcomes of every candidate over all the batches added."""
+        acc, k = self.acc, self.k
+        sums_h = acc.sums.tolist()
+        if acc.has_denoms:
+            denoms_h = acc.denoms.tolist()
+        else:
+            denoms_h = [self.weight_total if self.weighted else float(self.n_samples)] * k
+        L_all = G_all = None
+        if self.kept:
+            L_all = torch.cat([a for a, _ in self.kept], 1)
+            G_all = torch.cat([b for _, b in self.kept], 1)
+        stats: list[dict[str, Any] | None] = [None] * k
+        if self.diag and self.slots is None:
+            stats = diagnostics.finish_all(acc.state, L_all, G_all, self.T, self.n_samples, None)
+        elif self.diag:
+            L_s, G_s = self.slots
+            stats = diagnostics.finish_all(acc.state, L_s.reshape(k, -1), G_s.reshape(k, -1), self.T, self.n_samples, L_s.shape[1])
+        saturation = None if acc.saturated is None else int(acc.saturated) / self.n_rows
+        out: dict[int, Outcome] = {}
+        for j, m in enumerate(self.members):
+            mean = sums_h[j] / denoms_h[j] if denoms_h[j] != 0 else float("nan")
+            red = m.cand.reduction
+            value: float | None = mean if red == "mean" else sums_h[j] if red == "sum" else None
+            values = L_all[j].reshape(m.out_shape).reshape(-1).tolist() if red == "none" and L_all is not None else None
+            out[m.cand.index] = Outcome(value, values, mean, None, None, self.path, saturation, stats[j])
+        return out

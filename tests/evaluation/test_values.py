@@ -191,13 +191,16 @@ def test_results_follow_candidate_order_and_are_deterministic():
 
 
 def test_default_candidates_are_the_recommendation():
+    """The recommendation in its order, less the candidates these inputs can only skip."""
     for x, y in (regression_data(), multiclass_data()):
         rec = advisor.recommend(y.numpy(), predictions=x.numpy(), top_k=defaults.TOP_K)
         results = advisor.evaluate(x, y, diagnostics=False).results
-        assert [(r.loss, r.params) for r in results] == [(c.loss, c.params) for c in rec.candidates]
-        assert not results[0].skipped
-        # Only a loss that needs more arrays than were given (GaussianNLLLoss's variance) may skip.
-        assert all(r.reason and "prediction array" in r.reason for r in results if r.skipped)
+        named = [{"loss": c.loss, "params": dict(c.params)} for c in rec.candidates]
+        each = advisor.evaluate(x, y, named, diagnostics=False).results
+        assert [(r.loss, r.params) for r in results] == [(r.loss, r.params) for r in each if not r.skipped]
+        assert results and not any(r.skipped for r in results)
+        # Only a loss that needs more arrays than were given (GaussianNLLLoss's variance) is left out.
+        assert all(r.reason and "prediction array" in r.reason for r in each if r.skipped)
 
 
 def test_default_candidates_without_a_recommendation_are_the_compatible_losses():
