@@ -67,7 +67,9 @@ def _advisor(args: argparse.Namespace) -> Any:
         return AdvisorClient(args.server, token=token, tls=args.tls_ca, timeout=args.timeout)
     from client.local import LocalAdvisor
 
-    return LocalAdvisor(device=getattr(args, "device", "auto"))
+    # One command, then exit: a compilation would cost more than it saves, so evaluation runs
+    # eagerly (``bench`` forces its own compiled mode).
+    return LocalAdvisor(device=getattr(args, "device", "auto"), eval_mode="eager")
 
 
 def cmd_losses(args: argparse.Namespace) -> int:

@@ -14,8 +14,11 @@ from client.arrays import DatasetRef, to_numpy
 
 
 class LocalAdvisor:
-    def __init__(self, device: str = "auto") -> None:
+    def __init__(self, device: str = "auto", eval_mode: str | None = None) -> None:
+        """``eval_mode``: 'eager', 'compiled' or 'auto' for ``evaluate`` (``advisor.evaluation.dispatch``);
+        None keeps the process's. A one-shot command runs eager: it would not live to use a compilation."""
         self.device = device
+        self.eval_mode = eval_mode
         self._datasets: dict[str, dict[str, Any]] = {}
 
     def close(self) -> None:
@@ -105,16 +108,19 @@ class LocalAdvisor:
             )
         else:
             predictions = self._array(predictions, "predictions")
-        return advisor.evaluate(
-            predictions,
-            self._array(targets, "targets"),
-            candidate_dicts(candidates),
-            task=task,
-            sample_weight=self._array(sample_weight, "sample_weight"),
-            device=self.device,
-            diagnostics=diagnostics,
-            **({} if quantile_sample is DEFAULT_SAMPLE else {"quantile_sample": quantile_sample}),
-        )
+        from advisor.evaluation import dispatch
+
+        with dispatch.mode(self.eval_mode or dispatch.get_mode()):
+            return advisor.evaluate(
+                predictions,
+                self._array(targets, "targets"),
+                candidate_dicts(candidates),
+                task=task,
+                sample_weight=self._array(sample_weight, "sample_weight"),
+                device=self.device,
+                diagnostics=diagnostics,
+                **({} if quantile_sample is DEFAULT_SAMPLE else {"quantile_sample": quantile_sample}),
+            )
 
     def validate(
         self,

@@ -25,6 +25,7 @@ interpreter shuts down is not a verdict on the structure and is not recorded.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -48,6 +49,10 @@ CROSSOVER_ELEMENTS = 1 << 19
 CACHE_SIZE = 64
 #: Rows a background compilation traces on (sizes are symbolic: the graph serves any size).
 BACKGROUND_ROWS = 64
+#: How long the interpreter's exit waits for a background compilation under way. Leaving one
+#: running while the interpreter finalises can abort the process from C++ ("terminate called
+#: without an active exception"); queued ones are dropped.
+SHUTDOWN_WAIT_S = 60.0
 
 _MODES = ("auto", "eager", "compiled")
 _state: dict[str, Any] = {"mode": os.environ.get("ADVISOR_EVAL_MODE", "auto")}
@@ -73,6 +78,7 @@ _queue: queue.Queue = queue.Queue()
 _pending = threading.Condition()
 _pending_count = [0]
 _worker: list[threading.Thread] = []
+_closing = threading.Event()
 
 
 def get_mode() -> str:
@@ -219,7 +225,9 @@ def _few_rows(args: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _background(st: _Structure, args: tuple[Any, ...], static: dict[str, Any]) -> None:
-    """Queue ``st`` for the compile thread (started on first use; a daemon, so it never holds up exit)."""
+    """Queue ``st`` for the compile thread (a daemon started on first use; ``shutdown`` runs at exit)."""
+    if _closing.is_set():
+        return
     with _pending:
         _pending_count[0] += 1
     _queue.put((st, _few_rows(args), static))
@@ -227,18 +235,36 @@ def _background(st: _Structure, args: tuple[Any, ...], static: dict[str, Any]) -
         if not _worker or not _worker[0].is_alive():
             _worker[:] = [threading.Thread(target=_compile_loop, name="advisor-compile", daemon=True)]
             _worker[0].start()
+            atexit.register(shutdown)
+
+
+def _done_one() -> None:
+    with _pending:
+        _pending_count[0] -= 1
+        _pending.notify_all()
 
 
 def _compile_loop() -> None:
     while True:
         st, args, static = _queue.get()
         try:
-            if not st.ready and _compile(st, args, static) is not None:
+            if not _closing.is_set() and not st.ready and _compile(st, args, static) is not None:
                 stats["background_compiles"] += 1
         finally:
-            with _pending:
-                _pending_count[0] -= 1
-                _pending.notify_all()
+            _done_one()
+
+
+def shutdown(timeout: float | None = None) -> bool:
+    """Compile nothing more in the background: queued structures are dropped (they stay eager),
+    and the one under way is waited for, up to ``timeout`` (``SHUTDOWN_WAIT_S``). True if none is left."""
+    _closing.set()
+    while True:
+        try:
+            _queue.get_nowait()
+        except queue.Empty:
+            break
+        _done_one()
+    return wait_compiled(SHUTDOWN_WAIT_S if timeout is None else timeout)
 
 
 def wait_compiled(timeout: float | None = None) -> bool:

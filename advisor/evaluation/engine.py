@@ -23,6 +23,7 @@ from advisor.evaluation.lints import lint
 from advisor.evaluation.prepare import PrepareCache
 from advisor.evaluation.reference import run_reference
 from advisor.evaluation.runner import Outcome, run_group
+from advisor.evaluation.stream import evaluate_stream, is_stream
 from advisor.schema.evaluation import (
     CandidateResult,
     Diagnostics,
@@ -55,6 +56,11 @@ def _link(spec_name: str, family: Family, kernel: str | None, kind: str | None, 
     return None
 
 
+def link_of(cand: Candidate, kernel: str | None, member: plans.Member | None, x: torch.Tensor, y: torch.Tensor | None) -> str | None:
+    """How a candidate's predictions map to probabilities (the saturation diagnostic's link)."""
+    return _link(cand.name, cand.spec.family, kernel, member.kind if member else None, x, y)
+
+
 class _Prepared:
     """A candidate that passed its checks: its tensors, params and where it runs."""
 
@@ -84,7 +90,9 @@ def evaluate(
     pair/triplet losses, ``targets`` a tuple for CTC (labels, input lengths, target lengths).
     ``sample_weight`` (one per row) turns every mean into a sample-weighted mean.
     ``result.value`` equals ``torch.nn.<Name>(**params)(*inputs)`` with the candidate's own
-    reduction when no sample weights are given.
+    reduction when no sample weights are given. ``predictions`` may also be a stream of
+    batches with no ``targets``: an iterator or a DataLoader of ``(predictions, targets[,
+    sample_weight])`` (``advisor.evaluation.stream``), evaluated in one pass with bounded memory.
 
     ``quantile_sample``: rows of the seeded uniform sample that the loss quantiles and the
     top-1% gradient share's threshold are read from (``advisor.evaluation.diagnostics``: each
@@ -93,6 +101,10 @@ def evaluate(
     more rows. None asks for exact order statistics at any size: every per-sample row is
     written, memory linear in N, and slower. Every other diagnostic is exact either way.
     """
+    if is_stream(predictions, targets):
+        return evaluate_stream(
+            predictions, candidates, task=task, device=device, diagnostics=diagnostics, quantile_sample=quantile_sample
+        )
     task = parse_task(task)
     quantile_sample = check_quantile_sample(quantile_sample)
     inp = normalize(predictions, targets, device=device, sample_weight=sample_weight)
@@ -263,7 +275,7 @@ def _diagnostics(p: _Prepared, out: Outcome, memo: dict, quantile_sample: int | 
         fields = {"n_samples": 0}
     x = next(iter(p.tensors.values()))
     y = p.tensors.get("target")
-    link = _link(p.cand.name, p.cand.spec.family, p.kernel, p.member.kind if p.member else None, x, y)
+    link = link_of(p.cand, p.kernel, p.member, x, y)
     if out.saturation is not None and link == "softmax":  # the kernel counted it on the way
         memo[id(x), link] = out.saturation
     if (id(x), link) not in memo:  # candidates of one group read the same tensor

@@ -173,3 +173,21 @@ def test_an_output_width_equal_to_the_candidate_count_is_not_assumed_for_good(co
     (``dispatch._trace_config``). A fresh process: the first trace is the one that decides."""
     done = subprocess.run([sys.executable, "-c", _WIDTHS], capture_output=True, text=True, timeout=600, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[1, 1, 1, 1]", done.stdout + done.stderr
+
+
+_EXIT_DURING_COMPILE = """
+import torch, advisor
+from advisor.evaluation import dispatch
+x = torch.randn(dispatch.CROSSOVER_ELEMENTS + 10); y = torch.randn(dispatch.CROSSOVER_ELEMENTS + 10)
+r = advisor.evaluate(x, y, ["SmoothL1Loss", "L1Loss", "MSELoss"], diagnostics=False)
+print(r.results[0].path)
+"""
+
+
+def test_exiting_while_a_structure_compiles_in_the_background_is_clean():
+    """The exit waits for the compilation under way (an interpreter finalised around a running
+    compile can abort from C++); the process ends with its own status and no core message."""
+    done = subprocess.run([sys.executable, "-c", _EXIT_DURING_COMPILE], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "fused-eager"
+    assert "terminate called" not in done.stderr
