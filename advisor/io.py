@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -194,6 +194,39 @@ def read_array(path: str | Path, key: str | None = None) -> np.ndarray:
     if len(names) == 1:
         return table[names[0]]
     return np.column_stack([table[n] for n in names])
+
+
+def parquet_rows(path: str | Path) -> int | None:
+    """Rows of a Parquet file from its footer (nothing else read); None for other files or without pyarrow."""
+    path = Path(path)
+    if path.suffix.lower() not in (".parquet", ".pq") or not path.is_file():
+        return None
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+    return int(_guarded(path, lambda p: pq.ParquetFile(p).metadata.num_rows))  # type: ignore[arg-type]
+
+
+def parquet_batches(path: str | Path, keys: list[str], rows: int) -> Iterator[tuple[np.ndarray, ...]]:
+    """One array per key (comma-separated column names, as ``read_array`` takes them) for each
+    batch of at most ``rows`` rows of a Parquet file, read a batch at a time."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    names = [key.split(",") for key in keys]
+    file = _guarded(path, pq.ParquetFile)
+    present = set(file.schema_arrow.names)  # type: ignore[attr-defined]
+    for group in names:
+        for name in group:
+            if name not in present:
+                raise InvalidInputError(
+                    f"{path.name} has no {name!r}; it has {', '.join(sorted(present))}", field="path", expected=sorted(present), got=name
+                )
+    wanted = list(dict.fromkeys(n for group in names for n in group))
+    for batch in file.iter_batches(batch_size=rows, columns=wanted):  # type: ignore[attr-defined]
+        cols = {name: batch.column(name).to_numpy(zero_copy_only=False) for name in wanted}
+        yield tuple(cols[g[0]] if len(g) == 1 else np.column_stack([cols[n] for n in g]) for g in names)
 
 
 def split_key(spec: str) -> tuple[str, str | None]:

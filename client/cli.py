@@ -180,23 +180,63 @@ def _read(spec: str | None, field: str) -> Any:
         raise AdvisorError(exc.message, field=field, expected=exc.expected, got=exc.got) from None
 
 
+def _parquet_stream(args: argparse.Namespace) -> Any:
+    """Batches of one large Parquet file, when every input is a column of it and the work is local.
+
+    A file of more than ``--batch-rows`` rows is read a batch at a time (``advisor.evaluate``
+    takes the batches as a stream: one pass, bounded memory); None otherwise.
+    """
+    from advisor import io
+
+    if getattr(args, "server", None):
+        return None
+    specs = [*args.predictions, args.targets, *([args.sample_weight] if args.sample_weight else [])]
+    if any(spec is None for spec in specs):
+        return None
+    split = [io.split_key(spec) for spec in specs]
+    paths = {path for path, _ in split}
+    if len(paths) != 1 or any(key is None for _, key in split):
+        return None
+    (path,) = paths
+    rows = io.parquet_rows(path)
+    if rows is None or rows <= args.batch_rows:
+        return None
+    n_preds = len(args.predictions)
+
+    def batches() -> Any:
+        for arrays in io.parquet_batches(path, [key for _, key in split], args.batch_rows):
+            preds = arrays[0] if n_preds == 1 else tuple(arrays[:n_preds])
+            yield (preds, *arrays[n_preds:])
+
+    return batches()
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     # Everything local is read and parsed before a server is contacted or torch is loaded.
-    predictions = tuple(_read(p, "predictions") for p in args.predictions)
-    targets = _read(args.targets, "targets")
-    sample_weight = _read(args.sample_weight, "sample_weight")
+    if args.batch_rows < 1:
+        raise AdvisorError("must be a positive number of rows", field="batch_rows", got=args.batch_rows)
+    stream = _parquet_stream(args)
+    if stream is None:
+        predictions = tuple(_read(p, "predictions") for p in args.predictions)
+        targets = _read(args.targets, "targets")
+        sample_weight = _read(args.sample_weight, "sample_weight")
     candidates = parse_losses(args.loss)
     quantile_sample = None if args.quantile_sample == 0 else check_quantile_sample(args.quantile_sample)
     with _advisor(args) as advisor:
-        report = advisor.evaluate(
-            predictions[0] if len(predictions) == 1 else predictions,
-            targets,
-            candidates,
-            task=args.task,
-            sample_weight=sample_weight,
-            diagnostics=not args.no_diagnostics,
-            quantile_sample=quantile_sample,
-        )
+        if stream is not None:
+            report = advisor.evaluate(
+                stream, None, candidates, task=args.task, diagnostics=not args.no_diagnostics, quantile_sample=quantile_sample
+            )
+        else:
+            report = advisor.evaluate(
+                predictions[0] if len(predictions) == 1 else predictions,
+                targets,
+                candidates,
+                task=args.task,
+                sample_weight=sample_weight,
+                diagnostics=not args.no_diagnostics,
+                quantile_sample=quantile_sample,
+            )
     print(report.model_dump_json(indent=2) if args.json else report.table())
     return 0
 
@@ -309,6 +349,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ROWS",
         help=f"rows sampled for the loss quantiles (default {DEFAULT_QUANTILE_SAMPLE:,}; "
         "each quantile's rank within ±sqrt(ln 40 / 2·ROWS) at 95%%); 0: exact, slower, memory linear in N",
+    )
+    p.add_argument(
+        "--batch-rows",
+        type=int,
+        default=1_000_000,
+        metavar="ROWS",
+        help="a Parquet file of more rows, holding every input, is read this many rows at a time "
+        "(one pass, bounded memory; in-process only)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _device_option(p)

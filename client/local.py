@@ -101,14 +101,15 @@ class LocalAdvisor:
         quantile_sample: Any = DEFAULT_SAMPLE,
     ):
         import advisor
+        from advisor.evaluation import dispatch
+        from advisor.evaluation.stream import is_stream
 
         if isinstance(predictions, tuple):
             predictions = tuple(
                 self._array(p, f"predictions[{i}]") for i, p in enumerate(predictions)
             )
-        else:
+        elif not is_stream(predictions, targets):  # batches go through as they are
             predictions = self._array(predictions, "predictions")
-        from advisor.evaluation import dispatch
 
         with dispatch.mode(self.eval_mode or dispatch.get_mode()):
             return advisor.evaluate(

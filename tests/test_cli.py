@@ -414,3 +414,24 @@ def test_loss_options_parse_json_values_and_text():
         },
         {"loss": "L1Loss", "params": {}},
     ]
+
+
+def test_evaluate_streams_a_parquet_file_larger_than_its_batch(tmp_path, capsys):
+    """More rows than --batch-rows: read a batch at a time, with the whole-array values."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=5000)
+    p = y + rng.standard_t(3, 5000)
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"pred": p, "y": y}), path, row_group_size=700)
+    args = ["evaluate", "--predictions", f"{path}:pred", "--targets", f"{path}:y", "--loss", "MSELoss", "--loss", "L1Loss"]
+    assert main([*args, "--batch-rows", "1000", "--json"]) == 0
+    streamed = json.loads(capsys.readouterr().out)
+    whole = advisor.evaluate(p, y, ["MSELoss", "L1Loss"])
+    assert streamed["n_samples"] == 5000
+    for got, want in zip(streamed["results"], whole.results, strict=True):
+        assert got["value"] == pytest.approx(want.value, rel=1e-12)
+        assert got["diagnostics"]["loss_quantiles"]["max"] == want.diagnostics.loss_quantiles.max
+    assert main([*args, "--batch-rows", "0"]) == 2
+    assert "batch_rows" in capsys.readouterr().err
