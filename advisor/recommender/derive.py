@@ -154,9 +154,14 @@ def focal_alpha(p: DataProfile, g: Goal | None) -> Derived:
         return v, f"alpha = 1 - label density = {v:.3g}"
     c = p.classes
     if c is not None and c.n_classes > 2:
-        shares = np.asarray(c.counts, dtype=float) / sum(c.counts)
-        w = (1.0 / shares) / (1.0 / shares).sum()
-        return [float(x) for x in w], "alpha per class = inverse frequency, normalised to sum to 1"
+        counts = np.asarray(c.counts, dtype=float)
+        present = counts > 0
+        inverse = np.zeros_like(counts)
+        inverse[present] = counts.sum() / counts[present]
+        inverse[~present] = inverse[present].max()  # an absent class has no frequency to invert
+        w = inverse / inverse.sum()
+        note = "; classes absent from these targets weigh as the rarest present one" if not present.all() else ""
+        return [float(x) for x in w], f"alpha per class = inverse frequency, normalised to sum to 1{note}"
     return None
 
 

@@ -137,6 +137,7 @@ def test_features_of_any_finite_content(x):
     st.sampled_from([t.value for t in Task]),
     st.sampled_from([None, "robust", "calibrated", "median", "quantile:0.9", "ranking"]),
 )
+@example(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), "multiclass", None)  # a one-hot class never present: focal alpha was NaN
 def test_any_task_hint_and_goal_still_ranks_valid_losses(y, task, goal):
     try:
         rec = advisor.recommend(y, task=task, goal=goal)
