@@ -29,7 +29,7 @@ import torch.nn.functional as F
 import advisor
 from advisor import losses
 from advisor.evaluation import dispatch
-from advisor.evaluation.benchcases import REGRESSION, name_of
+from advisor.evaluation.benchcases import LAYOUTS, REGRESSION, layout, name_of
 
 FULL = os.environ.get("BENCH_FULL") == "1"
 SIZES = [1_000_000] + ([10_000_000] if FULL else [])
@@ -92,25 +92,8 @@ def _fastest(fn, repeats):
     return best
 
 
-def _data(n, layout="random"):
-    g = torch.Generator().manual_seed(0)
-    y = torch.randn(n, generator=g)
-    x = y + 0.5 * torch.randn(n, generator=g)
-    if layout == "random_outliers":
-        y[torch.randperm(n, generator=g)[: n // 100]] += 25.0
-    elif layout == "outliers_every_97th":
-        y[::97] += 25.0
-    elif layout == "sorted_targets":
-        y, order = torch.sort(y)
-        x = x[order]
-    elif layout == "sixty_percent_zeros":
-        zero = torch.rand(n, generator=g) < 0.6
-        y[zero] = 0.0
-    elif layout == "all_equal_targets":
-        y = torch.full((n,), 3.0)
-    elif layout == "float16":
-        x, y = x.half(), y.half()
-    return x, y
+def _data(n, name="random"):
+    return layout(n, name)
 
 
 def _evaluate(x, y, diag):
@@ -171,19 +154,16 @@ def test_diagnostics_against_the_autograd_loop(benchmark, n):
     )
 
 
-LAYOUTS = ["random_outliers", "outliers_every_97th", "sorted_targets", "sixty_percent_zeros", "all_equal_targets", "float16"]
-
-
 def test_no_cliffs_across_layouts(benchmark):
-    data = {layout: _data(1_000_000, layout) for layout in LAYOUTS}
+    data = {name: _data(1_000_000, name) for name in LAYOUTS}
     for x, y in data.values():
         _evaluate(x, y, True)
     times = dict.fromkeys(LAYOUTS, math.inf)
 
     def measure():
         for _ in range(REPEATS):
-            for layout, (x, y) in data.items():
-                times[layout] = min(times[layout], _fastest(lambda x=x, y=y: _evaluate(x, y, True), 1))
+            for name, (x, y) in data.items():
+                times[name] = min(times[name], _fastest(lambda x=x, y=y: _evaluate(x, y, True), 1))
 
     benchmark.pedantic(measure, rounds=1, iterations=1)
     spread = max(times.values()) / min(times.values())

@@ -93,6 +93,36 @@ def data(case: Case, device: torch.device, n_rows: int | None = None) -> tuple[t
     return x.to(device), y.to(device)
 
 
+#: Data layouts where exact or strided order statistics have slow or wrong paths: the
+#: evaluation must not care (the no-cliffs benchmark times them, the quantile tests check them).
+LAYOUTS = ("random_outliers", "outliers_every_97th", "sorted_targets", "sixty_percent_zeros", "all_equal_targets", "float16")
+
+
+def layout(n: int, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded regression predictions and targets of n rows in one of ``LAYOUTS``."""
+    g = torch.Generator().manual_seed(11)
+    y = torch.randn(n, generator=g)
+    x = y + 0.5 * torch.randn(n, generator=g)
+    if name == "random_outliers":
+        y[torch.randperm(n, generator=g)[: n // 100]] += 25.0
+    elif name == "outliers_every_97th":
+        y[::97] += 25.0
+    elif name == "sorted_targets":
+        y, order = torch.sort(y)
+        x = x[order]
+    elif name == "sixty_percent_zeros":
+        zero = torch.rand(n, generator=g) < 0.6
+        y[zero] = 0.0
+        x[zero] = 0.0
+    elif name == "all_equal_targets":
+        y = torch.full((n,), 3.0)
+    elif name == "float16":
+        x, y = x.half(), y.half()
+    elif name != "random":
+        raise ValueError(f"no layout {name!r}; the layouts are {LAYOUTS}")
+    return x, y
+
+
 def name_of(candidate: Any) -> str:
     return candidate if isinstance(candidate, str) else candidate["loss"]
 

@@ -13,8 +13,7 @@ import logging
 from typing import Any
 
 from advisor.errors import AdvisorError, InvalidInputError
-from advisor.evaluation.candidates import params_to
-from advisor.evaluation.inputs import Inputs, assemble
+from advisor.evaluation.inputs import Inputs
 from advisor.evaluation.prepare import PrepareCache
 from advisor.losses import registry, specs
 from advisor.vocabulary import Task
@@ -34,20 +33,17 @@ def default_candidates(
     only come back skipped answers nothing (a binary task's CrossEntropyLoss given 1-D logits).
     """
     cache = cache or PrepareCache(inp)
-    recommended = [c for c in _recommended(inp, task) if _accepts(c["loss"], c["params"], inp, cache)]
+    recommended = [c for c in _recommended(inp, task) if _accepts(c["loss"], c["params"], cache)]
     if recommended:
         return recommended
     return compatible_names(inp, task, cache)
 
 
-def _accepts(name: str, given: dict[str, Any], inp: Inputs, cache: PrepareCache) -> bool:
+def _accepts(name: str, given: dict[str, Any], cache: PrepareCache) -> bool:
     """Whether a loss's checks accept these inputs with these params."""
     spec = registry.get(name)
     try:
-        tensors = cache.prepare(spec, assemble(spec, inp))
-        first = next(iter(tensors.values()))
-        params: dict[str, Any] = params_to(registry.resolve_params(spec, given), first.dtype, first.device)
-        cache.check(spec, tensors, params)
+        cache.ready(spec, registry.resolve_params(spec, given))
     except InvalidInputError:
         return False
     return True
@@ -77,7 +73,7 @@ def compatible_names(
     return [
         spec.name
         for spec in specs()
-        if (task is None or task in spec.tasks) and _accepts(spec.name, {}, inp, cache)
+        if (task is None or task in spec.tasks) and _accepts(spec.name, {}, cache)
     ]
 
 

@@ -15,10 +15,10 @@ import torch
 
 from advisor.errors import InvalidInputError
 from advisor.evaluation import baselines, diagnostics, plans
-from advisor.evaluation.candidates import Candidate, json_params, params_to, parse
+from advisor.evaluation.candidates import Candidate, json_params, parse
 from advisor.evaluation.defaults import default_candidates
 from advisor.evaluation.diagnostics import QUANTILE_SAMPLE
-from advisor.evaluation.inputs import Inputs, assemble, normalize
+from advisor.evaluation.inputs import Inputs, normalize
 from advisor.evaluation.lints import lint
 from advisor.evaluation.prepare import PrepareCache
 from advisor.evaluation.reference import run_reference
@@ -117,10 +117,7 @@ def evaluate(
     ready: list[_Prepared] = []
     for cand in cands:
         try:
-            tensors = cache.prepare(cand.spec, assemble(cand.spec, inp))
-            first = next(iter(tensors.values()))
-            params = params_to(cand.params, first.dtype if first.is_floating_point() else inp.float_dtype, first.device)
-            cache.check(cand.spec, tensors, params)
+            tensors, params = cache.ready(cand.spec, cand.params)
         except InvalidInputError as exc:
             results[cand.index] = _skipped(cand, exc)
             continue

@@ -13,7 +13,8 @@ from typing import Any
 import torch
 
 from advisor.errors import InvalidInputError, NonFiniteError
-from advisor.evaluation.inputs import Inputs
+from advisor.evaluation.candidates import params_to
+from advisor.evaluation.inputs import Inputs, assemble
 from advisor.losses import checks
 from advisor.losses.spec import LossSpec
 
@@ -66,6 +67,15 @@ class PrepareCache:
             else:
                 out[s.name] = self._index(t, s.name)
         return out
+
+    def ready(self, spec: LossSpec, params: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """A candidate's tensors, and its resolved params moved to their device and float dtype,
+        checked; raises ``InvalidInputError`` where the inputs do not fit the loss."""
+        tensors = self.prepare(spec, assemble(spec, self.inp))
+        lead = next(iter(tensors.values()))
+        moved = params_to(params, lead.dtype if lead.is_floating_point() else self.inp.float_dtype, lead.device)
+        self.check(spec, tensors, moved)
+        return tensors, moved
 
     def check(self, spec: LossSpec, tensors: dict[str, torch.Tensor], params: dict[str, Any]) -> None:
         """The loss's own check, memoised on the inputs and on the params it actually read.

@@ -26,9 +26,9 @@ import torch
 from advisor.errors import AdvisorError, InvalidInputError
 from advisor.evaluation import baselines, plans
 from advisor.evaluation import diagnostics as state
-from advisor.evaluation.candidates import Candidate, json_params, params_to, parse
+from advisor.evaluation.candidates import Candidate, json_params, parse
 from advisor.evaluation.defaults import default_candidates
-from advisor.evaluation.inputs import Inputs, assemble, normalize
+from advisor.evaluation.inputs import Inputs, normalize
 from advisor.evaluation.lints import lint
 from advisor.evaluation.prepare import PrepareCache
 from advisor.evaluation.runner import Block, weights_per_row
@@ -147,10 +147,7 @@ def evaluate_stream(
             if cand.index in results:
                 continue
             try:
-                tensors = cache.prepare(cand.spec, assemble(cand.spec, inp))
-                lead = next(iter(tensors.values()))
-                params = params_to(cand.params, lead.dtype if lead.is_floating_point() else inp.float_dtype, lead.device)
-                cache.check(cand.spec, tensors, params)
+                tensors, params = cache.ready(cand.spec, cand.params)
             except InvalidInputError as exc:
                 if i == 0:
                     results[cand.index] = _skipped(cand, exc.field, exc.message)
@@ -170,6 +167,7 @@ def evaluate_stream(
             if want_diag:
                 from advisor.evaluation.engine import link_of  # the engine imports this module
 
+                lead = next(iter(tensors.values()))
                 link = link_of(cand, kernel, member, lead, tensors.get("target"))
                 links[cand.index] = link
                 if kernel != "multiclass":

@@ -18,6 +18,7 @@ import torch
 import advisor
 from advisor.errors import InvalidInputError
 from advisor.evaluation import diagnostics
+from advisor.evaluation.benchcases import LAYOUTS, layout
 
 N = 1_000_000
 CANDIDATES = [
@@ -29,26 +30,7 @@ CANDIDATES = [
 
 
 def _layout(name: str) -> tuple[torch.Tensor, torch.Tensor]:
-    g = torch.Generator().manual_seed(11)
-    y = torch.randn(N, generator=g)
-    x = y + 0.5 * torch.randn(N, generator=g)
-    if name == "random_outliers":
-        idx = torch.randperm(N, generator=g)[: N // 100]
-        y[idx] += 25.0
-    elif name == "outliers_every_97th":
-        y[::97] += 25.0
-    elif name == "sorted_targets":
-        y, order = torch.sort(y)
-        x = x[order]
-    elif name == "sixty_percent_zeros":
-        zero = torch.rand(N, generator=g) < 0.6
-        y[zero] = 0.0
-        x[zero] = 0.0
-    elif name == "all_equal_targets":
-        y = torch.full((N,), 3.0)
-    elif name == "float16":
-        x, y = x.half(), y.half()
-    return x, y
+    return layout(N, name)
 
 
 def _reference(cls, kw, x, y):
@@ -78,12 +60,9 @@ def _share_bound(g: np.ndarray, eps: float) -> tuple[float, float]:
     return exact, band * float(g_hi - g_lo) / total
 
 
-LAYOUTS = ["random_outliers", "outliers_every_97th", "sorted_targets", "sixty_percent_zeros", "all_equal_targets", "float16"]
-
-
-@pytest.mark.parametrize("layout", LAYOUTS)
-def test_sampled_quantiles_and_share_are_within_the_stated_bound(layout):
-    x, y = _layout(layout)
+@pytest.mark.parametrize("data_layout", LAYOUTS)
+def test_sampled_quantiles_and_share_are_within_the_stated_bound(data_layout):
+    x, y = _layout(data_layout)
     cands = [{"loss": name, "params": params} for name, params, _, _ in CANDIDATES]
     report = advisor.evaluate(x, y, cands)
     for (name, _, cls, kw), res in zip(CANDIDATES, report.results, strict=True):
@@ -94,16 +73,16 @@ def test_sampled_quantiles_and_share_are_within_the_stated_bound(layout):
         losses, grads = _reference(cls, kw, x, y)
         # float16 losses are rounded once by torch and once by the kernel: a value's rank is
         # compared with ties widened by that rounding
-        slack = 1e-3 if layout == "float16" else 0.0
+        slack = 1e-3 if data_layout == "float16" else 0.0
         for q, v in zip(diagnostics.QUANTILES, (d.loss_quantiles.p50, d.loss_quantiles.p90, d.loss_quantiles.p99), strict=True):
             assert _rank_ok(losses, v, q, eps, slack), (name, q, v)
-        rel = 2e-3 if layout == "float16" else 1e-6
+        rel = 2e-3 if data_layout == "float16" else 1e-6
         assert d.loss_quantiles.max == pytest.approx(float(losses.max()), rel=rel), name
         assert d.grad_max == pytest.approx(float(grads.max()), rel=rel), name
         assert d.grad_mean == pytest.approx(float(grads.mean()), rel=max(rel, 1e-5)), name
-        assert d.zero_grad_fraction == pytest.approx(np.count_nonzero(grads == 0) / N, abs=2e-3 if layout == "float16" else 1e-12)
+        assert d.zero_grad_fraction == pytest.approx(np.count_nonzero(grads == 0) / N, abs=2e-3 if data_layout == "float16" else 1e-12)
         exact, bound = _share_bound(grads, eps)
-        assert abs(d.top1pct_grad_share - exact) <= bound + (5e-3 if layout == "float16" else 1e-6), (name, exact, bound)
+        assert abs(d.top1pct_grad_share - exact) <= bound + (5e-3 if data_layout == "float16" else 1e-6), (name, exact, bound)
 
 
 def test_exact_mode_equals_numpy():
