@@ -238,9 +238,10 @@ class Block:
         if self.slots is None and (self.m is None or self.n_rows <= diagnostics.sample_rows(self.m, r)):
             # the sample is still every row: this batch's rows are kept and its state read from them
             L, G = _rows(call, ranges(n, "rows"), k, r, x, acc)
-            if self.T is None:
-                self.T = diagnostics.thresholds(G, k, x)
-            acc.state = diagnostics.merge(acc.state, diagnostics.rows_stats(L, G, self.T))
+            if self.diag:
+                if self.T is None:
+                    self.T = diagnostics.thresholds(G, k, x)
+                acc.state = diagnostics.merge(acc.state, diagnostics.rows_stats(L, G, self.T))
             self.kept.append((L, G))
             return
         if self.slots is None:

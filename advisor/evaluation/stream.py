@@ -155,6 +155,10 @@ def evaluate_stream(
                 raise _in_batch(exc, i) from None
             why = _not_streamable(cand, tensors, params)
             routed = None if why else plans.route(cand, tensors, params)
+            if routed is None and i > 0:
+                raise InvalidInputError(
+                    f"{cand.name} cannot take it as it took the first batch (other shapes or dtypes)", field=f"batches[{i}]"
+                )
             if routed is None:
                 results[cand.index] = _skipped(cand, "candidates", why or "the kernels do not express it, and a loss evaluated on its own needs its whole input at once")
                 continue
@@ -176,9 +180,19 @@ def evaluate_stream(
                     got[0] += hits
                     got[1] += total
         for group in groups.values():
-            members = tuple(m.cand.index for m in group.members)
-            block = blocks.setdefault((group.kernel, members), Block(group.kernel, group.members, m=quantile_sample, diag=want_diag))
-            block.update(group, weights_per_row(group, inp.sample_weight))
+            key = (group.kernel, tuple(m.cand.index for m in group.members))
+            if key not in blocks and i > 0:
+                raise InvalidInputError(
+                    "its candidates fuse differently from the first batch's (other shapes or dtypes)",
+                    field=f"batches[{i}]",
+                )
+            block = blocks.setdefault(key, Block(group.kernel, group.members, m=quantile_sample, diag=want_diag))
+            try:
+                block.update(group, weights_per_row(group, inp.sample_weight))
+            except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+                raise InvalidInputError(
+                    f"the fused kernel failed on it ({type(exc).__name__}: {exc})", field=f"batches[{i}]"
+                ) from None
         if want_diag:
             raw.add([*inp.predictions, *inp.targets, *([inp.sample_weight] if inp.sample_weight is not None else [])])
     if first is None:

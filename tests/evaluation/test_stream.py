@@ -128,3 +128,14 @@ def test_a_ten_million_row_stream_takes_the_memory_of_two_million():
 
     small, large = grown(2_000_000), grown(10_000_000)
     assert large - small < 64 * 1024, (small, large)
+
+
+def test_a_batch_that_fuses_differently_is_refused_with_its_index():
+    """Class indices, then class probabilities: the second batch cannot join the first's state."""
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(3000, 4, generator=g)
+    t = torch.randint(0, 4, (3000,), generator=g)
+    parts = [(x[:1000], t[:1000]), (x[1000:2000], torch.softmax(torch.randn(1000, 4, generator=g), 1))]
+    with pytest.raises(InvalidInputError) as err:
+        advisor.evaluate(iter(parts), None, ["CrossEntropyLoss"])
+    assert err.value.field == "batches[1]"
