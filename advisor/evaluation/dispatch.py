@@ -19,7 +19,10 @@ timing noise. 'compiled' mode (the benchmark, ``advisor.warmup``, tests) compile
 calling thread and always uses the compiled kernel; 'eager' never compiles.
 
 A structure whose compilation fails (no C compiler, an unsupported platform, a dynamo bug)
-stays eager; the first failure of each kernel is logged, with its reason. A failure while the
+stays eager; the first failure of each kernel is logged, with its reason. Kernels compile
+with ``fullgraph=True``, so dynamo's recompile limit, if a structure ever reaches it, raises
+here instead of silently running that kernel eagerly: it is logged, and counted in
+``stats["recompile_limit_hits"]``. A failure while the
 interpreter shuts down is not a verdict on the structure and is not recorded.
 """
 
@@ -57,7 +60,15 @@ SHUTDOWN_WAIT_S = 60.0
 _MODES = ("auto", "eager", "compiled")
 _state: dict[str, Any] = {"mode": os.environ.get("ADVISOR_EVAL_MODE", "auto")}
 _lock = threading.Lock()
-stats = {"compiled_calls": 0, "eager_calls": 0, "fallbacks": 0, "compiles": 0, "background_compiles": 0, "evictions": 0}
+stats = {
+    "compiled_calls": 0,
+    "eager_calls": 0,
+    "fallbacks": 0,
+    "recompile_limit_hits": 0,
+    "compiles": 0,
+    "background_compiles": 0,
+    "evictions": 0,
+}
 
 
 class _Structure:
@@ -187,7 +198,7 @@ def _compile(st: _Structure, args: tuple[Any, ...], static: dict[str, Any]) -> A
             return None
         try:
             if st.fn is None:
-                st.fn = torch.compile(_fresh_copy(KERNELS[st.name]), dynamic=True)
+                st.fn = torch.compile(_fresh_copy(KERNELS[st.name]), dynamic=True, fullgraph=True)
             with _trace_config():
                 out = st.fn(*args, **static)
         except Exception as exc:  # any compiler failure: never crash the request because of it
@@ -204,6 +215,8 @@ def _fail(st: _Structure, exc: BaseException) -> None:
         return  # the process is going away: not a verdict on the structure
     st.error = f"{type(exc).__name__}: {exc}"
     stats["fallbacks"] += 1
+    if "RecompileLimit" in type(exc).__name__:
+        stats["recompile_limit_hits"] += 1
     with _lock:
         first = st.name not in _logged_failures
         _logged_failures.add(st.name)

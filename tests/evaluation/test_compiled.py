@@ -191,3 +191,29 @@ def test_exiting_while_a_structure_compiles_in_the_background_is_clean():
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "fused-eager"
     assert "terminate called" not in done.stderr
+
+
+def test_a_recompile_limit_hit_is_logged_and_counted_not_silent(monkeypatch, caplog):
+    """Two structures forced onto one compiled copy with a recompile limit of 1: the second
+    would recompile, so dynamo refuses; that is a logged, counted fallback, never a silent one."""
+    saved = dict(dispatch._structures)
+    dispatch.reset()
+    monkeypatch.setattr(dispatch, "_key", lambda name, args, static: ("one", name))
+    hits = dispatch.stats["recompile_limit_hits"]
+    x, y = regression_data(64)
+    try:
+        with (
+            torch._dynamo.config.patch(recompile_limit=1),
+            caplog.at_level(logging.WARNING, logger="advisor.evaluation"),
+            dispatch.mode("compiled"),
+        ):
+            first = advisor.evaluate(x, y, ["MSELoss"], diagnostics=False)
+            second = advisor.evaluate(x, y, ["L1Loss", "HuberLoss"], diagnostics=False)
+    finally:
+        dispatch.reset()
+        dispatch._structures.update(saved)
+    assert first.results[0].path == "fused-compiled"
+    assert second.results[0].path == "fused-eager"
+    assert second.results[1].value == pytest.approx(float(torch.nn.HuberLoss()(x, y)), rel=1e-6)
+    assert dispatch.stats["recompile_limit_hits"] == hits + 1
+    assert any("RecompileLimit" in rec.message for rec in caplog.records)
