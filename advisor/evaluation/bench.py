@@ -152,6 +152,7 @@ def _row(
     cancel: Any = None,
 ) -> BenchRow:
     dev = x.device
+    fallbacks_before = dispatch.stats["fallbacks"]
 
     def timed(fn: Callable[[], Any], device: torch.device) -> float:
         _check(cancel)
@@ -225,6 +226,7 @@ def _row(
         read_bound_s=min(read_t),
         gb_per_s=nbytes / fused_s / 1e9,
         compile_s=max(0.0, first - fused_s),
+        fallbacks=dispatch.stats["fallbacks"] - fallbacks_before,
         **probed,
     )
 

@@ -67,6 +67,13 @@ class BenchRow(BaseModel):
         None, description="peak memory allocated by one call beyond its inputs"
     )
     peak_method: str | None = Field(None, description="how peak_extra_bytes was measured")
+    fallbacks: int = Field(
+        0,
+        description=(
+            "kernel structures that fell back to eager during this row (failed compilations, "
+            "dynamo's recompile limit among them): a timing with any is not the compiled path's"
+        ),
+    )
 
 
 COLUMNS = (
@@ -117,4 +124,7 @@ def format_table(rows: list[BenchRow]) -> str:
         )
         if methods:
             lines.append(f"peak: memory beyond the inputs, from {'; '.join(methods)}.")
+        fell = [f"{r.case} ({'diagnostics' if r.diagnostics else 'values'}): {r.fallbacks}" for r in rows if r.fallbacks]
+        if fell:
+            lines.append("structures that fell back to eager (their rows do not time the compiled path): " + "; ".join(fell))
     return "\n".join(line.rstrip() for line in lines)

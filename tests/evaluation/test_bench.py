@@ -37,12 +37,16 @@ def test_row_fields_are_consistent(rows):
     assert row.peak_extra_bytes is None or row.peak_extra_bytes >= 0
     assert row.compile_cold_s is None and row.compile_warm_s is None  # quick: no fresh-process probe
     assert "compiled" in row.path
+    assert row.fallbacks == 0
 
 
 def test_format_table_names_the_case(rows):
     text = bench.format_table(rows)
     assert rows[0].case in text
     assert "fused/single" in text.splitlines()[0]
+    assert "fell back" not in text
+    fell = bench.format_table([rows[0].model_copy(update={"fallbacks": 2})])
+    assert "fell back to eager" in fell and ": 2" in fell
 
 
 def test_quick_runs_the_quick_cases_and_standard_the_required_ones():
