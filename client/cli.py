@@ -238,7 +238,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 quantile_sample=quantile_sample,
             )
     print(report.model_dump_json(indent=2) if args.json else report.table())
-    return 0
+    # nothing computed is a failure for a script to see, though the report says why
+    return EXIT_FAILURE if all(r.skipped for r in report.results) else 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -290,11 +291,21 @@ def _device_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="in-process device: auto, cpu, cuda[:i]")
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("loss-advisor")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loss-advisor",
         description="Profile data, recommend, evaluate and benchmark loss functions.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("losses", help="the loss catalog")

@@ -435,3 +435,16 @@ def test_evaluate_streams_a_parquet_file_larger_than_its_batch(tmp_path, capsys)
         assert got["diagnostics"]["loss_quantiles"]["max"] == want.diagnostics.loss_quantiles.max
     assert main([*args, "--batch-rows", "0"]) == 2
     assert "batch_rows" in capsys.readouterr().err
+
+
+def test_version_and_an_evaluation_that_computes_nothing_exits_1(tmp_path, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith("loss-advisor ")
+    np.save(tmp_path / "p.npy", np.zeros((20, 3), dtype=np.float32))
+    np.save(tmp_path / "t.npy", np.zeros(20, dtype=np.float32))
+    # MSELoss cannot compare (20, 3) scores with 20 targets: every candidate skipped
+    args = ["evaluate", "--predictions", str(tmp_path / "p.npy"), "--targets", str(tmp_path / "t.npy"), "--loss", "MSELoss"]
+    assert main(args) == 1
+    assert "skipped" in capsys.readouterr().out
