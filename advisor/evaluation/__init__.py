@@ -10,7 +10,7 @@ Modules, one job each: ``inputs`` (request checks), ``candidates`` (parsing), ``
 whom), ``kernels`` (the family kernels), ``dispatch`` (eager or compiled, compiling in the
 background), ``chunking`` (memory bound), ``runner`` (a fused block over batches and chunks:
 the sample's rows, then the state pass), ``diagnostics`` (the state, its merge rules, the
-quantile sample and its bound), ``stream`` (batches in one pass, bounded memory),
+quantile sample and its bound, saturation), ``stream`` (batches in one pass, bounded memory),
 ``reference`` (the catalog's own function), ``baselines`` (skill score), ``lints`` and
 ``warm``; the throughput benchmark is ``bench`` (the runner), ``benchcases`` (its cases and
 loop baseline) and ``probes`` (peak memory, compile cost, the eager/compiled crossover).

@@ -12,9 +12,10 @@ from typing import Any
 
 import torch
 
-from advisor.errors import InvalidInputError, ParameterError, UnknownLossError
+from advisor.errors import AdvisorError, InvalidInputError, ParameterError, UnknownLossError
 from advisor.losses import get, registry
 from advisor.losses.spec import LossSpec
+from advisor.schema.evaluation import CandidateResult
 
 
 @dataclass
@@ -87,3 +88,14 @@ def json_params(given: dict[str, Any]) -> dict[str, Any]:
         else:
             out[k] = v
     return out
+
+
+def skipped(cand: Candidate, exc: AdvisorError) -> CandidateResult:
+    """The result of a candidate that does not fit the data: the reason, never a value."""
+    return CandidateResult(
+        loss=cand.name,
+        params=json_params(cand.given),
+        skipped=True,
+        reason=f"{exc.field}: {exc.message}",
+        family=cand.spec.family.value,
+    )

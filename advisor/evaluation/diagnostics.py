@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from advisor.schema.evaluation import DEFAULT_QUANTILE_SAMPLE, Quantiles
+from advisor.vocabulary import Family
 
 QUANTILES = (0.5, 0.9, 0.99)
 TOP_FRACTION = 0.01
@@ -130,17 +131,16 @@ def rows_stats(losses: torch.Tensor, grads: torch.Tensor | None, thresholds: tor
     return torch.stack([column_stats(losses[j], g[j], thresholds[j]) for j in range(k)]) if k else empty_state(0, losses.device)
 
 
-def draw(n: int, m: int | None, device: torch.device) -> torch.Tensor | None:
+def draw(n: int, m: int | None, device: torch.device, generator: torch.Generator | None = None) -> torch.Tensor | None:
     """Indices of the quantile sample among n rows, sorted; None where it is every row.
 
-    m rows uniformly at random with replacement (the DKW bound's independent draws), from a
-    fixed seed; every row when n <= m or m is None (exact).
+    m rows uniformly at random with replacement (the DKW bound's independent draws), from
+    ``generator`` or a fresh one with the fixed seed; every row when n <= m or m is None (exact).
     """
     if m is None or n <= m:
         return None
-    g = torch.Generator().manual_seed(SAMPLE_SEED)
-    idx = torch.randint(n, (m,), generator=g)
-    return idx.sort().values.to(device)
+    g = generator if generator is not None else torch.Generator().manual_seed(SAMPLE_SEED)
+    return torch.randint(n, (m,), generator=g).sort().values.to(device)
 
 
 def sample_rows(m: int | None, row_elements: int) -> int | None:
@@ -269,12 +269,39 @@ def rows_diagnostics(losses: torch.Tensor, grads: torch.Tensor | None, m: int | 
     return finish_all(rows_stats(losses, grads, t), s_losses, s_grads, t, losses.shape[1], None if exact else m)[0]
 
 
-def saturation(x: torch.Tensor, link: str | None) -> float | None:
-    """Share of samples whose implied probability is within machine epsilon of 0 or 1.
+_FUSED_LINK = {"bce_logits": "sigmoid", "soft_margin": "sigmoid", "focal": "sigmoid", "bce_probs": "probability", "hinge": None}
+
+
+def link_of(cand: Any, kernel: str | None, member: Any, x: torch.Tensor, y: torch.Tensor | None) -> str | None:
+    """How a candidate's predictions map to probabilities, for the saturation diagnostic.
+
+    ``kernel`` and ``member``: where it fuses (``plans.route``), None on the catalog path.
+    """
+    if kernel == "binary":
+        return _FUSED_LINK.get(member.kind if member else "")
+    if kernel == "multiclass":
+        return "softmax"
+    if kernel == "log_probs":
+        return "log_probability"
+    family = cand.spec.family
+    if kernel == "regression" or cand.name in ("HingeLoss", "MultiMarginLoss", "MultiLabelMarginLoss"):
+        return None
+    if family in (Family.LOG_PROBABILITIES, Family.SEQUENCES, Family.DISTRIBUTIONS):
+        return "log_probability"
+    if family == Family.BINARY_PROBABILITIES:
+        return "probability"
+    if family in (Family.MULTICLASS_LOGITS, Family.BINARY_LOGITS):
+        return "sigmoid" if (y is not None and y.shape == x.shape) else "softmax"
+    return None
+
+
+def saturation_counts(x: torch.Tensor, link: str | None) -> tuple[int, int] | None:
+    """(samples whose implied probability is within machine epsilon of 0 or 1, samples), so that
+    batches add up; None where the predictions imply no probability (regression, hinge).
 
     ``link``: 'sigmoid' (binary logits, per element), 'softmax' (rows of logits: the top class
     takes all the mass), 'probability' (already probabilities), 'log_probability' (rows of
-    log-probabilities). None where the predictions imply no probability (regression, hinge).
+    log-probabilities).
     """
     if link is None or not x.is_floating_point() or x.numel() == 0:
         return None
@@ -290,4 +317,10 @@ def saturation(x: torch.Tensor, link: str | None) -> float | None:
             rows = rows.reshape(-1, rows.shape[-1] if rows.dim() else 1)  # a scalar: one row of one class
             lp = rows if link == "log_probability" else rows - rows.logsumexp(-1, keepdim=True)
             hit = lp.max(-1).values >= math.log1p(-eps)
-    return float(hit.sum()) / hit.numel()
+    return int(hit.sum()), hit.numel()
+
+
+def saturation(x: torch.Tensor, link: str | None) -> float | None:
+    """Share of samples whose implied probability is within machine epsilon of 0 or 1 (``saturation_counts``)."""
+    counts = saturation_counts(x, link)
+    return None if counts is None else counts[0] / counts[1]

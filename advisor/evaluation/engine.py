@@ -15,7 +15,7 @@ import torch
 
 from advisor.errors import InvalidInputError
 from advisor.evaluation import baselines, diagnostics, plans
-from advisor.evaluation.candidates import Candidate, json_params, parse
+from advisor.evaluation.candidates import Candidate, json_params, parse, skipped
 from advisor.evaluation.defaults import default_candidates
 from advisor.evaluation.diagnostics import QUANTILE_SAMPLE
 from advisor.evaluation.inputs import Inputs, normalize
@@ -30,36 +30,9 @@ from advisor.schema.evaluation import (
     EvaluationReport,
     check_quantile_sample,
 )
-from advisor.vocabulary import Family, Task, parse_task
+from advisor.vocabulary import Task, parse_task
 
 log = logging.getLogger("advisor.evaluation")
-
-_FUSED_LINK = {"bce_logits": "sigmoid", "soft_margin": "sigmoid", "focal": "sigmoid", "bce_probs": "probability", "hinge": None}
-
-
-def _link(spec_name: str, family: Family, kernel: str | None, kind: str | None, x: torch.Tensor, y: torch.Tensor | None) -> str | None:
-    """How the predictions map to probabilities, for the saturation diagnostic."""
-    if kernel == "binary":
-        return _FUSED_LINK.get(kind or "")
-    if kernel == "multiclass":
-        return "softmax"
-    if kernel == "log_probs":
-        return "log_probability"
-    if kernel == "regression" or spec_name in ("HingeLoss", "MultiMarginLoss", "MultiLabelMarginLoss"):
-        return None
-    if family in (Family.LOG_PROBABILITIES, Family.SEQUENCES, Family.DISTRIBUTIONS):
-        return "log_probability"
-    if family == Family.BINARY_PROBABILITIES:
-        return "probability"
-    if family in (Family.MULTICLASS_LOGITS, Family.BINARY_LOGITS):
-        return "sigmoid" if (y is not None and y.shape == x.shape) else "softmax"
-    return None
-
-
-def link_of(cand: Candidate, kernel: str | None, member: plans.Member | None, x: torch.Tensor, y: torch.Tensor | None) -> str | None:
-    """How a candidate's predictions map to probabilities (the saturation diagnostic's link)."""
-    return _link(cand.name, cand.spec.family, kernel, member.kind if member else None, x, y)
-
 
 class _Prepared:
     """A candidate that passed its checks: its tensors, params and where it runs."""
@@ -119,7 +92,7 @@ def evaluate(
         try:
             tensors, params = cache.ready(cand.spec, cand.params)
         except InvalidInputError as exc:
-            results[cand.index] = _skipped(cand, exc)
+            results[cand.index] = skipped(cand, exc)
             continue
         p = _Prepared(cand, tensors, params)
         routed = plans.route(cand, tensors, params)
@@ -134,7 +107,7 @@ def evaluate(
     for p in ready:
         out = outcomes[p.cand.index]
         if isinstance(out, InvalidInputError):
-            results[p.cand.index] = _skipped(p.cand, out)
+            results[p.cand.index] = skipped(p.cand, out)
         else:
             results[p.cand.index] = _result(p, out, diagnostics, memo, quantile_sample)
     return EvaluationReport(
@@ -236,16 +209,6 @@ def _fused_baselines(ready: list[_Prepared], outcomes: dict[int, Any], memo: dic
             memo["baseline", p.cand.index] = (what, done[p.cand.index].mean)
 
 
-def _skipped(cand: Candidate, exc: InvalidInputError) -> CandidateResult:
-    return CandidateResult(
-        loss=cand.name,
-        params=json_params(cand.given),
-        skipped=True,
-        reason=f"{exc.field}: {exc.message}",
-        family=cand.spec.family.value,
-    )
-
-
 def _result(p: _Prepared, out: Outcome, diag: bool, memo: dict, quantile_sample: int | None) -> CandidateResult:
     cand = p.cand
     diag_model = None
@@ -272,7 +235,7 @@ def _diagnostics(p: _Prepared, out: Outcome, memo: dict, quantile_sample: int | 
         fields = {"n_samples": 0}
     x = next(iter(p.tensors.values()))
     y = p.tensors.get("target")
-    link = link_of(p.cand, p.kernel, p.member, x, y)
+    link = diagnostics.link_of(p.cand, p.kernel, p.member, x, y)
     if out.saturation is not None and link == "softmax":  # the kernel counted it on the way
         memo[id(x), link] = out.saturation
     if (id(x), link) not in memo:  # candidates of one group read the same tensor

@@ -270,10 +270,9 @@ class Block:
     def _draw(self, seen: int, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """(slots that take a row of this batch, the batch rows they take), sorted by row for locality."""
         m = self.slots[0].shape[1]
-        if seen == 0:
-            picked = torch.arange(m)
-        else:
-            picked = torch.nonzero(torch.rand(m, generator=self.generator) < n / (seen + n)).reshape(-1)
+        if seen == 0:  # every slot takes a row: the sample a whole array draws
+            return torch.arange(m, device=device), diagnostics.draw(n, m, device, self.generator)
+        picked = torch.nonzero(torch.rand(m, generator=self.generator) < n / (seen + n)).reshape(-1)
         rows, order = torch.randint(n, (picked.numel(),), generator=self.generator).sort()
         return picked[order].to(device), rows.to(device)
 

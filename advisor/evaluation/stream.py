@@ -26,7 +26,7 @@ import torch
 from advisor.errors import AdvisorError, InvalidInputError
 from advisor.evaluation import baselines, plans
 from advisor.evaluation import diagnostics as state
-from advisor.evaluation.candidates import Candidate, json_params, parse
+from advisor.evaluation.candidates import Candidate, json_params, parse, skipped
 from advisor.evaluation.defaults import default_candidates
 from advisor.evaluation.inputs import Inputs, normalize
 from advisor.evaluation.lints import lint
@@ -124,7 +124,6 @@ def evaluate_stream(
     cands: list[Candidate] = []
     results: dict[int, CandidateResult] = {}
     blocks: dict[tuple[str, tuple[int, ...]], Block] = {}
-    links: dict[int, str | None] = {}
     saturated: dict[int, list[int]] = {}
     raw = _RowSample(baselines.SUBSAMPLE)
     lints: list = []
@@ -150,7 +149,7 @@ def evaluate_stream(
                 tensors, params = cache.ready(cand.spec, cand.params)
             except InvalidInputError as exc:
                 if i == 0:
-                    results[cand.index] = _skipped(cand, exc.field, exc.message)
+                    results[cand.index] = skipped(cand, exc)
                     continue
                 raise _in_batch(exc, i) from None
             why = _not_streamable(cand, tensors, params)
@@ -160,7 +159,8 @@ def evaluate_stream(
                     f"{cand.name} cannot take it as it took the first batch (other shapes or dtypes)", field=f"batches[{i}]"
                 )
             if routed is None:
-                results[cand.index] = _skipped(cand, "candidates", why or "the kernels do not express it, and a loss evaluated on its own needs its whole input at once")
+                why = why or "the kernels do not express it, and a loss evaluated on its own needs its whole input at once"
+                results[cand.index] = skipped(cand, InvalidInputError(why, field="candidates"))
                 continue
             kernel, member = routed
             key = (kernel, id(tensors["input"]), id(tensors["target"]))
@@ -169,16 +169,12 @@ def evaluate_stream(
                 groups[key] = plans.Group(kernel, x, y, r, log_probs=kernel == "log_probs")
             groups[key].members.append(member)
             if want_diag:
-                from advisor.evaluation.engine import link_of  # the engine imports this module
-
                 lead = next(iter(tensors.values()))
-                link = link_of(cand, kernel, member, lead, tensors.get("target"))
-                links[cand.index] = link
-                if kernel != "multiclass":
-                    hits, total = diagnostics_counts(lead, link)
+                counts = state.saturation_counts(lead, state.link_of(cand, kernel, member, lead, tensors.get("target")))
+                if kernel != "multiclass" and counts is not None:  # the multiclass kernel counts its own
                     got = saturated.setdefault(cand.index, [0, 0])
-                    got[0] += hits
-                    got[1] += total
+                    got[0] += counts[0]
+                    got[1] += counts[1]
         for group in groups.values():
             key = (group.kernel, tuple(m.cand.index for m in group.members))
             if key not in blocks and i > 0:
@@ -210,7 +206,7 @@ def evaluate_stream(
             fields = dict(out.stats or {"n_samples": 0})
             if cand.index in saturated:
                 hits, total = saturated[cand.index]
-                fields["saturation"] = hits / total if total and links.get(cand.index) else None
+                fields["saturation"] = hits / total
             else:
                 fields["saturation"] = out.saturation
             if cand.index in base:
@@ -227,15 +223,6 @@ def evaluate_stream(
         device=str(first.device),
         dtype=str(first.float_dtype).replace("torch.", ""),
     )
-
-
-def diagnostics_counts(x: torch.Tensor, link: str | None) -> tuple[int, int]:
-    """(saturated samples, samples) of one batch, so that batches add up."""
-    share = state.saturation(x, link)
-    if share is None:
-        return 0, 0
-    total = x.numel() if link in ("sigmoid", "probability") else (x.numel() // x.shape[1] if x.dim() >= 2 else 1)
-    return round(share * total), total
 
 
 def _not_streamable(cand: Candidate, tensors: dict[str, torch.Tensor], params: dict[str, Any]) -> str | None:
@@ -271,9 +258,3 @@ def _baselines(raw: _RowSample, first: Inputs, cands: list[Candidate], outcomes:
         if d is not None and d.baseline is not None and d.baseline_value is not None:
             out[c.index] = (d.baseline, d.baseline_value)
     return out
-
-
-def _skipped(cand: Candidate, field: str, message: str) -> CandidateResult:
-    return CandidateResult(
-        loss=cand.name, params=json_params(cand.given), skipped=True, reason=f"{field}: {message}", family=cand.spec.family.value
-    )
