@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -31,3 +32,12 @@ def binary_data(n: int = 129, d: int = 3, dtype: torch.dtype = torch.float32, se
     x = torch.randn(n, d, generator=g, dtype=torch.float64).mul(2.0).to(dtype)
     y = torch.randint(0, 2, (n, d), generator=g).to(dtype)
     return x, y
+
+
+def rank_ok(values: np.ndarray, v: float, q: float, eps: float, slack: float = 0.0) -> bool:
+    """Whether some position of ``v`` in sorted ``values`` is within eps of level q (a sampled
+    quantile against the stated rank bound; ``slack`` widens ties by a dtype's rounding)."""
+    n = values.size
+    lo = np.count_nonzero(values < v) / n
+    hi = np.count_nonzero(values <= v) / n
+    return lo - slack <= q + eps and hi + slack >= q - eps

@@ -19,6 +19,7 @@ import advisor
 from advisor.errors import InvalidInputError
 from advisor.evaluation import diagnostics
 from advisor.evaluation.benchcases import LAYOUTS, layout
+from tests.evaluation.data import rank_ok
 
 N = 1_000_000
 CANDIDATES = [
@@ -38,14 +39,6 @@ def _reference(cls, kw, x, y):
     none = cls(reduction="none", **kw)(xr, y)
     (g,) = torch.autograd.grad(none.sum(), xr)
     return none.detach().double().numpy(), g.abs().double().numpy()
-
-
-def _rank_ok(values: np.ndarray, v: float, q: float, eps: float, slack: float = 0.0) -> bool:
-    """Whether some position of ``v`` in sorted ``values`` is within eps of level q."""
-    n = values.size
-    lo = np.count_nonzero(values < v) / n
-    hi = np.count_nonzero(values <= v) / n
-    return lo - slack <= q + eps and hi + slack >= q - eps
 
 
 def _share_bound(g: np.ndarray, eps: float) -> tuple[float, float]:
@@ -75,7 +68,7 @@ def test_sampled_quantiles_and_share_are_within_the_stated_bound(data_layout):
         # compared with ties widened by that rounding
         slack = 1e-3 if data_layout == "float16" else 0.0
         for q, v in zip(diagnostics.QUANTILES, (d.loss_quantiles.p50, d.loss_quantiles.p90, d.loss_quantiles.p99), strict=True):
-            assert _rank_ok(losses, v, q, eps, slack), (name, q, v)
+            assert rank_ok(losses, v, q, eps, slack), (name, q, v)
         rel = 2e-3 if data_layout == "float16" else 1e-6
         assert d.loss_quantiles.max == pytest.approx(float(losses.max()), rel=rel), name
         assert d.grad_max == pytest.approx(float(grads.max()), rel=rel), name
@@ -118,7 +111,7 @@ def test_a_smaller_sample_states_a_wider_bound_and_keeps_to_it():
     assert d.quantile_rank_error == pytest.approx(math.sqrt(math.log(40) / 8192))
     losses = (x - y).abs().double().numpy()
     for q, v in zip(diagnostics.QUANTILES, (d.loss_quantiles.p50, d.loss_quantiles.p90, d.loss_quantiles.p99), strict=True):
-        assert _rank_ok(losses, v, q, d.quantile_rank_error)
+        assert rank_ok(losses, v, q, d.quantile_rank_error)
 
 
 def test_the_sample_is_seeded():
@@ -140,7 +133,7 @@ def test_multiclass_sampled_quantiles_within_the_bound():
     (grad,) = torch.autograd.grad(none.sum(), xr)
     losses, norms = none.detach().double().numpy(), grad.norm(dim=1).double().numpy()
     for q, v in zip(diagnostics.QUANTILES, (d.loss_quantiles.p50, d.loss_quantiles.p90, d.loss_quantiles.p99), strict=True):
-        assert _rank_ok(losses, v, q, d.quantile_rank_error, 1e-6)
+        assert rank_ok(losses, v, q, d.quantile_rank_error, 1e-6)
     assert d.loss_quantiles.max == pytest.approx(float(losses.max()), rel=1e-6)
     assert d.grad_max == pytest.approx(float(norms.max()), rel=1e-5)
     exact, bound = _share_bound(norms, d.quantile_rank_error)

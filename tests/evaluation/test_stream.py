@@ -6,13 +6,13 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
 
 import advisor
 from advisor.errors import InvalidInputError
 from advisor.evaluation import diagnostics
+from tests.evaluation.data import rank_ok
 
 CANDS = ["MSELoss", {"loss": "HuberLoss", "params": {"delta": 1.0}}, "L1Loss", {"loss": "QuantileLoss", "params": {"quantiles": [0.9]}}]
 
@@ -29,12 +29,6 @@ def _batches(*arrays, size):
     n = arrays[0].shape[0]
     for a in range(0, n, size):
         yield tuple(t[a : a + size] for t in arrays)
-
-
-def _rank_ok(values: np.ndarray, v: float, q: float, eps: float) -> bool:
-    lo = np.count_nonzero(values < v) / values.size
-    hi = np.count_nonzero(values <= v) / values.size
-    return lo <= q + eps and hi >= q - eps
 
 
 @pytest.mark.parametrize("size", [40_000, 299_999, 7_777])
@@ -56,7 +50,7 @@ def test_a_stream_reports_what_the_whole_arrays_do(size):
         if per_sample is not None:
             losses = per_sample.double().numpy()
             for q, v in zip(diagnostics.QUANTILES, (db.loss_quantiles.p50, db.loss_quantiles.p90, db.loss_quantiles.p99), strict=True):
-                assert _rank_ok(losses, v, q, db.quantile_rank_error), (a.loss, q, v)
+                assert rank_ok(losses, v, q, db.quantile_rank_error), (a.loss, q, v)
         assert db.skill == pytest.approx(da.skill, abs=0.05)  # baselines from a sample of the raw rows
 
 
