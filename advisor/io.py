@@ -183,14 +183,23 @@ def read_array(path: str | Path, key: str | None = None) -> np.ndarray:
             got=None,
         )
     names = key.split(",") if key else list(table)
-    missing = [n for n in names if n not in table]
+    _require_columns(path, list(table), names)
+    return _columns(table, names)
+
+
+def _require_columns(path: Path, present: list[str], names: list[str]) -> None:
+    missing = [n for n in names if n not in present]
     if missing:
         raise InvalidInputError(
-            f"{path.name} has no {missing[0]!r}; it has {', '.join(table)}",
+            f"{path.name} has no {missing[0]!r}; it has {', '.join(present)}",
             field="path",
-            expected=list(table),
+            expected=present,
             got=missing[0],
         )
+
+
+def _columns(table: Table, names: list[str]) -> np.ndarray:
+    """One column as a vector, several as a matrix."""
     if len(names) == 1:
         return table[names[0]]
     return np.column_stack([table[n] for n in names])
@@ -216,17 +225,12 @@ def parquet_batches(path: str | Path, keys: list[str], rows: int) -> Iterator[tu
     path = Path(path)
     names = [key.split(",") for key in keys]
     file = _guarded(path, pq.ParquetFile)
-    present = set(file.schema_arrow.names)  # type: ignore[attr-defined]
     for group in names:
-        for name in group:
-            if name not in present:
-                raise InvalidInputError(
-                    f"{path.name} has no {name!r}; it has {', '.join(sorted(present))}", field="path", expected=sorted(present), got=name
-                )
+        _require_columns(path, list(file.schema_arrow.names), group)  # type: ignore[attr-defined]
     wanted = list(dict.fromkeys(n for group in names for n in group))
     for batch in file.iter_batches(batch_size=rows, columns=wanted):  # type: ignore[attr-defined]
         cols = {name: batch.column(name).to_numpy(zero_copy_only=False) for name in wanted}
-        yield tuple(cols[g[0]] if len(g) == 1 else np.column_stack([cols[n] for n in g]) for g in names)
+        yield tuple(_columns(cols, group) for group in names)
 
 
 def split_key(spec: str) -> tuple[str, str | None]:
