@@ -216,27 +216,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.batch_rows < 1:
         raise AdvisorError("must be a positive number of rows", field="batch_rows", got=args.batch_rows)
     stream = _parquet_stream(args)
-    if stream is None:
-        predictions = tuple(_read(p, "predictions") for p in args.predictions)
+    if stream is not None:  # the batches carry every input: evaluate reads them as a stream
+        predictions, targets, sample_weight = stream, None, None
+    else:
+        read = tuple(_read(p, "predictions") for p in args.predictions)
+        predictions = read[0] if len(read) == 1 else read
         targets = _read(args.targets, "targets")
         sample_weight = _read(args.sample_weight, "sample_weight")
     candidates = parse_losses(args.loss)
     quantile_sample = None if args.quantile_sample == 0 else check_quantile_sample(args.quantile_sample)
     with _advisor(args) as advisor:
-        if stream is not None:
-            report = advisor.evaluate(
-                stream, None, candidates, task=args.task, diagnostics=not args.no_diagnostics, quantile_sample=quantile_sample
-            )
-        else:
-            report = advisor.evaluate(
-                predictions[0] if len(predictions) == 1 else predictions,
-                targets,
-                candidates,
-                task=args.task,
-                sample_weight=sample_weight,
-                diagnostics=not args.no_diagnostics,
-                quantile_sample=quantile_sample,
-            )
+        report = advisor.evaluate(
+            predictions,
+            targets,
+            candidates,
+            task=args.task,
+            sample_weight=sample_weight,
+            diagnostics=not args.no_diagnostics,
+            quantile_sample=quantile_sample,
+        )
     print(report.model_dump_json(indent=2) if args.json else report.table())
     # nothing computed is a failure for a script to see, though the report says why
     return EXIT_FAILURE if all(r.skipped for r in report.results) else 0
