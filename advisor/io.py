@@ -1,7 +1,8 @@
 """Reading tables and arrays from files for the command line: CSV, NPY, NPZ, Parquet.
 
 Only numpy and the standard library are needed; Parquet works when pyarrow is installed.
-String columns stay strings (labels may be words), numeric ones become float64. Every failure
+String columns stay strings (labels may be words), numeric ones become float64; the
+missing markers of ``advisor.ingest.missing`` are NaN in numbers and None in text. Every failure
 to read is an ``InvalidInputError`` naming the file, so the command line can print one line
 instead of a traceback from numpy, csv or pyarrow.
 """
@@ -16,20 +17,19 @@ from pathlib import Path
 import numpy as np
 
 from advisor.errors import InvalidInputError
+from advisor.ingest.missing import is_missing_text
 
 Table = dict[str, np.ndarray]
 
-_MISSING = {"", "na", "nan", "null", "none", "n/a"}
-
 
 def _column(values: list[str]) -> np.ndarray:
+    """Numbers as float64 (missing markers as NaN); otherwise text, missing markers as None."""
     try:
         return np.array(
-            [np.nan if v.strip().lower() in _MISSING else float(v) for v in values],
-            dtype=np.float64,
+            [np.nan if is_missing_text(v) else float(v) for v in values], dtype=np.float64
         )
     except ValueError:
-        return np.array(values, dtype=object)
+        return np.array([None if is_missing_text(v) else v for v in values], dtype=object)
 
 
 def _read_csv(path: Path) -> Table:
@@ -217,7 +217,9 @@ def parquet_rows(path: str | Path) -> int | None:
     return int(_guarded(path, lambda p: pq.ParquetFile(p).metadata.num_rows))  # type: ignore[arg-type]
 
 
-def parquet_batches(path: str | Path, keys: list[str], rows: int) -> Iterator[tuple[np.ndarray, ...]]:
+def parquet_batches(
+    path: str | Path, keys: list[str], rows: int
+) -> Iterator[tuple[np.ndarray, ...]]:
     """One array per key (comma-separated column names, as ``read_array`` takes them) for each
     batch of at most ``rows`` rows of a Parquet file, read a batch at a time."""
     import pyarrow.parquet as pq
@@ -243,8 +245,12 @@ def split_key(spec: str) -> tuple[str, str | None]:
 
 def select(
     table: Table, target: str, features: list[str] | None
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """The target column and a feature matrix (all other numeric columns unless named)."""
+) -> tuple[np.ndarray, Table | None]:
+    """The target column and the feature columns: those named, or every other column.
+
+    Features stay a table of named columns, text ones included: ``advisor.ingest.features``
+    decides what each becomes and reports it.
+    """
     if target not in table:
         raise InvalidInputError(
             f"no column {target!r}; columns are {', '.join(table)}",
@@ -252,23 +258,10 @@ def select(
             expected=list(table),
             got=target,
         )
-    names = (
-        features
-        if features is not None
-        else [c for c in table if c != target and table[c].dtype != object]
-    )
+    names = features if features is not None else [c for c in table if c != target]
     missing = [c for c in names if c not in table]
     if missing:
         raise InvalidInputError(
             f"no column {missing[0]!r}", field="features", expected=list(table), got=missing[0]
         )
-    text = [c for c in names if table[c].dtype == object]
-    if text:
-        raise InvalidInputError(
-            f"column {text[0]!r} is not numeric; features must be numbers",
-            field="features",
-            expected="numeric columns",
-            got=text[0],
-        )
-    x = np.column_stack([table[c].astype(np.float64) for c in names]) if names else None
-    return table[target], x
+    return table[target], ({c: table[c] for c in names} if names else None)

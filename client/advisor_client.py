@@ -104,6 +104,17 @@ class _Request:
         self.client = client
         self.uploaded: UploadedDataset | None = None
 
+    def features(self, features: Any) -> dict[str, Any]:
+        """The request's features: a ``features_table`` for tables, else a ``features`` array."""
+        columns = arrays.table_columns(features) if features is not None else None
+        if columns is None:
+            return self.refs(features=features)
+        refs = self.refs(**{f"features.{name}": values for name, values in columns})
+        table = pb.Table(
+            columns=[pb.Column(name=name, values=refs[f"features.{name}"]) for name, _ in columns]
+        )
+        return {"features_table": table}
+
     def refs(self, **values: Any) -> dict[str, pb.ArrayRef | None]:
         out: dict[str, pb.ArrayRef | None] = {}
         pending: dict[str, np.ndarray] = {}
@@ -257,12 +268,13 @@ class AdvisorClient:
         features: Any = None,
         predictions: Any = None,
         task: str | None = None,
+        categorical: list[str] | None = None,
         *,
         timeout: float | None = None,
     ) -> DataProfile:
         with _Request(self) as r:
-            refs = r.refs(targets=targets, features=features, predictions=predictions)
-            req = pb.ProfileRequest(**refs, task=_text(task))
+            refs = {**r.refs(targets=targets, predictions=predictions), **r.features(features)}
+            req = pb.ProfileRequest(**refs, task=_text(task), categorical=categorical or [])
             reply = self._call(self._stub.Profile, lambda: req, timeout)
         return DataProfile.model_validate_json(reply.profile_json)
 
@@ -274,12 +286,19 @@ class AdvisorClient:
         task: str | None = None,
         goal: str | None = None,
         top_k: int = 5,
+        categorical: list[str] | None = None,
         *,
         timeout: float | None = None,
     ) -> Recommendation:
         with _Request(self) as r:
-            refs = r.refs(targets=targets, features=features, predictions=predictions)
-            req = pb.RecommendRequest(**refs, task=_text(task), goal=_text(goal), top_k=top_k)
+            refs = {**r.refs(targets=targets, predictions=predictions), **r.features(features)}
+            req = pb.RecommendRequest(
+                **refs,
+                task=_text(task),
+                goal=_text(goal),
+                top_k=top_k,
+                categorical=categorical or [],
+            )
             reply = self._call(self._stub.Recommend, lambda: req, timeout)
         return Recommendation.model_validate_json(reply.recommendation_json)
 
@@ -333,13 +352,15 @@ class AdvisorClient:
         metric: str | None = None,
         progress: Callable[[int, int, str], None] | None = None,
         cancel: threading.Event | None = None,
+        categorical: list[str] | None = None,
         timeout: float | None = None,
     ) -> ValidationReport:
         """Streams progress to ``progress(step, total, message)``; setting ``cancel`` stops the
         server's training at the next progress message and raises ``CancelledError``."""
         with _Request(self) as r:
             req = pb.ValidateRequest(
-                **r.refs(features=features, targets=targets),
+                **r.refs(targets=targets),
+                **r.features(features),
                 candidates=_candidate_pbs(candidates),
                 task=_text(task),
                 folds=folds,
@@ -348,6 +369,7 @@ class AdvisorClient:
                 budget_s=budget_s or 0.0,
                 seed=seed,
                 metric=_text(metric),
+                categorical=categorical or [],
             )
             call = self._call(self._stub.Validate, lambda: req, timeout)
             try:

@@ -52,6 +52,50 @@ def to_numpy(value: Any, field: str = "array") -> np.ndarray:
     return out
 
 
+def table_columns(value: Any, field: str = "features") -> list[tuple[str, np.ndarray]] | None:
+    """A table's named 1-D columns, ready for the wire; None when ``value`` is not a table.
+
+    Tables are pandas DataFrames and Arrow tables (recognised without importing either), dicts
+    of columns and numpy structured arrays. Datetimes become ISO 8601 text, which the server
+    reads back as datetimes; missing cells stay NaN in numbers and become "" in text.
+    """
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, np.ndarray) and value.dtype.names:
+        items = [(name, value[name]) for name in value.dtype.names]
+    elif hasattr(value, "columns") and hasattr(value, "dtypes") and hasattr(value, "iloc"):
+        items = [(name, value[name]) for name in value.columns]
+    elif hasattr(value, "column_names") and hasattr(value, "column"):
+        items = [(name, value.column(name)) for name in value.column_names]
+    else:
+        return None
+    return [(str(name), _column(column, f"{field}.{name}")) for name, column in items]
+
+
+def _column(column: Any, field: str) -> np.ndarray:
+    dtype = str(getattr(column, "dtype", getattr(column, "type", "")))
+    if hasattr(column, "dt") and dtype.startswith("datetime64"):  # pandas, maybe with a zone
+        text = column.dt.strftime("%Y-%m-%dT%H:%M:%S.%f%z")
+        out = np.array([v if isinstance(v, str) else None for v in text], dtype=object)
+    elif hasattr(column, "to_numpy") and dtype.startswith(("Int", "UInt", "Float")):
+        out = column.to_numpy(dtype=np.float64, na_value=np.nan)  # pandas' nullable numbers
+    elif hasattr(column, "to_pylist") or hasattr(column, "chunks"):  # pyarrow arrays
+        out = to_numpy(column.to_numpy(zero_copy_only=False), field)
+    else:
+        out = to_numpy(column, field)
+    if out.dtype.kind == "M":
+        text = np.datetime_as_string(out)
+        out = np.array([None if v == "NaT" else v for v in text], dtype=object)
+    if out.ndim != 1:
+        raise DTypeError(
+            f"a table's columns are 1-D; this one is {out.ndim}-D",
+            field=field,
+            expected="1-D",
+            got=list(out.shape),
+        )
+    return out
+
+
 def wire_dtype(values: np.ndarray, field: str = "array") -> str:
     kind = values.dtype.kind
     if kind in "USO":

@@ -102,19 +102,49 @@ def cmd_losses(args: argparse.Namespace) -> int:
 def _recommend(targets: Any, features: Any, args: argparse.Namespace) -> int:
     with _advisor(args) as advisor:
         rec = advisor.recommend(
-            targets, features=features, task=args.task, goal=args.goal, top_k=args.top_k
+            targets,
+            features=features,
+            task=args.task,
+            goal=args.goal,
+            top_k=args.top_k,
+            categorical=_names(getattr(args, "categorical", None)),
         )
+    if not args.json:
+        _say_features(rec.profile.features.preparation if rec.profile.features else None)
     print(rec.model_dump_json(indent=2) if args.json else rec.explain())
     return 0
 
 
-def cmd_recommend(args: argparse.Namespace) -> int:
+def _names(spec: str | None) -> list[str] | None:
+    return [n.strip() for n in spec.split(",") if n.strip()] if spec else None
+
+
+def _say_features(preparation: Any) -> None:
+    """Which columns the model reads and which were dropped, on stderr (stdout stays the report)."""
+    if preparation is None:
+        return
+    used = [c.name for c in preparation.columns if c.action != "dropped"]
+    dropped = [f"{c.name} ({c.reason})" for c in preparation.columns if c.action == "dropped"]
+    encoded = [c.name for c in preparation.columns if c.action == "encoded"]
+    lines = [f"features: {len(used)} columns used: {', '.join(used)}"]
+    if encoded:
+        lines.append(f"  encoded as categories: {', '.join(encoded)}")
+    if dropped:
+        lines.append(f"  dropped: {'; '.join(dropped)}")
+    print("\n".join(lines), file=sys.stderr)
+
+
+def _table_columns(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The target column and the feature columns (all others unless ``--features``)."""
     from advisor import io
 
     table = io.read_table(args.data)
-    features = args.features.split(",") if args.features else None
-    targets, x = io.select(table, args.target, features)
-    return _recommend(targets, x, args)
+    return io.select(table, args.target, _names(args.features))
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    targets, features = _table_columns(args)
+    return _recommend(targets, features, args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -141,16 +171,12 @@ def _progress_bar(step: int, total: int, message: str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from advisor import io
-
-    table = io.read_table(args.data)
-    features = args.features.split(",") if args.features else None
-    targets, x = io.select(table, args.target, features)
-    if x is None:
-        raise AdvisorError("validation needs at least one numeric feature column", field="features")
+    targets, features = _table_columns(args)
+    if features is None:
+        raise AdvisorError("validation needs at least one feature column", field="features")
     with _advisor(args) as advisor:
         report = advisor.validate(
-            x,
+            features,
             targets,
             parse_losses(args.loss),
             task=args.task,
@@ -161,7 +187,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             seed=args.seed,
             metric=args.metric,
             progress=None if args.json else _progress_bar,
+            categorical=_names(args.categorical),
         )
+    if not args.json:
+        _say_features(report.preparation)
     if args.plot:
         report.plot(args.plot)
     print(report.model_dump_json(indent=2) if args.json else report.table())
@@ -298,6 +327,20 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def _feature_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--features",
+        metavar="COLS",
+        help="comma-separated feature columns (default: every column but the target)",
+    )
+    p.add_argument(
+        "--categorical",
+        metavar="COLS",
+        help="comma-separated columns to encode as categories whatever they hold (integer "
+        "codes, say); text, boolean and mixed columns always are",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loss-advisor",
@@ -321,9 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("recommend", help="profile a table and recommend losses")
     p.add_argument("data", help="CSV, Parquet, NPY or NPZ file")
     p.add_argument("--target", required=True, help="target column")
-    p.add_argument(
-        "--features", help="comma-separated feature columns (default: all other numeric)"
-    )
+    _feature_options(p)
     recommend_options(p)
     _remote_options(p)
     p.set_defaults(func=cmd_recommend)
@@ -377,9 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("data", help="CSV, Parquet, NPY or NPZ file")
     p.add_argument("--target", required=True, help="target column")
-    p.add_argument(
-        "--features", help="comma-separated feature columns (default: all other numeric)"
-    )
+    _feature_options(p)
     p.add_argument(
         "--loss",
         action="append",

@@ -58,7 +58,12 @@ class LocalAdvisor:
         return self._datasets.pop(dataset_id, None) is not None
 
     def profile(
-        self, targets: Any, features: Any = None, predictions: Any = None, task: str | None = None
+        self,
+        targets: Any,
+        features: Any = None,
+        predictions: Any = None,
+        task: str | None = None,
+        categorical: list[str] | None = None,
     ):
         import advisor
 
@@ -67,6 +72,7 @@ class LocalAdvisor:
             features=self._array(features, "features"),
             predictions=self._array(predictions, "predictions"),
             task=task,
+            categorical=categorical,
         )
 
     def recommend(
@@ -77,6 +83,7 @@ class LocalAdvisor:
         task: str | None = None,
         goal: str | None = None,
         top_k: int = 5,
+        categorical: list[str] | None = None,
     ):
         import advisor
 
@@ -87,6 +94,7 @@ class LocalAdvisor:
             task=task,
             goal=goal,
             top_k=top_k,
+            categorical=categorical,
         )
 
     def evaluate(
@@ -138,6 +146,7 @@ class LocalAdvisor:
         metric: str | None = None,
         progress: Callable[[int, int, str], None] | None = None,
         cancel: threading.Event | None = None,
+        categorical: list[str] | None = None,
     ):
         import advisor
 
@@ -155,6 +164,7 @@ class LocalAdvisor:
             progress=progress,
             cancel=cancel,
             device=self.device,
+            categorical=categorical,
         )
 
     def list_losses(self, task: str | None = None) -> list[dict[str, Any]]:

@@ -27,7 +27,8 @@ QUICK = os.environ.get("LOSS_ADVISOR_EXAMPLE_QUICK") == "1"
 def load() -> tuple[np.ndarray, np.ndarray]:
     with resources.as_file(resources.files("advisor") / "data" / "delivery_times.csv") as path:
         table = io.read_table(path)
-    y, x = io.select(table, "minutes", None)
+    y, features = io.select(table, "minutes", None)
+    x = np.column_stack(list(features.values()))  # its columns are all numbers
     rows = 200 if QUICK else len(y)
     return x[:rows], y[:rows]
 

@@ -20,13 +20,13 @@ from client import LocalAdvisor
 QUICK = os.environ.get("LOSS_ADVISOR_EXAMPLE_QUICK") == "1"
 
 
-def load() -> tuple[np.ndarray, np.ndarray]:
-    """Delivery minutes (the target) and distance, items, hour, rain (the features)."""
+def load() -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The feature columns (distance, items, hour, rain) and delivery minutes (the target)."""
     with resources.as_file(resources.files("advisor") / "data" / "delivery_times.csv") as path:
         table = io.read_table(path)
-    y, x = io.select(table, "minutes", None)
+    y, features = io.select(table, "minutes", None)
     rows = 200 if QUICK else len(y)
-    return x[:rows], y[:rows]
+    return {name: column[:rows] for name, column in features.items()}, y[:rows]
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
 
     # Score a quick least-squares fit with each candidate. Raw values of different losses are
     # not comparable; skill (1 - loss / loss of the trivial baseline) is.
-    design = np.column_stack([x, np.ones(len(y))])
+    design = np.column_stack([*x.values(), np.ones(len(y))])
     fitted = design @ np.linalg.lstsq(design, y, rcond=None)[0]
     candidates = [{"loss": c.loss, "params": c.params} for c in rec.candidates]
     evaluation = advisor.evaluate(fitted, y, candidates)

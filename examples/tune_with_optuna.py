@@ -31,7 +31,8 @@ def load() -> tuple[torch.Tensor, ...]:
     """Standardised features and minutes, split 70/30 into training and held-out rows."""
     with resources.as_file(resources.files("advisor") / "data" / "delivery_times.csv") as path:
         table = io.read_table(path)
-    y, x = io.select(table, "minutes", None)
+    y, features = io.select(table, "minutes", None)
+    x = np.column_stack(list(features.values()))  # its columns are all numbers
     rows = 200 if QUICK else len(y)
     x, y = x[:rows], y[:rows]
     x = (x - x.mean(axis=0)) / x.std(axis=0)

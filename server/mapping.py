@@ -149,10 +149,44 @@ def task(value: str) -> str | None:
 def profile_kwargs(req: pb.ProfileRequest | pb.RecommendRequest, r: Resolver) -> dict[str, Any]:
     return {
         "targets": r.array(req.targets, "targets", required=True),
-        "features": r.array(req.features, "features"),
+        "features": features(req, r),
         "predictions": r.array(req.predictions, "predictions"),
         "task": task(req.task),
+        "categorical": list(req.categorical) or None,
     }
+
+
+def features(
+    req: pb.ProfileRequest | pb.RecommendRequest | pb.ValidateRequest,
+    r: Resolver,
+    required: bool = False,
+) -> Any:
+    """The features array, or the features table as a dict of named columns (never both)."""
+    if not req.HasField("features_table"):
+        return r.array(req.features, "features", required=required)
+    if req.HasField("features"):
+        raise InvalidInputError(
+            "give features or features_table, not both",
+            field="features_table",
+            expected="one of features, features_table",
+            got="both",
+        )
+    columns: dict[str, np.ndarray] = {}
+    for i, column in enumerate(req.features_table.columns):
+        where = f"features_table.columns[{i}]"
+        if not column.name or column.name in columns:
+            raise InvalidInputError(
+                "needs a name of its own" if not column.name else f"repeats {column.name!r}",
+                field=f"{where}.name",
+                expected="a distinct non-empty name",
+                got=column.name,
+            )
+        columns[column.name] = r.array(column.values, f"{where}.values", required=True)
+    if not columns:
+        raise InvalidInputError(
+            "has no columns", field="features_table.columns", expected="at least one column"
+        )
+    return columns
 
 
 def evaluate_kwargs(req: pb.EvaluateRequest, r: Resolver) -> dict[str, Any]:

@@ -403,7 +403,7 @@ class Servicer(pb_grpc.LossAdvisorServicer):
 
             r = resolver
             report = advisor.validate(
-                r.array(request.features, "features", required=True),
+                mapping.features(request, r, required=True),
                 r.array(request.targets, "targets", required=True),
                 mapping.candidates(request.candidates),
                 task=mapping.task(request.task),
@@ -416,6 +416,7 @@ class Servicer(pb_grpc.LossAdvisorServicer):
                 progress=progress,
                 cancel=cancel,
                 device=self.device,
+                categorical=list(request.categorical) or None,
             )
             return report.model_dump_json()
 

@@ -11,14 +11,16 @@ from advisor.errors import InvalidInputError
 
 def test_csv_keeps_strings_and_counts_missing_as_nan(tmp_path):
     path = tmp_path / "d.csv"
-    path.write_text("x,label,y\n1.5,cat,3\n2.5,dog,\n,cat,NA\n")
+    path.write_text("x,label,y,note\n1.5,cat,3,a\n2.5,dog,,NA\n,cat,NA,\n")
     table = io.read_table(path)
+    assert list(table["note"]) == ["a", None, None]  # text markers of missing are None
+    del table["note"]
     assert list(table) == ["x", "label", "y"]
     assert table["label"].dtype == object and list(table["label"]) == ["cat", "dog", "cat"]
     assert np.isnan(table["x"][2]) and np.isnan(table["y"][1]) and np.isnan(table["y"][2])
     target, features = io.select(table, "label", None)
     assert list(target) == ["cat", "dog", "cat"]
-    assert features.shape == (3, 2)
+    assert list(features) == ["x", "y"]  # every other column, as a table
 
 
 def test_semicolon_csv_and_ragged_rows(tmp_path):
@@ -94,10 +96,12 @@ def test_a_byte_order_mark_stays_out_of_the_column_names(tmp_path):
     assert list(io.read_table(tmp_path / "bom.csv")) == ["y", "x"]
 
 
-def test_text_features_and_3d_tables_are_refused(tmp_path):
+def test_text_features_are_kept_and_3d_tables_are_refused(tmp_path):
     table = {"y": np.arange(2.0), "name": np.array(["a", "b"], dtype=object)}
-    with pytest.raises(InvalidInputError, match="'name' is not numeric"):
-        io.select(table, "y", ["name"])
+    target, features = io.select(table, "y", ["name"])
+    assert list(features["name"]) == ["a", "b"]
+    with pytest.raises(InvalidInputError, match="no column 'z'"):
+        io.select(table, "y", ["z"])
     np.save(tmp_path / "cube.npy", np.zeros((2, 2, 2)))
     with pytest.raises(InvalidInputError, match="3-d array"):
         io.read_table(tmp_path / "cube.npy")

@@ -16,7 +16,6 @@ the target's median and scale, classifiers' at zero logits.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -77,10 +76,9 @@ class _LossProbe(BaseEstimator):
         if x.shape[0] < 2:
             raise ValueError(f"n_samples={x.shape[0]}: a probe needs at least 2 samples")
         task = self._task(y)
-        # validate()'s preparation checks the inputs and encodes the targets; its folds are
-        # replaced by "no row held out" (fold -1 never equals a fold id).
-        data = prepare(x, y, task, 2, self.seed)
-        data = replace(data, fold=torch.full((x.shape[0],), -1, dtype=torch.long))
+        # validate()'s preparation checks the inputs and encodes the targets, with no row held
+        # out and every column kept: scikit-learn's conventions leave column choice to the caller.
+        data = prepare(x, y, task, 1, self.seed, hold_out=False, screen=False)
         given = dict(self.params or {})
         resolved = losses.resolve_params(losses.get(self.loss), given)
         head = head_for(self.loss, given, task, data.n_outputs)
@@ -107,8 +105,7 @@ class _LossProbe(BaseEstimator):
             cancel=None,
             progress=None,
         )
-        mean, std = x.mean(axis=0), x.std(axis=0)
-        self.mean_, self.scale_ = mean, np.where(std > 0, std, 1.0)
+        self.mean_, self.scale_ = data.standardised[0]
         # What predict needs, frozen at fit time (set_params may change loss/params later).
         # The head itself holds closures that do not pickle, so predict rebuilds it.
         self.fitted_ = (self.loss, given, task, data.n_outputs)
@@ -130,7 +127,7 @@ class _LossProbe(BaseEstimator):
         xs = torch.as_tensor((x - self.mean_) / self.scale_, dtype=torch.float64)
         dev = self.affine_[0].device
         with torch.no_grad():
-            raw = self.probe_(xs.to(dev))[0][0][:, : head.width]  # candidate 0, fold 0
+            raw = self.probe_(xs.to(dev)[None])[0][0][:, : head.width]  # candidate 0, fold 0
             out = head.predict(_to_loss_inputs(raw, self.affine_))
         return out.cpu().double().numpy()
 

@@ -6,13 +6,14 @@ modules so each can be tested on its own and the rules stay readable.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from advisor.errors import DTypeError, LabelOutOfRangeError
+from advisor.ingest.targets import Cleaned, clean
 from advisor.profiler import classes, counts, targets, task_rules
-from advisor.profiler.convert import Cleaned, clean
 from advisor.profiler.features import feature_stats
 from advisor.profiler.predictions import prediction_stats
 from advisor.schema.profile import (
@@ -36,8 +37,14 @@ def profile(
     features: Any = None,
     predictions: Any = None,
     task: Task | str | None = None,
+    categorical: Sequence[str] | None = None,
 ) -> DataProfile:
     """Measure what loss choice depends on; ``task=`` overrides inference but not validation.
+
+    ``features`` is any table (DataFrame, Arrow table, dict of columns, matrix); its text,
+    category and boolean columns, and those ``categorical`` names, are one-hot encoded and
+    missing cells imputed, as ``validate`` prepares them; ``profile.features.preparation``
+    says what was done to each column.
 
     Raises ``advisor.errors.InvalidInputError`` subclasses (naming ``field``) for empty,
     all-missing, constant, 3-D, mixed-type or misaligned inputs, and ``ParameterError`` for
@@ -48,10 +55,16 @@ def profile(
     # Values near float64's limits overflow in sums and squares; the statistics that do are
     # reported as unknown (None) by the modules, so numpy's warnings would only be noise.
     with np.errstate(all="ignore"):
-        return _profile(c, hint, features, predictions)
+        return _profile(c, hint, features, predictions, categorical)
 
 
-def _profile(c: Cleaned, hint: Task | None, features: Any, predictions: Any) -> DataProfile:
+def _profile(
+    c: Cleaned,
+    hint: Task | None,
+    features: Any,
+    predictions: Any,
+    categorical: Sequence[str] | None,
+) -> DataProfile:
     inference = task_rules.infer(c, hint)
     notes: list[str] = []
     if c.n_missing:
@@ -85,7 +98,11 @@ def _profile(c: Cleaned, hint: Task | None, features: Any, predictions: Any) -> 
         notes.append(
             "task=count but targets are not non-negative integers; count statistics skipped"
         )
-    fstats = FeatureStats(**feature_stats(features, c.n_total)) if features is not None else None
+    fstats = (
+        FeatureStats(**feature_stats(features, c.n_total, c.kept, categorical))
+        if features is not None
+        else None
+    )
     pstats = (
         PredictionStats(**prediction_stats(predictions, c.n_total, inference.task))
         if predictions is not None

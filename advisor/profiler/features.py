@@ -7,18 +7,19 @@ contaminated; the stricter -0.6 used here reports 0% on clean Gaussian data and 
 planted shifted cluster. A robust covariance (MinCovDet) was tried and rejected: its
 chi-square cut-off assumes Gaussian features and flagged half of breast_cancer. The forest
 runs on a fixed-seed subsample, so a 1e6 x 20 input costs well under a second and the
-answer is reproducible.
+answer is reproducible. It reads the table as ``validate``'s probes do: categories one-hot
+encoded, missing cells imputed (``advisor.ingest.features``).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from advisor.errors import ShapeMismatchError
-from advisor.profiler.convert import numeric_matrix
+from advisor.ingest.features import FeaturePreparer, read
 
 FIT_ROWS = 4_096
 SCORE_ROWS = 20_000
@@ -26,27 +27,29 @@ MIN_ROWS = 10
 SCORE_CUTOFF = -0.6
 
 
-def feature_stats(features: Any, n_rows: int) -> dict[str, Any]:
-    x = numeric_matrix(features, "features")
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.shape[0] != n_rows:
-        raise ShapeMismatchError(
-            f"has {x.shape[0]} rows but targets have {n_rows}",
-            field="features",
-            expected=n_rows,
-            got=x.shape[0],
-        )
-    missing = np.isnan(x)
-    complete = x[~missing.any(axis=1)]
-    share, method, scored = _outlier_share(complete)
+def feature_stats(
+    features: Any, n_rows: int, kept: np.ndarray, categorical: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Outliers among the rows whose target is present (``kept``), after the preparation
+    ``validate`` gives its probes (``advisor.ingest.features``), and that preparation."""
+    table = read(features, n_rows, categorical)
+    rows = np.flatnonzero(kept)
+    preparer = FeaturePreparer().fit(table, rows)
+    rng = np.random.default_rng(0)
+    scored = (
+        rows if rows.size <= SCORE_ROWS else np.sort(rng.choice(rows, SCORE_ROWS, replace=False))
+    )
+    x = preparer.transform(table, scored).astype(np.float64)
+    share, method, n_scored = _outlier_share(x)
+    report = preparer.report()
     return {
-        "n_rows": int(x.shape[0]),
-        "n_features": int(x.shape[1]),
-        "n_missing": int(missing.sum()),
+        "n_rows": int(n_rows),
+        "n_features": report.n_output_columns,
+        "n_missing": sum(c.n_missing for c in report.columns),
         "outlier_share": share,
         "outlier_method": method,
-        "n_scored": scored,
+        "n_scored": n_scored,
+        "preparation": report,
     }
 
 
@@ -54,8 +57,6 @@ def _outlier_share(x: np.ndarray) -> tuple[float | None, str | None, int]:
     if x.shape[0] < MIN_ROWS:
         return None, None, 0
     rng = np.random.default_rng(0)
-    if x.shape[0] > SCORE_ROWS:
-        x = x[rng.choice(x.shape[0], SCORE_ROWS, replace=False)]
     x = x[:, x.std(axis=0) > 0]
     if x.shape[1] == 0:
         return 0.0, "constant features", int(x.shape[0])

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from advisor.errors import NonFiniteError, ShapeMismatchError
-from advisor.profiler.convert import numeric_matrix
+from advisor.ingest.targets import numeric_matrix
 from advisor.vocabulary import Task
 
 TOL = 1e-3

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from advisor.errors import LabelOutOfRangeError
-from advisor.profiler.convert import Cleaned
+from advisor.ingest.targets import Cleaned
 from advisor.vocabulary import Task
 
 ROW_SUM_TOL = 1e-3

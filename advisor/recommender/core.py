@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from advisor.errors import InvalidInputError, ParameterError
@@ -21,8 +22,11 @@ def recommend(
     task: Task | str | None = None,
     goal: str | Goal | None = None,
     top_k: int = 5,
+    categorical: Sequence[str] | None = None,
 ) -> Recommendation:
     """Rank catalog losses for this data; every candidate's params validate against its spec.
+
+    ``features`` and ``categorical`` are read as ``advisor.profile`` reads them.
 
     Arguments are validated before any work so a bad ``goal`` or ``top_k`` fails fast with a
     ``ParameterError`` naming the field.
@@ -32,7 +36,9 @@ def recommend(
         raise ParameterError(
             f"must be a positive integer, got {top_k!r}", field="top_k", expected=">= 1", got=top_k
         )
-    prof = _profile(targets, features=features, predictions=predictions, task=task)
+    prof = _profile(
+        targets, features=features, predictions=predictions, task=task, categorical=categorical
+    )
     return recommend_from_profile(prof, goal=parsed_goal, top_k=top_k)
 
 

@@ -17,9 +17,11 @@ from advisor.vocabulary import Task
 
 __all__ = [
     "ClassStats",
+    "ColumnPreparation",
     "CountStats",
     "DataProfile",
     "DistributionStats",
+    "FeaturePreparation",
     "FeatureStats",
     "MultilabelStats",
     "PredictionStats",
@@ -145,13 +147,42 @@ class DistributionStats(_Model):
     mean_normalized_entropy: float
 
 
+class ColumnPreparation(_Model):
+    """What became of one feature column, and why."""
+
+    name: str
+    kind: Literal["numeric", "boolean", "categorical", "text", "mixed", "datetime"] = Field(
+        description="what the column holds, as read"
+    )
+    action: Literal["used", "imputed", "encoded", "dropped"]
+    reason: str = Field(description="why, with the counts it was decided on")
+    n_missing: int
+    n_distinct: int = Field(description="distinct non-missing values")
+    outputs: list[str] = Field(
+        default_factory=list, description="the prepared columns it became; none when dropped"
+    )
+
+
+class FeaturePreparation(_Model):
+    """How a table became the numeric matrix a model reads (``advisor.ingest.features``)."""
+
+    columns: list[ColumnPreparation]
+    n_input_columns: int
+    n_output_columns: int
+    fitted_rows: int = Field(description="rows the medians and category lists were taken from")
+    max_categories: int = Field(description="output columns per categorical column, at most")
+    min_category_rows: int = Field(description="rarer categories are grouped as infrequent")
+    notes: list[str] = Field(default_factory=list)
+
+
 class FeatureStats(_Model):
     n_rows: int
-    n_features: int
-    n_missing: int = Field(description="missing cells")
+    n_features: int = Field(description="columns of the prepared matrix")
+    n_missing: int = Field(description="missing cells of the input table")
     outlier_share: float | None = None
     outlier_method: str | None = None
     n_scored: int = Field(0, description="rows scored for outliers (a subsample when large)")
+    preparation: FeaturePreparation | None = None
 
 
 class PredictionStats(_Model):

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from advisor.schema.profile import FeaturePreparation
+
 __all__ = ["CandidateValidation", "PairedComparison", "ValidationReport"]
 
 
@@ -67,6 +69,10 @@ class ValidationReport(_Model):
     agrees_with_recommendation: bool | None = None
     disagreement: list[str] = Field(default_factory=list, description="why the two may differ")
     notes: list[str] = Field(default_factory=list)
+    preparation: FeaturePreparation | None = Field(
+        default=None, description="what became of each feature column (fitted per fold)"
+    )
+    n_excluded: int = Field(0, description="rows left out because their target is missing")
 
     @property
     def best(self) -> CandidateValidation | None:

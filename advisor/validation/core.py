@@ -12,6 +12,7 @@ from scipy import stats
 
 from advisor import losses
 from advisor.errors import ParameterError
+from advisor.recommender.core import recommend_from_profile
 from advisor.schema.validation import CandidateValidation, PairedComparison, ValidationReport
 from advisor.validation import metrics
 from advisor.validation.data import Prepared, prepare
@@ -41,6 +42,7 @@ def validate(
     lr: float | None = None,
     device: str = "auto",
     backend: str | Any = "local",
+    categorical: list[str] | None = None,
 ) -> ValidationReport:
     """Train a probe per candidate and fold, all at once, and rank candidates by held-out metric.
 
@@ -52,16 +54,24 @@ def validate(
     ``advisor.validation.ray_backend.RayBackend``) fans candidate groups out as Ray tasks on
     the cluster this process joined, starting a local Ray instance if it joined none. Both
     give the same report under the same seed (see ``ray_backend`` for the conditions).
+
+    ``features`` is any table ``advisor.profile`` reads (text categories, missing cells,
+    datetimes); each fold's probes see it prepared from that fold's training rows only
+    (``report.preparation`` says how). Rows whose target is missing are left out and counted.
     """
     started = time.perf_counter()
     _check_options(model, epochs, budget_s, batch_size, lr)
     runner = _backend(backend)
     import advisor
 
-    task_enum = (
-        _task(task) if task is not None else advisor.profile(targets, features=features).task.task
+    profile = advisor.profile(
+        targets,
+        features=features,
+        task=_task(task) if task is not None else None,
+        categorical=categorical,
     )
-    recommendation = advisor.recommend(targets, features=features, task=task_enum.value, top_k=5)
+    task_enum = profile.task.task
+    recommendation = recommend_from_profile(profile, top_k=5)
     if candidates is None:
         candidates = [{"loss": c.loss, "params": c.params} for c in recommendation.candidates]
     parsed = _parse_candidates(candidates)
@@ -70,7 +80,7 @@ def validate(
         if task_enum in metrics.METRICS
         else (metric or "", False)
     )
-    data = prepare(features, targets, task_enum, folds, seed)
+    data = prepare(features, targets, task_enum, folds, seed, categorical=categorical)
     dev = (
         runner.device(device)
         if runner is not None
@@ -83,7 +93,7 @@ def validate(
 
     heads = [head_for(name, params, task_enum, data.n_outputs) for name, params, _ in parsed]
     active = [i for i, h in enumerate(heads) if h is not None]
-    n = data.x.shape[0]
+    n = data.x.shape[1]  # (F, n, d)
     trained = None
     if active:
         options = {
@@ -110,6 +120,8 @@ def validate(
     labels = _labels(parsed)
     results: list[CandidateValidation] = []
     notes: list[str] = []
+    if data.n_excluded:
+        notes.append(f"{data.n_excluded} rows with a missing target were left out of every fold")
     for i, (name, params, _) in enumerate(parsed):
         if heads[i] is None:
             reason = f"{name} does not train a row-wise probe for a {task_enum.value} task"
@@ -158,6 +170,8 @@ def validate(
         agrees_with_recommendation=agrees,
         disagreement=why,
         notes=notes,
+        preparation=data.preparation,
+        n_excluded=data.n_excluded,
     )
 
 

@@ -1,7 +1,15 @@
-"""Turning features and targets into tensors a probe can train on, plus the fold assignment."""
+"""Turning features and targets into tensors a probe can train on, plus the fold assignment.
+
+Features go through ``advisor.ingest.features`` once per fold: the medians, category lists
+and standardisation a fold's probe sees come from that fold's training rows only, so no
+held-out row shapes the inputs of the model scored on it. Rows whose target is missing are
+left out of every fold, and text labels become indices through ``advisor.ingest.labels``,
+the mapping the profile reports.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,12 +19,14 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from advisor.errors import (
     DTypeError,
-    EmptyInputError,
     InvalidInputError,
-    NonFiniteError,
     ParameterError,
     ShapeMismatchError,
 )
+from advisor.ingest.features import FeaturePreparer, read
+from advisor.ingest.labels import ClassLabels
+from advisor.ingest.targets import Cleaned, clean
+from advisor.schema.profile import FeaturePreparation
 from advisor.vocabulary import Task
 
 SUPPORTED = (
@@ -31,55 +41,40 @@ SUPPORTED = (
 
 @dataclass(frozen=True)
 class Prepared:
-    x: torch.Tensor  # (n, d) standardised features, float32
+    x: torch.Tensor  # (F, n, d) standardised features, float32: fold f's preparation of every row
     y: torch.Tensor  # encoded targets: float (n,) or (n, L); long (n,) for multiclass
     y_metric: np.ndarray  # what the metrics compare against
-    fold: torch.Tensor  # (n,) fold index of every row
+    fold: torch.Tensor  # (n,) fold index of every row; -1: no fold holds it out
     task: Task
     n_outputs: int  # classes, labels or distribution width; 1 for a single value
     center: float  # regression targets: median
     scale: float  # regression targets: robust scale, never 0
     log_mean: float  # log of the mean target, for log-link heads
     classes: list[Any]
+    preparation: FeaturePreparation  # what became of each feature column (all kept rows)
+    standardised: list[tuple[np.ndarray, np.ndarray]]  # per fold: (mean, scale) of the features
+    n_excluded: int = 0  # rows left out because their target is missing
 
 
-def _as_array(value: Any, field: str) -> np.ndarray:
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    elif hasattr(value, "to_numpy"):
-        value = value.to_numpy()
-    array = np.asarray(value)
-    if array.size == 0:
-        raise EmptyInputError("is empty", field=field, expected="at least one row", got=array.shape)
-    return array
+def prepare(
+    features: Any,
+    targets: Any,
+    task: Task,
+    folds: int,
+    seed: int,
+    *,
+    categorical: Sequence[str] | None = None,
+    hold_out: bool = True,
+    screen: bool = True,
+) -> Prepared:
+    """Features and targets of the rows whose target is present, encoded per fold.
 
-
-def prepare(features: Any, targets: Any, task: Task, folds: int, seed: int) -> Prepared:
-    x = _as_array(features, "features")
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2:
-        raise ShapeMismatchError(
-            "must be a 2-D matrix", field="features", expected="(n, d)", got=x.shape
-        )
-    if x.dtype.kind not in "biuf":
-        raise DTypeError("must be numeric", field="features", expected="numbers", got=str(x.dtype))
-    x = x.astype(np.float64)
-    if not np.isfinite(x).all():
-        raise NonFiniteError(
-            f"has {int((~np.isfinite(x)).sum())} missing or non-finite values; impute or drop them first",
-            field="features",
-            expected="finite values",
-            got="non-finite",
-        )
-    y = _as_array(targets, "targets")
-    if y.shape[0] != x.shape[0]:
-        raise ShapeMismatchError(
-            f"has {y.shape[0]} rows but features have {x.shape[0]}",
-            field="targets",
-            expected=x.shape[0],
-            got=y.shape[0],
-        )
+    ``hold_out=False`` prepares one "fold" from every row and holds none out (``fold`` is -1),
+    for a probe fitted on all the data. ``screen=False`` keeps every column (see
+    ``advisor.ingest.features.read``).
+    """
+    c = clean(targets, "targets")
+    table = read(features, c.n_total, categorical, screen=screen)
     if task not in SUPPORTED:
         raise ParameterError(
             f"validation trains row-wise probes; task {task.value!r} has no per-row target",
@@ -87,21 +82,81 @@ def prepare(features: Any, targets: Any, task: Task, folds: int, seed: int) -> P
             expected=[t.value for t in SUPPORTED],
             got=task.value,
         )
-    n = x.shape[0]
-    if not isinstance(folds, int) or not 2 <= folds <= n:
+    rows = np.flatnonzero(c.kept)
+    n = rows.size
+    if hold_out and (not isinstance(folds, int) or not 2 <= folds <= n):
         raise ParameterError(
             f"must be an integer in [2, {n}] (rows available)",
             field="folds",
             expected=f"[2, {n}]",
             got=folds,
         )
-    mean, std = x.mean(axis=0), x.std(axis=0)
-    xs = torch.as_tensor((x - mean) / np.where(std > 0, std, 1.0), dtype=torch.float32)
+    encoded = _targets(c, task)
+    fold = (
+        _folds(encoded.y_metric, task, folds, seed)
+        if hold_out
+        else torch.full((n,), -1, dtype=torch.long)
+    )
+    x, standardised, preparation = _features(table, rows, fold.numpy(), folds if hold_out else 1)
+    return Prepared(
+        x,
+        encoded.y,
+        encoded.y_metric,
+        fold,
+        task,
+        encoded.n_outputs,
+        encoded.center,
+        encoded.scale,
+        encoded.log_mean,
+        encoded.classes,
+        preparation,
+        standardised,
+        c.n_missing,
+    )
 
-    classes: list[Any] = []
-    center, scale, log_mean, n_outputs = 0.0, 1.0, 0.0, 1
+
+def _features(
+    table: Any, rows: np.ndarray, fold: np.ndarray, folds: int
+) -> tuple[torch.Tensor, list[tuple[np.ndarray, np.ndarray]], FeaturePreparation]:
+    """(F, n, d) inputs: fold f's preparation, fitted on its training rows, of every kept row.
+
+    Folds may prepare different numbers of columns (a category absent from a fold's training
+    rows has no column there); narrower ones are padded with zeros, which a linear layer
+    ignores.
+    """
+    matrices, standardised = [], []
+    for f in range(folds):
+        training = rows[fold != f]
+        preparer = FeaturePreparer().fit(table, training)
+        prepared = preparer.transform(table, rows).astype(np.float64)
+        train_part = prepared[fold != f]
+        mean, std = train_part.mean(axis=0), train_part.std(axis=0)
+        scale = np.where(std > 0, std, 1.0)
+        matrices.append(((prepared - mean) / scale).astype(np.float32))
+        standardised.append((mean, scale))
+    width = max(m.shape[1] for m in matrices)
+    x = torch.zeros(folds, rows.size, width, dtype=torch.float32)
+    for f, m in enumerate(matrices):
+        x[f, :, : m.shape[1]] = torch.from_numpy(m)
+    report = FeaturePreparer().fit(table, rows).report() if folds > 1 else preparer.report()
+    return x, standardised, report
+
+
+@dataclass(frozen=True)
+class _Targets:
+    y: torch.Tensor
+    y_metric: np.ndarray
+    n_outputs: int = 1
+    classes: list[Any] | None = None
+    center: float = 0.0
+    scale: float = 1.0
+    log_mean: float = 0.0
+
+
+def _targets(c: Cleaned, task: Task) -> _Targets:
+    n = c.values.shape[0]
     if task in (Task.REGRESSION, Task.COUNT):
-        yv = _numeric(y, "targets").reshape(n)
+        yv = _numeric(c, "targets").reshape(n)
         if task == Task.COUNT and (yv < 0).any():
             raise InvalidInputError(
                 f"has {int((yv < 0).sum())} negative values; counts are >= 0 (use task='regression' "
@@ -113,16 +168,20 @@ def prepare(features: Any, targets: Any, task: Task, folds: int, seed: int) -> P
         center = float(np.median(yv))
         mad = float(np.median(np.abs(yv - center))) * 1.4826
         scale = mad if mad > 0 else float(yv.std()) or 1.0
-        log_mean = float(np.log(max(yv.mean(), 1e-6)))
-        y_tensor, y_metric = torch.as_tensor(yv, dtype=torch.float32), yv
-    elif task in (Task.BINARY, Task.MULTICLASS):
-        flat = y.reshape(n, -1)
-        if flat.shape[1] > 1:  # one-hot rows
-            codes = flat.argmax(axis=1)
-            classes = list(range(flat.shape[1]))
+        return _Targets(
+            torch.as_tensor(yv, dtype=torch.float32),
+            yv,
+            center=center,
+            scale=scale,
+            log_mean=float(np.log(max(yv.mean(), 1e-6))),
+        )
+    if task in (Task.BINARY, Task.MULTICLASS):
+        if c.values.ndim == 2:  # one-hot rows
+            codes = c.values.argmax(axis=1)
+            classes = list(range(c.values.shape[1]))
         else:
-            classes_arr, codes = np.unique(flat[:, 0], return_inverse=True)
-            classes = classes_arr.tolist()
+            labels = ClassLabels.of(c.values)
+            codes, classes = labels.encode(c.values), list(labels.classes)
         if task == Task.BINARY and len(classes) != 2:
             raise ShapeMismatchError(
                 f"holds {len(classes)} classes; a binary task needs exactly 2",
@@ -130,48 +189,23 @@ def prepare(features: Any, targets: Any, task: Task, folds: int, seed: int) -> P
                 expected=2,
                 got=len(classes),
             )
-        n_outputs = len(classes)
         y_metric = codes.astype(np.int64)
-        y_tensor = torch.as_tensor(
-            y_metric, dtype=torch.float32 if task == Task.BINARY else torch.long
+        y = torch.as_tensor(y_metric, dtype=torch.float32 if task == Task.BINARY else torch.long)
+        return _Targets(y, y_metric, n_outputs=len(classes), classes=classes)
+    yv = _numeric(c, "targets")  # multilabel indicator matrix or distribution rows
+    if yv.ndim != 2:
+        raise ShapeMismatchError(
+            "must be an (n, L) matrix", field="targets", expected="(n, L)", got=yv.shape
         )
-    else:  # multilabel indicator matrix or distribution rows
-        yv = _numeric(y, "targets")
-        if yv.ndim != 2:
-            raise ShapeMismatchError(
-                "must be an (n, L) matrix", field="targets", expected="(n, L)", got=yv.shape
-            )
-        n_outputs = yv.shape[1]
-        y_metric = yv
-        y_tensor = torch.as_tensor(yv, dtype=torch.float32)
-    return Prepared(
-        xs,
-        y_tensor,
-        y_metric,
-        _folds(y_metric, task, folds, seed),
-        task,
-        n_outputs,
-        center,
-        scale,
-        log_mean,
-        classes,
-    )
+    return _Targets(torch.as_tensor(yv, dtype=torch.float32), yv, n_outputs=yv.shape[1])
 
 
-def _numeric(y: np.ndarray, field: str) -> np.ndarray:
-    if y.dtype.kind not in "biuf":
+def _numeric(c: Cleaned, field: str) -> np.ndarray:
+    if c.kind == "string":
         raise DTypeError(
-            "must be numeric for this task", field=field, expected="numbers", got=str(y.dtype)
+            "must be numeric for this task", field=field, expected="numbers", got="text"
         )
-    yv = y.astype(np.float64)
-    if not np.isfinite(yv).all():
-        raise NonFiniteError(
-            f"has {int((~np.isfinite(yv)).sum())} missing or non-finite values; drop those rows first",
-            field=field,
-            expected="finite values",
-            got="non-finite",
-        )
-    return yv
+    return c.values.astype(np.float64)
 
 
 def _folds(y: np.ndarray, task: Task, folds: int, seed: int) -> torch.Tensor:

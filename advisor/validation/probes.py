@@ -1,8 +1,10 @@
 """Stacked probe models: K candidates × F folds, trained together, computed per candidate.
 
-Every model reads the same batch of rows; each candidate's F fold models are one set of
-tensors with a leading F, so one matrix product computes all F outputs of a candidate, and each model
-is updated only by the rows outside its held-out fold (a mask, see ``trainer``). The cost of
+Every model reads the same batch of rows, each fold model through its own fold's feature
+preparation (``(F, B, d)`` inputs, see ``data``); each candidate's F fold models are one set
+of tensors with a leading F, so one batched matrix product computes all F outputs of a
+candidate, and each model is updated only by the rows outside its held-out fold (a mask,
+see ``trainer``). The cost of
 a step is linear in K·F: no candidate ever touches another's parameters.
 
 Candidates are kept in separate tensors, not one (K, F, ...) block, so that the arithmetic a
@@ -51,28 +53,24 @@ class StackedProbe(torch.nn.Module):
         self.b2 = _per_candidate(torch.zeros(k, folds, 1, width), keep)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """(B, d) rows -> per candidate, (F, B, width) raw outputs."""
+        """(F, B, d) rows, as each fold prepares them -> per candidate, (F, B, width) raw outputs."""
         if not self.hidden:
-            return [_shared_input(x, w) + b for w, b in zip(self.w2, self.b2, strict=True)]
+            return [_per_fold(x, w) + b for w, b in zip(self.w2, self.b2, strict=True)]
         out = []
         for w1, b1, w2, b2 in zip(self.w1, self.b1, self.w2, self.b2, strict=True):
-            h = torch.relu(_shared_input(x, w1) + b1)
+            h = torch.relu(_per_fold(x, w1) + b1)
             out.append(torch.bmm(h, w2) + b2)
         return out
 
 
-def _shared_input(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """(B, d) @ (F, d, o) -> (F, B, o) as one (F·o, d) @ (d, B) product.
+def _per_fold(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """(F, B, d) @ (F, d, o) -> (F, B, o), as F products (o, d) @ (d, B).
 
-    Every fold model reads the same rows, so the F products are one matrix product. Written
-    with the rows as the long output dimension ((F·o, d) @ (d, B)), BLAS runs it and its
-    backward several times faster than as (B, d) @ (d, F·o) or as the batched product einsum
-    makes of it: with o = 1 those have an output of only F columns, or are F matrix-vector
-    products. The result is a view laid out (F, o, B).
+    Written with the rows as the long output dimension, BLAS runs it and its backward
+    several times faster than as (B, d) @ (d, o): with o = 1 that is a matrix-vector
+    product. The result is a view laid out (F, o, B).
     """
-    f, d, o = w.shape
-    out = w.permute(0, 2, 1).reshape(f * o, d) @ x.T
-    return out.reshape(f, o, x.shape[0]).permute(0, 2, 1)
+    return torch.bmm(w.transpose(1, 2), x.transpose(1, 2)).transpose(1, 2)
 
 
 def _per_candidate(stacked: torch.Tensor, keep: list[int]) -> torch.nn.ParameterList:

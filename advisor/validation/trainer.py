@@ -80,7 +80,7 @@ def train(
     """Train ``heads[i]`` with ``params[i]`` for every i in ``members`` (default: all)."""
     generator = torch.Generator().manual_seed(seed)
     width = max(h.width for h in heads)
-    probe = StackedProbe(len(heads), folds, data.x.shape[1], width, hidden, generator, members)
+    probe = StackedProbe(len(heads), folds, data.x.shape[2], width, hidden, generator, members)
     probe = probe.to(device)
     if members is not None:
         heads = [heads[i] for i in members]
@@ -90,7 +90,7 @@ def train(
     x, y, fold = data.x.to(device), data.y.to(device), data.fold.to(device)
     affines = [_affine(h, data, device) for h in heads]
     fold_ids = torch.arange(folds, device=device).unsqueeze(1)  # (F, 1)
-    n = x.shape[0]
+    n = x.shape[1]
     steps = math.ceil(n / batch_size)
     result = Trained(
         outputs=[], train_curves=[[] for _ in heads], validation_curves=[[] for _ in heads]
@@ -115,7 +115,7 @@ def train(
             targets = _repeat(y.index_select(0, rows), folds)  # shared by every head
             total = 0.0
             seen = []
-            for i, raw in enumerate(probe(x.index_select(0, rows))):
+            for i, raw in enumerate(probe(x.index_select(1, rows))):
                 per_row = _per_row(heads[i], raw, affines[i], targets, params[i])  # (F, B)
                 total = total + (per_row * weights).sum()
                 seen.append(per_row.detach())
@@ -138,7 +138,7 @@ def train(
             progress(epoch + 1, epochs, f"epoch {epoch + 1}/{epochs}")
 
     with torch.no_grad():
-        chunks = [probe(x[i : i + 65536]) for i in range(0, n, 65536)]
+        chunks = [probe(x[:, i : i + 65536]) for i in range(0, n, 65536)]
         result.outputs = [
             _to_loss_inputs(torch.cat([c[i] for c in chunks], dim=1)[..., : h.width], affines[i])
             for i, h in enumerate(heads)

@@ -73,7 +73,8 @@ def test_strings_cannot_be_regression():
     ("features", "error"),
     [
         (np.zeros((3, 2)), ShapeMismatchError),
-        (np.array([["a", "b"]] * 4), DTypeError),
+        (np.array([["a", "b"]] * 4), EmptyInputError),  # text is fine; constant columns are not
+        ({"blob": np.array([b"a", b"b", b"c", b"d"], dtype=object)}, DTypeError),
         (np.zeros((4, 2, 2)), ShapeMismatchError),
         (np.full((4, 2), np.inf), NonFiniteError),
     ],
@@ -81,7 +82,7 @@ def test_strings_cannot_be_regression():
 def test_features_rejected(features, error):
     with pytest.raises(error) as e:
         advisor.profile([0.0, 1.0, 2.0, 3.5], features=features)
-    assert e.value.field == "features"
+    assert e.value.field.split(".")[0] == "features"
 
 
 @pytest.mark.parametrize(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import advisor
 from advisor import losses
-from advisor.errors import InvalidInputError, NonFiniteError, ShapeMismatchError
+from advisor.errors import EmptyInputError, InvalidInputError, NonFiniteError, ShapeMismatchError
 from advisor.schema.profile import DataProfile
 from advisor.vocabulary import Task
 
@@ -126,6 +127,10 @@ def test_string_labels(y):
 )
 def test_features_of_any_finite_content(x):
     y = np.arange(x.shape[0], dtype=float)
+    if all(np.unique(column).size == 1 for column in x.T):
+        with pytest.raises(EmptyInputError, match="no usable column"):
+            advisor.profile(y, features=x)
+        return
     f = advisor.profile(y, features=x).features
     assert f.n_rows == x.shape[0]
     assert f.outlier_share is None or 0.0 <= f.outlier_share <= 1.0
@@ -137,7 +142,9 @@ def test_features_of_any_finite_content(x):
     st.sampled_from([t.value for t in Task]),
     st.sampled_from([None, "robust", "calibrated", "median", "quantile:0.9", "ranking"]),
 )
-@example(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), "multiclass", None)  # a one-hot class never present: focal alpha was NaN
+@example(
+    np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), "multiclass", None
+)  # a one-hot class never present: focal alpha was NaN
 def test_any_task_hint_and_goal_still_ranks_valid_losses(y, task, goal):
     try:
         rec = advisor.recommend(y, task=task, goal=goal)

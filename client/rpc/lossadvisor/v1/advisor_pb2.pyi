@@ -27,6 +27,20 @@ class ArrayRef(_message.Message):
     dataset: DatasetArray
     def __init__(self, inline: _Optional[_Union[Array, _Mapping]] = ..., dataset: _Optional[_Union[DatasetArray, _Mapping]] = ...) -> None: ...
 
+class Table(_message.Message):
+    __slots__ = ("columns",)
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    columns: _containers.RepeatedCompositeFieldContainer[Column]
+    def __init__(self, columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ...) -> None: ...
+
+class Column(_message.Message):
+    __slots__ = ("name", "values")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    values: ArrayRef
+    def __init__(self, name: _Optional[str] = ..., values: _Optional[_Union[ArrayRef, _Mapping]] = ...) -> None: ...
+
 class DatasetArray(_message.Message):
     __slots__ = ("dataset_id", "name")
     DATASET_ID_FIELD_NUMBER: _ClassVar[int]
@@ -91,16 +105,20 @@ class Candidate(_message.Message):
     def __init__(self, loss: _Optional[str] = ..., params: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ProfileRequest(_message.Message):
-    __slots__ = ("targets", "features", "predictions", "task")
+    __slots__ = ("targets", "features", "predictions", "task", "features_table", "categorical")
     TARGETS_FIELD_NUMBER: _ClassVar[int]
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     PREDICTIONS_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_TABLE_FIELD_NUMBER: _ClassVar[int]
+    CATEGORICAL_FIELD_NUMBER: _ClassVar[int]
     targets: ArrayRef
     features: ArrayRef
     predictions: ArrayRef
     task: str
-    def __init__(self, targets: _Optional[_Union[ArrayRef, _Mapping]] = ..., features: _Optional[_Union[ArrayRef, _Mapping]] = ..., predictions: _Optional[_Union[ArrayRef, _Mapping]] = ..., task: _Optional[str] = ...) -> None: ...
+    features_table: Table
+    categorical: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, targets: _Optional[_Union[ArrayRef, _Mapping]] = ..., features: _Optional[_Union[ArrayRef, _Mapping]] = ..., predictions: _Optional[_Union[ArrayRef, _Mapping]] = ..., task: _Optional[str] = ..., features_table: _Optional[_Union[Table, _Mapping]] = ..., categorical: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ProfileResponse(_message.Message):
     __slots__ = ("task", "task_confidence", "profile_json")
@@ -113,20 +131,24 @@ class ProfileResponse(_message.Message):
     def __init__(self, task: _Optional[str] = ..., task_confidence: _Optional[float] = ..., profile_json: _Optional[str] = ...) -> None: ...
 
 class RecommendRequest(_message.Message):
-    __slots__ = ("targets", "features", "predictions", "task", "goal", "top_k")
+    __slots__ = ("targets", "features", "predictions", "task", "goal", "top_k", "features_table", "categorical")
     TARGETS_FIELD_NUMBER: _ClassVar[int]
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     PREDICTIONS_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     GOAL_FIELD_NUMBER: _ClassVar[int]
     TOP_K_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_TABLE_FIELD_NUMBER: _ClassVar[int]
+    CATEGORICAL_FIELD_NUMBER: _ClassVar[int]
     targets: ArrayRef
     features: ArrayRef
     predictions: ArrayRef
     task: str
     goal: str
     top_k: int
-    def __init__(self, targets: _Optional[_Union[ArrayRef, _Mapping]] = ..., features: _Optional[_Union[ArrayRef, _Mapping]] = ..., predictions: _Optional[_Union[ArrayRef, _Mapping]] = ..., task: _Optional[str] = ..., goal: _Optional[str] = ..., top_k: _Optional[int] = ...) -> None: ...
+    features_table: Table
+    categorical: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, targets: _Optional[_Union[ArrayRef, _Mapping]] = ..., features: _Optional[_Union[ArrayRef, _Mapping]] = ..., predictions: _Optional[_Union[ArrayRef, _Mapping]] = ..., task: _Optional[str] = ..., goal: _Optional[str] = ..., top_k: _Optional[int] = ..., features_table: _Optional[_Union[Table, _Mapping]] = ..., categorical: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RecommendResponse(_message.Message):
     __slots__ = ("candidates", "recommendation_json")
@@ -163,7 +185,7 @@ class EvaluateResponse(_message.Message):
     def __init__(self, values: _Optional[_Iterable[float]] = ..., report_json: _Optional[str] = ...) -> None: ...
 
 class ValidateRequest(_message.Message):
-    __slots__ = ("features", "targets", "candidates", "task", "folds", "model", "epochs", "budget_s", "seed", "metric")
+    __slots__ = ("features", "targets", "candidates", "task", "folds", "model", "epochs", "budget_s", "seed", "metric", "features_table", "categorical")
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     TARGETS_FIELD_NUMBER: _ClassVar[int]
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
@@ -174,6 +196,8 @@ class ValidateRequest(_message.Message):
     BUDGET_S_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     METRIC_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_TABLE_FIELD_NUMBER: _ClassVar[int]
+    CATEGORICAL_FIELD_NUMBER: _ClassVar[int]
     features: ArrayRef
     targets: ArrayRef
     candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
@@ -184,7 +208,9 @@ class ValidateRequest(_message.Message):
     budget_s: float
     seed: int
     metric: str
-    def __init__(self, features: _Optional[_Union[ArrayRef, _Mapping]] = ..., targets: _Optional[_Union[ArrayRef, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., task: _Optional[str] = ..., folds: _Optional[int] = ..., model: _Optional[str] = ..., epochs: _Optional[int] = ..., budget_s: _Optional[float] = ..., seed: _Optional[int] = ..., metric: _Optional[str] = ...) -> None: ...
+    features_table: Table
+    categorical: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, features: _Optional[_Union[ArrayRef, _Mapping]] = ..., targets: _Optional[_Union[ArrayRef, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., task: _Optional[str] = ..., folds: _Optional[int] = ..., model: _Optional[str] = ..., epochs: _Optional[int] = ..., budget_s: _Optional[float] = ..., seed: _Optional[int] = ..., metric: _Optional[str] = ..., features_table: _Optional[_Union[Table, _Mapping]] = ..., categorical: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ValidateEvent(_message.Message):
     __slots__ = ("progress", "report_json")

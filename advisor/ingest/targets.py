@@ -1,15 +1,15 @@
-"""Turn whatever the caller holds into one clean numpy array, or refuse with a typed error.
+"""Targets: whatever the caller holds, to one clean numpy array, or a typed error.
 
 Targets arrive as numpy arrays, lists, torch tensors or pandas objects. Converting them here,
 once, means the statistics modules only ever see a 1-D or 2-D array of floats or strings
 with missing rows already counted and removed: missing values are excluded but never
-silently, and mixed or unusable types fail loudly instead of being coerced to strings (which
-is what ``np.asarray([1, "a"])`` would quietly do).
+silently (``advisor.ingest.missing`` says what counts as missing), and mixed or unusable
+types fail loudly instead of being coerced to strings (which is what
+``np.asarray([1, "a"])`` would quietly do).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from numbers import Number
 from typing import Any, Literal
@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from advisor.errors import DTypeError, EmptyInputError, NonFiniteError, ShapeMismatchError
+from advisor.ingest.missing import is_missing, text_mask
 
 Kind = Literal["numeric", "string", "boolean"]
 
@@ -30,6 +31,7 @@ class Cleaned:
     n_total: int
     n_missing: int
     shape: tuple[int, ...]
+    kept: np.ndarray  # (n_total,) bool: the rows ``values`` holds, to align features with
 
 
 def as_array(x: Any, field: str) -> np.ndarray:
@@ -99,16 +101,12 @@ def _from_sequence(x: list | tuple, field: str) -> np.ndarray:
     return arr
 
 
-def _is_missing(v: Any) -> bool:
-    return v is None or (isinstance(v, (float, np.floating)) and math.isnan(v))
-
-
 def _object_to_typed(arr: np.ndarray, field: str) -> np.ndarray:
     """Object arrays (lists, pandas object columns) to float or str, refusing mixtures."""
     flat = arr.ravel()
     n_str = n_num = 0
     for v in flat:
-        if _is_missing(v):
+        if is_missing(v):
             continue
         if isinstance(v, (str, np.str_)):
             n_str += 1
@@ -131,10 +129,10 @@ def _object_to_typed(arr: np.ndarray, field: str) -> np.ndarray:
     if n_str:
         out = np.empty(arr.shape, dtype=object)
         for i, v in enumerate(flat):
-            out.flat[i] = None if _is_missing(v) else str(v)
+            out.flat[i] = None if is_missing(v) else str(v)
         return out
     return np.array(
-        [np.nan if _is_missing(v) else float(v) for v in flat], dtype=np.float64
+        [np.nan if is_missing(v) else float(v) for v in flat], dtype=np.float64
     ).reshape(arr.shape)
 
 
@@ -178,7 +176,7 @@ def clean(x: Any, field: str) -> Cleaned:
             got=str(arr.dtype),
         )
     if kind == "string":
-        missing = np.array([v is None for v in values.ravel()]).reshape(values.shape)
+        missing = text_mask(values)
     else:
         if np.isinf(values).any():
             raise NonFiniteError(
@@ -201,7 +199,12 @@ def clean(x: Any, field: str) -> Cleaned:
     if n_missing:
         values = values[~row_missing]
     return Cleaned(
-        values=values, kind=kind, n_total=n_total, n_missing=n_missing, shape=tuple(arr.shape)
+        values=values,
+        kind=kind,
+        n_total=n_total,
+        n_missing=n_missing,
+        shape=tuple(arr.shape),
+        kept=~row_missing,
     )
 
 

@@ -1,0 +1,460 @@
+"""Features: a table as it arrives, to the numeric matrix a model reads, with a report.
+
+Two steps, so cross-validation can read a table once and fit once per fold:
+
+1. ``read`` looks at every column once: numbers, booleans, text, categories, datetimes or a
+   mix. Text and categories become integer codes (``pandas.factorize``), the missing
+   markers of ``advisor.ingest.missing`` included; datetimes become their numeric parts.
+   Columns that cannot help a model are screened out with a reason: all missing, constant,
+   or ID-like (text with a distinct value in nearly every row, or integers counting rows).
+   Screening reads feature values only, never the targets.
+2. ``FeaturePreparer.fit`` fits one scikit-learn ``ColumnTransformer`` on the rows it is
+   given (a fold's training rows inside ``validate``), and ``transform`` applies it to any
+   rows:
+
+   - numeric columns: median imputation, plus a missing-indicator column where the fitted
+     rows had missing values;
+   - categorical columns: ``OneHotEncoder(handle_unknown="infrequent_if_exist")``, with
+     categories rarer than ``min_category_rows`` grouped as "infrequent" and at most
+     ``max_categories`` columns each. A missing value is a category of its own.
+
+The medians and category lists come from at most ``fit_rows`` of those rows, drawn with a
+fixed seed: a median from 100,000 rows is within a fraction of a percentile of the exact
+one, and it keeps preparing a million rows near a second. ``fit_rows=None`` fits on all.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from advisor.errors import DTypeError, EmptyInputError, InvalidInputError, NonFiniteError
+from advisor.ingest.missing import is_missing
+from advisor.ingest.table import as_frame
+from advisor.schema.profile import ColumnPreparation, FeaturePreparation
+
+MAX_CATEGORIES = 32
+MIN_CATEGORY_ROWS = 10
+FIT_ROWS = 100_000
+#: text columns with more distinct values than this share of their rows are identifiers
+ID_DISTINCT_SHARE = 0.9
+#: fewer rows than this and "every value distinct" says nothing about identifiers
+ID_MIN_ROWS = 20
+DATETIME_PARTS = ("year", "month", "day", "weekday", "hour")
+
+
+@dataclass
+class Column:
+    """One input column as read: its kind, and the values the transformer will see."""
+
+    name: str
+    kind: str  # ColumnPreparation.kind
+    role: str  # "numeric", "categorical" or "dropped"
+    reason: str
+    n_missing: int
+    n_distinct: int
+    values: list[np.ndarray] = field(default_factory=list)  # (n,) float64 arrays
+    parts: list[str] = field(default_factory=list)  # output names of numeric values
+    labels: list[Any] = field(default_factory=list)  # categorical: code → label
+
+
+@dataclass
+class ReadTable:
+    """A table's columns, read once; ``FeaturePreparer`` fits on any subset of its rows."""
+
+    columns: list[Column]
+    n_rows: int
+    notes: list[str]
+
+    def numeric(self) -> list[tuple[Column, int]]:
+        return [(c, j) for c in self.columns if c.role == "numeric" for j in range(len(c.values))]
+
+    def categorical(self) -> list[Column]:
+        return [c for c in self.columns if c.role == "categorical"]
+
+    def block(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """(rows, inputs) float32: the numeric values, then the category codes.
+
+        float32 is what the models read; it holds category codes exactly below 2**24.
+        """
+        arrays = [c.values[j] for c, j in self.numeric()]
+        arrays += [c.values[0] for c in self.categorical()]
+        n = self.n_rows if rows is None else len(rows)
+        out = np.empty((n, len(arrays)), dtype=np.float32)
+        for j, a in enumerate(arrays):
+            out[:, j] = a if rows is None else a[rows]
+        return out
+
+
+def read(
+    features: Any,
+    n_rows: int | None = None,
+    categorical: Sequence[str] | None = None,
+    *,
+    screen: bool = True,
+) -> ReadTable:
+    """Read every column of ``features`` (any table ``as_frame`` takes) once.
+
+    ``categorical`` names columns to encode as categories whatever they hold (integer codes,
+    say); without it, text, category, boolean and mixed columns are categorical.
+    ``screen=False`` keeps all-missing, constant and ID-like columns: for a matrix whose
+    columns the caller already chose (scikit-learn estimators).
+    """
+    frame = as_frame(features, "features", n_rows)
+    forced = set(categorical or ())
+    unknown = sorted(forced - set(frame.columns))
+    if unknown:
+        raise InvalidInputError(
+            f"names {unknown[0]!r}, which is not a column; columns are {', '.join(frame.columns)}",
+            field="categorical",
+            expected=list(frame.columns),
+            got=unknown[0],
+        )
+    notes: list[str] = []
+    columns = [_read_column(frame[name], name, name in forced, notes) for name in frame.columns]
+    if screen:
+        for column in columns:
+            _screen(column, int(frame.shape[0]))
+    if not any(c.role != "dropped" for c in columns):
+        reasons = "; ".join(f"{c.name}: {c.reason}" for c in columns[:5])
+        raise EmptyInputError(
+            f"no usable column is left ({reasons})",
+            field="features",
+            expected="at least one column that varies",
+            got=[c.name for c in columns],
+        )
+    return ReadTable(columns, int(frame.shape[0]), notes)
+
+
+def _read_column(series: Any, name: str, forced: bool, notes: list[str]) -> Column:
+    import pandas as pd
+    from pandas.api import types
+
+    where = f"features.{name}"
+    dtype = series.dtype
+    if types.is_bool_dtype(dtype):
+        return _categorical(series, name, "boolean")
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _categorical(series.astype(object), name, "categorical")
+    if types.is_datetime64_any_dtype(dtype):
+        return _datetime(series, name)
+    if types.is_numeric_dtype(dtype) and not types.is_complex_dtype(dtype):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        return _categorical(series, name, "numeric") if forced else _numeric(values, name, where)
+    if types.is_timedelta64_dtype(dtype):
+        values = series.dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
+        return _numeric(values, name, where)
+    inferred = types.infer_dtype(series, skipna=True)
+    if inferred in ("datetime", "datetime64", "date"):
+        try:
+            parsed = pd.to_datetime(series)
+        except (TypeError, ValueError) as exc:
+            raise DTypeError(
+                f"column {name!r} mixes time-zone-aware and naive datetimes ({exc})",
+                field=where,
+                expected="datetimes that all carry a time zone, or none",
+                got="mixed time zones",
+            ) from None
+        return _datetime(parsed, name)
+    if inferred in ("bytes", "complex", "period", "interval", "decimal", "time"):
+        raise DTypeError(
+            f"column {name!r} holds {inferred} values, which are neither numbers nor text",
+            field=where,
+            expected="numbers, text, booleans or datetimes",
+            got=inferred,
+        )
+    column = _categorical(series, name, "text" if inferred in ("string", "empty") else "mixed")
+    numbers = _as_numbers(column.labels)
+    if numbers is not None and not forced:
+        codes = column.values[0].astype(np.int64)
+        values = np.where(codes >= 0, numbers[np.maximum(codes, 0)], np.nan)
+        notes.append(f"{name}: text that all reads as numbers was used as numbers")
+        return _numeric(values, name, where)
+    if not forced and {str(v).lower() for v in column.labels} <= {"true", "false"}:
+        column.kind = "boolean"  # a CSV's or the wire's True/False column
+        column.labels = [str(v).lower() == "true" for v in column.labels]
+        return column
+    stamps = _as_datetimes(column.labels) if not forced else None
+    if stamps is not None:
+        codes = column.values[0].astype(np.int64)
+        notes.append(f"{name}: text that all reads as ISO dates was used as datetimes")
+        return _datetime(pd.Series(stamps.take(codes, allow_fill=True, fill_value=pd.NaT)), name)
+    if column.kind == "mixed":
+        notes.append(f"{name}: mixes numbers and text, so it was encoded as categories")
+    return column
+
+
+def _numeric(values: np.ndarray, name: str, where: str) -> Column:
+    infinite = np.isinf(values)
+    if infinite.any():
+        raise NonFiniteError(
+            f"column {name!r} holds {int(infinite.sum())} infinite values",
+            field=where,
+            expected="finite numbers (NaN counts as missing)",
+            got="inf",
+        )
+    import pandas as pd
+
+    missing = np.isnan(values)
+    n_missing = int(missing.sum())
+    n_distinct = int(pd.unique(values[~missing]).size)  # hashing: no sort of a million rows
+    column = Column(name, "numeric", "numeric", "", n_missing, n_distinct, [values], [name])
+    if n_missing:
+        column.reason = f"{n_missing} missing values imputed with the median, with an indicator"
+    else:
+        column.reason = "numeric, used as is"
+    return column
+
+
+def _categorical(series: Any, name: str, kind: str) -> Column:
+    import pandas as pd
+
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    labels = list(uniques)
+    marker = np.array([is_missing(v) for v in labels], dtype=bool)
+    _check_cells(labels, name)
+    if marker.any():  # text markers ("", "NA") are missing values too
+        remap = np.where(marker, -1, np.cumsum(~marker) - 1)
+        codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+        labels = [v for v, m in zip(labels, marker, strict=True) if not m]
+    n_missing = int((codes < 0).sum())
+    column = Column(
+        name,
+        kind,
+        "categorical",
+        "",
+        n_missing,
+        len(labels),
+        [codes.astype(np.float64)],
+        labels=[_plain(v) for v in labels],
+    )
+    column.reason = f"{len(labels)} categories one-hot encoded" + (
+        f"; {n_missing} missing values are a category of their own" if n_missing else ""
+    )
+    return column
+
+
+def _datetime(series: Any, name: str) -> Column:
+    stamps = series.dt
+    values = [
+        getattr(stamps, part).to_numpy(dtype=np.float64, na_value=np.nan) for part in DATETIME_PARTS
+    ]
+    n_missing = int(np.isnan(values[0]).sum())
+    keep = [
+        (part, v)
+        for part, v in zip(DATETIME_PARTS, values, strict=True)
+        if np.unique(v[~np.isnan(v)]).size > 1
+    ]
+    n_distinct = int(series.nunique(dropna=True))
+    column = Column(name, "datetime", "numeric", "", n_missing, n_distinct)
+    if not keep:  # distinct instants that share every part (seconds apart, say)
+        keep = list(zip(DATETIME_PARTS, values, strict=True))
+        column.reason = "its year, month, day, weekday and hour never change"
+    column.values = [v for _, v in keep]
+    column.parts = [f"{name}.{part}" for part, _ in keep]
+    column.reason = column.reason or f"datetimes as their {', '.join(p for p, _ in keep)}" + (
+        f"; {n_missing} missing imputed with the median" if n_missing else ""
+    )
+    return column
+
+
+def _screen(column: Column, n: int) -> None:
+    """Drop a column no model can learn from: all missing, constant, or an identifier."""
+    n_present = n - column.n_missing
+    if column.n_missing == n:
+        _drop(column, f"all {n} values are missing")
+    elif column.n_distinct == 1 and column.n_missing == 0:
+        _drop(column, "constant: one value in every row")
+    elif column.kind == "datetime" and column.reason.startswith("its year"):
+        _drop(column, column.reason)
+    elif column.kind == "numeric" and column.n_distinct == n >= ID_MIN_ROWS:
+        distinct = np.unique(column.values[0])
+        if np.all(distinct == np.round(distinct)) and np.all(np.diff(distinct) == 1):
+            _drop(column, f"ID-like: {n} distinct consecutive integers, one per row")
+    elif (
+        column.kind in ("text", "mixed")
+        and n_present >= ID_MIN_ROWS
+        and column.n_distinct > MAX_CATEGORIES
+        and column.n_distinct >= ID_DISTINCT_SHARE * n_present
+    ):
+        _drop(column, f"ID-like: {column.n_distinct} distinct values in {n_present} rows")
+
+
+def _drop(column: Column, reason: str) -> None:
+    column.role, column.reason, column.values, column.parts = "dropped", reason, [], []
+
+
+def _check_cells(labels: list[Any], name: str) -> None:
+    for v in labels:
+        if not isinstance(v, (str, bool, int, float, np.number, np.bool_)) and not is_missing(v):
+            raise DTypeError(
+                f"column {name!r} holds a {type(v).__name__} value; cells must be numbers or text",
+                field=f"features.{name}",
+                expected="numbers, text, booleans or datetimes",
+                got=type(v).__name__,
+            )
+
+
+def _as_numbers(labels: list[Any]) -> np.ndarray | None:
+    """The labels as float64 when every one is a number or text that reads as one."""
+    try:
+        numbers = np.array([float(v) for v in labels], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return numbers if np.isfinite(numbers).all() else None
+
+
+def _as_datetimes(labels: list[Any]) -> Any:
+    """The labels as a DatetimeIndex when every one is ISO 8601 text ("2024-05-01",
+    "2024-05-01T10:00:00+02:00"): dates in CSV files and on the wire arrive as text."""
+    import pandas as pd
+
+    if not labels or not all(isinstance(v, str) and "-" in v for v in labels):
+        return None
+    try:
+        return pd.DatetimeIndex(pd.to_datetime(labels, format="ISO8601"))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class FeaturePreparer:
+    """One ``ColumnTransformer`` over a ``ReadTable``: fit on some rows, transform any.
+
+    ``fit_rows`` bounds the rows the medians and category lists are taken from (None: all).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_categories: int = MAX_CATEGORIES,
+        min_category_rows: int = MIN_CATEGORY_ROWS,
+        fit_rows: int | None = FIT_ROWS,
+        seed: int = 0,
+    ) -> None:
+        self.max_categories = max_categories
+        self.min_category_rows = min_category_rows
+        self.fit_rows = fit_rows
+        self.seed = seed
+
+    def fit(self, table: ReadTable, rows: np.ndarray | None = None) -> FeaturePreparer:
+        """Fit on ``rows`` of ``table`` (all rows when None)."""
+        from sklearn.compose import ColumnTransformer
+        from sklearn.impute import SimpleImputer
+        from sklearn.preprocessing import OneHotEncoder
+
+        chosen = np.arange(table.n_rows) if rows is None else np.asarray(rows)
+        if self.fit_rows is not None and chosen.size > self.fit_rows:
+            rng = np.random.default_rng(self.seed)
+            chosen = np.sort(rng.choice(chosen, self.fit_rows, replace=False))
+        n_numeric = len(table.numeric())
+        n_categorical = len(table.categorical())
+        steps = []
+        if n_numeric:
+            imputer = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
+            steps.append(("numeric", imputer, list(range(n_numeric))))
+        if n_categorical:
+            encoder = OneHotEncoder(
+                handle_unknown="infrequent_if_exist",
+                min_frequency=self.min_category_rows,
+                max_categories=self.max_categories,
+                sparse_output=False,
+                dtype=np.float32,
+            )
+            steps.append(
+                ("categorical", encoder, list(range(n_numeric, n_numeric + n_categorical)))
+            )
+        self.transformer_ = ColumnTransformer(steps, remainder="drop", sparse_threshold=0.0)
+        with warnings.catch_warnings():
+            # scikit-learn warns when a category list is shorter than max_categories
+            warnings.simplefilter("ignore", UserWarning)
+            self.transformer_.fit(table.block(chosen))
+        self.table_ = table
+        self.fitted_rows_ = int(chosen.size)
+        return self
+
+    def transform(self, table: ReadTable, rows: np.ndarray | None = None) -> np.ndarray:
+        """(rows, outputs) float32 of ``table``, read the way the fitted table was."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # unknown categories, by design
+            out = self.transformer_.transform(table.block(rows))
+        return np.asarray(out, dtype=np.float32)
+
+    def output_names(self) -> list[str]:
+        """A readable name per output column: ``age``, ``age.missing``, ``city=Paris``."""
+        return [name for _, name in self._outputs()]
+
+    def report(self) -> FeaturePreparation:
+        """What became of each input column."""
+        outputs: dict[str, list[str]] = {}
+        for column, name in self._outputs():
+            outputs.setdefault(column, []).append(name)
+        columns = []
+        for c in self.table_.columns:
+            out = outputs.get(c.name, [])
+            action = (
+                "dropped"
+                if c.role == "dropped"
+                else "encoded"
+                if c.role == "categorical"
+                else "imputed"
+                if c.n_missing
+                else "used"
+            )
+            columns.append(
+                ColumnPreparation(
+                    name=c.name,
+                    kind=c.kind,
+                    action=action,
+                    reason=c.reason,
+                    n_missing=c.n_missing,
+                    n_distinct=c.n_distinct,
+                    outputs=out,
+                )
+            )
+        return FeaturePreparation(
+            columns=columns,
+            n_input_columns=len(columns),
+            n_output_columns=sum(len(c.outputs) for c in columns),
+            fitted_rows=self.fitted_rows_,
+            max_categories=self.max_categories,
+            min_category_rows=self.min_category_rows,
+            notes=list(self.table_.notes),
+        )
+
+    def _outputs(self) -> list[tuple[str, str]]:
+        """(input column, output name) per output column, in the transformer's order."""
+        table = self.table_
+        numeric = table.numeric()
+        names: list[tuple[str, str]] = []
+        if numeric:
+            names += [(column.name, column.parts[j]) for column, j in numeric]
+            indicator = self.transformer_.named_transformers_["numeric"].indicator_
+            for k in indicator.features_ if indicator is not None else []:
+                column, j = numeric[k]
+                names.append((column.name, f"{column.parts[j]}.missing"))
+        categorical = table.categorical()
+        if categorical:
+            encoder = self.transformer_.named_transformers_["categorical"]
+            for i, column in enumerate(categorical):
+                rare = encoder.infrequent_categories_[i]
+                rare_codes = set() if rare is None else set(rare.tolist())
+                for code in encoder.categories_[i]:
+                    if code in rare_codes:
+                        continue
+                    label = "(missing)" if code < 0 else str(column.labels[int(code)])
+                    names.append((column.name, f"{column.name}={label}"))
+                if rare_codes:
+                    names.append((column.name, f"{column.name}=(infrequent)"))
+        return names
