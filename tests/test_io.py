@@ -98,7 +98,7 @@ def test_a_byte_order_mark_stays_out_of_the_column_names(tmp_path):
 
 def test_text_features_are_kept_and_3d_tables_are_refused(tmp_path):
     table = {"y": np.arange(2.0), "name": np.array(["a", "b"], dtype=object)}
-    target, features = io.select(table, "y", ["name"])
+    _, features = io.select(table, "y", ["name"])
     assert list(features["name"]) == ["a", "b"]
     with pytest.raises(InvalidInputError, match="no column 'z'"):
         io.select(table, "y", ["z"])

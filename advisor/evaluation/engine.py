@@ -116,6 +116,8 @@ def evaluate(
         n_samples=inp.n_rows,
         device=str(inp.device),
         dtype=str(inp.float_dtype).replace("torch.", ""),
+        classes=list(inp.classes) if inp.classes is not None else None,
+        n_excluded=inp.n_excluded,
     )
 
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
-from advisor.errors import EmptyInputError, InvalidInputError, NonFiniteError, ShapeMismatchError
+from advisor.errors import DTypeError, EmptyInputError, InvalidInputError, NonFiniteError, ShapeMismatchError
+from advisor.ingest.labels import ClassLabels
+from advisor.ingest.missing import is_missing
+from advisor.ingest.targets import as_array, object_to_typed
 from advisor.losses import checks
 from advisor.losses.spec import LossSpec
 
@@ -42,6 +46,8 @@ class Inputs:
     device: torch.device
     original_dtypes: tuple[torch.dtype, ...]
     _minmax: dict[int, tuple[float, float]] = field(default_factory=dict)
+    classes: tuple[Any, ...] | None = None  # text labels in index order, when targets were text
+    n_excluded: int = 0  # rows left out because their target is missing
 
     @property
     def n_rows(self) -> int:
@@ -95,23 +101,88 @@ def _require_no_nan(inp: Inputs, tensors: tuple[torch.Tensor, ...], name: str) -
             raise NonFiniteError(f"has {n_nan} NaN value(s); every {name[:-1]} needs a number", field=fld, expected="no NaN", got=f"{n_nan} NaN")
 
 
-def normalize(predictions: Any, targets: Any, *, device: str | torch.device = "auto", sample_weight: Any = None) -> Inputs:
-    """Convert and check the request: non-empty, no NaN, one row count everywhere."""
+def normalize(
+    predictions: Any, targets: Any, *, device: str | torch.device = "auto", sample_weight: Any = None, text_labels: bool = True
+) -> Inputs:
+    """Convert and check the request: non-empty, no NaN predictions, one row count everywhere.
+
+    A single target array may hold text labels (mapped to indices in sorted order,
+    ``advisor.ingest.labels``) and missing values (``advisor.ingest.missing``): rows whose
+    target is missing are left out of every input and counted. ``text_labels=False`` refuses
+    text, for batches whose classes one batch alone cannot know.
+    """
     dev = resolve_device(device)
     preds = _convert(_as_tuple(predictions), "predictions", dev)
     if not preds:
         raise EmptyInputError("no predictions given", field="predictions", expected="an array", got=None)
+    classes = None
+    if targets is not None and not isinstance(targets, tuple):
+        targets, classes = _labels(targets, text_labels)
     targs = _convert(_as_tuple(targets), "targets", dev)
     weight = None
     if sample_weight is not None:
         (weight,) = _convert((sample_weight,), "sample_weight", dev)
-    inp = Inputs(preds, targs, weight, dev, tuple(t.dtype for t in (*preds, *targs)))
+    _check_rows(preds, targs)
+    n_excluded = 0
+    if len(targs) == 1 and targs[0].is_floating_point() and targs[0].dim():
+        preds, targs, weight, n_excluded = _without_missing(preds, targs, weight)
+    if classes is not None:
+        targs = (targs[0].long(),)
+    inp = Inputs(preds, targs, weight, dev, tuple(t.dtype for t in (*preds, *targs)), classes=classes, n_excluded=n_excluded)
     _require_no_nan(inp, preds, "predictions")
     _require_no_nan(inp, targs, "targets")
-    _check_rows(preds, targs)
     if weight is not None:
         _check_weight(inp, weight)
     return inp
+
+
+def _labels(targets: Any, text_labels: bool) -> tuple[Any, tuple[Any, ...] | None]:
+    """Text labels as float indices (NaN where missing) and the classes; anything else as is."""
+    if isinstance(targets, torch.Tensor):
+        return targets, None
+    array = as_array(targets, "targets")
+    if array.dtype.kind not in "OUS":
+        return targets, None
+    if array.dtype.kind == "S":
+        raise DTypeError("holds bytes; labels are numbers or text", field="targets", expected="numbers or text", got=str(array.dtype))
+    values = object_to_typed(array.astype(object), "targets")
+    if values.dtype != object:  # numbers stored as objects
+        return values, None
+    if not text_labels:
+        raise DTypeError(
+            "holds text labels; in a stream, map them to class indices first (one batch cannot know every class)",
+            field="targets",
+            expected="numbers",
+            got="text",
+        )
+    missing = np.array([v is None or is_missing(v) for v in values.ravel()]).reshape(values.shape)
+    if values.ndim != 1:
+        raise ShapeMismatchError("text labels must be 1-D, one per row", field="targets", expected="1-D", got=list(values.shape))
+    if missing.all():
+        raise EmptyInputError(f"all {values.size} labels are missing", field="targets", expected="at least one label", got="all missing")
+    labels = ClassLabels.of(values[~missing])
+    codes = np.full(values.shape, np.nan)
+    codes[~missing] = labels.encode(values[~missing])
+    return codes, labels.classes
+
+
+def _without_missing(
+    preds: tuple[torch.Tensor, ...], targs: tuple[torch.Tensor, ...], weight: torch.Tensor | None
+) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...], torch.Tensor | None, int]:
+    """Leave out the rows whose target is NaN (missing) from every input; text-label indices
+    become integers again. One ``isnan`` pass, only when ``aminmax`` saw a NaN."""
+    (target,) = targs
+    lo, hi = torch.aminmax(target) if target.numel() else (target.new_zeros(()), target.new_zeros(()))
+    n_rows = target.shape[0]
+    if not (lo != lo or hi != hi):
+        return preds, targs, weight, 0
+    keep = ~torch.isnan(target).reshape(n_rows, -1).any(dim=1)
+    n_kept = int(keep.sum())
+    if n_kept == 0:
+        raise NonFiniteError(f"all {n_rows} targets are NaN (missing)", field="targets", expected="at least one target", got="all NaN")
+    preds = tuple(p[keep] if p.dim() and p.shape[0] == n_rows else p for p in preds)
+    weight = weight[keep] if weight is not None and weight.dim() and weight.shape[0] == n_rows else weight
+    return preds, (target[keep],), weight, n_rows - n_kept
 
 
 def _check_rows(preds: tuple[torch.Tensor, ...], targs: tuple[torch.Tensor, ...]) -> None:

@@ -128,11 +128,11 @@ def evaluate_stream(
     raw = _RowSample(baselines.SUBSAMPLE)
     lints: list = []
     first: Inputs | None = None
-    n_rows = 0
+    n_rows = n_excluded = 0
     for i, batch in enumerate(iter(batches)):
         preds, targs, weights = _unpack(batch, i)
         try:
-            inp = normalize(preds, targs, device=device, sample_weight=weights)
+            inp = normalize(preds, targs, device=device, sample_weight=weights, text_labels=False)
         except AdvisorError as exc:
             raise _in_batch(exc, i) from None
         cache = PrepareCache(inp)
@@ -141,6 +141,7 @@ def evaluate_stream(
             cands = parse(candidates if candidates is not None else default_candidates(inp, task, cache))
             lints = lint(inp, cands)
         n_rows += inp.n_rows
+        n_excluded += inp.n_excluded
         groups: dict[tuple, plans.Group] = {}
         for cand in cands:
             if cand.index in results:
@@ -222,6 +223,7 @@ def evaluate_stream(
         n_samples=n_rows,
         device=str(first.device),
         dtype=str(first.float_dtype).replace("torch.", ""),
+        n_excluded=n_excluded,
     )
 
 

@@ -101,7 +101,7 @@ def _from_sequence(x: list | tuple, field: str) -> np.ndarray:
     return arr
 
 
-def _object_to_typed(arr: np.ndarray, field: str) -> np.ndarray:
+def object_to_typed(arr: np.ndarray, field: str) -> np.ndarray:
     """Object arrays (lists, pandas object columns) to float or str, refusing mixtures."""
     flat = arr.ravel()
     n_str = n_num = 0
@@ -166,7 +166,7 @@ def clean(x: Any, field: str) -> Cleaned:
     elif arr.dtype.kind in "US":
         kind, values = "string", arr.astype(str).astype(object)
     elif arr.dtype.kind == "O":
-        values = _object_to_typed(arr, field)
+        values = object_to_typed(arr, field)
         kind = "string" if values.dtype == object else "numeric"
     else:
         raise DTypeError(
@@ -212,7 +212,7 @@ def numeric_matrix(x: Any, field: str) -> np.ndarray:
     """Features and predictions: numbers only, any NaN kept for the caller to count."""
     arr = as_array(x, field)
     if arr.dtype.kind == "O":
-        arr = _object_to_typed(arr, field)
+        arr = object_to_typed(arr, field)
     if arr.dtype.kind in "US" or arr.dtype == object:
         raise DTypeError("must be numeric", field=field, expected="numbers", got="strings")
     if arr.dtype.kind not in "biuf":

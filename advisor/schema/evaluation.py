@@ -137,10 +137,14 @@ class EvaluationReport(BaseModel):
 
     results: list[CandidateResult]
     lints: list[Lint] = Field(default_factory=list)
-    n_samples: int
+    n_samples: int = Field(description="rows evaluated")
     device: str
     dtype: str
     note: str = NOT_COMPARABLE_NOTE
+    classes: list[int | float | str] | None = Field(
+        None, description="text labels in index order: targets were mapped to 0..C-1 by them"
+    )
+    n_excluded: int = Field(0, description="rows left out because their target is missing")
 
     def result(self, loss: str) -> CandidateResult:
         """The first result for ``loss``."""
@@ -180,6 +184,11 @@ class EvaluationReport(BaseModel):
         ]
         lines.insert(1, "  ".join("-" * w for w in widths))
         lines.append(f"\n{self.n_samples} samples, {self.dtype} on {self.device}. {self.note}")
+        if self.n_excluded:
+            lines.append(f"{self.n_excluded} rows with a missing target were left out.")
+        if self.classes is not None:
+            mapping = ", ".join(f"{i}={c}" for i, c in enumerate(self.classes[:20]))
+            lines.append(f"Text labels as class indices: {mapping}")
         for lint in self.lints:
             lines.append(f"\n[{lint.code}] {lint.message}\n  fix: {lint.fix}")
         return "\n".join(lines)

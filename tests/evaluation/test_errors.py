@@ -30,9 +30,15 @@ def test_empty_input():
     assert err.value.field == "predictions"
 
 
-def test_nan_in_targets():
+def test_nan_targets_are_missing_rows_left_out_and_counted():
     x, y = regression_data(10)
     y[3] = float("nan")
+    report = advisor.evaluate(x, y, ["MSELoss"])
+    keep = torch.arange(10) != 3
+    assert report.n_excluded == 1 and report.n_samples == 9
+    expected = torch.nn.functional.mse_loss(x[keep], y[keep]).item()
+    assert report.results[0].value == pytest.approx(expected, rel=1e-6)
+    y[:] = float("nan")
     with pytest.raises(NonFiniteError) as err:
         advisor.evaluate(x, y, ["MSELoss"])
     assert err.value.field == "targets"
