@@ -13,7 +13,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from advisor.errors import DTypeError, EmptyInputError, InvalidInputError, NonFiniteError, ShapeMismatchError
+from advisor.errors import (
+    DTypeError,
+    EmptyInputError,
+    InvalidInputError,
+    NonFiniteError,
+    ShapeMismatchError,
+)
 from advisor.ingest.labels import ClassLabels
 from advisor.ingest.missing import is_missing
 from advisor.ingest.targets import as_array, object_to_typed
