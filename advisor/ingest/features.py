@@ -44,7 +44,14 @@ FIT_ROWS = 100_000
 ID_DISTINCT_SHARE = 0.9
 #: fewer rows than this and "every value distinct" says nothing about identifiers
 ID_MIN_ROWS = 20
-DATETIME_PARTS = ("year", "month", "day", "weekday", "hour")
+#: the numeric parts of a datetime column: output name → pandas ``.dt`` attribute
+DATETIME_PARTS = {
+    "year": "year",
+    "month": "month",
+    "day": "day",
+    "weekday": "day_of_week",
+    "hour": "hour",
+}
 
 
 @dataclass
@@ -167,7 +174,9 @@ def _read_column(series: Any, name: str, forced: bool, notes: list[str]) -> Colu
             expected="numbers, text, booleans or datetimes",
             got=inferred,
         )
-    column = _categorical(series, name, "text" if inferred in ("string", "empty") else "mixed")
+    column = _categorical(series, name, "text" if inferred == "string" else "mixed")
+    if not column.labels:  # nothing but missing cells, whichever way they were written
+        return _numeric(np.full(len(series), np.nan), name, where)
     numbers = _as_numbers(column.labels)
     if numbers is not None and not forced:
         codes = column.values[0].astype(np.int64)
@@ -181,7 +190,6 @@ def _read_column(series: Any, name: str, forced: bool, notes: list[str]) -> Colu
     stamps = _as_datetimes(column.labels) if not forced else None
     if stamps is not None:
         codes = column.values[0].astype(np.int64)
-        notes.append(f"{name}: text that all reads as ISO dates was used as datetimes")
         return _datetime(pd.Series(stamps.take(codes, allow_fill=True, fill_value=pd.NaT)), name)
     if column.kind == "mixed":
         notes.append(f"{name}: mixes numbers and text, so it was encoded as categories")
@@ -213,7 +221,16 @@ def _numeric(values: np.ndarray, name: str, where: str) -> Column:
 def _categorical(series: Any, name: str, kind: str) -> Column:
     import pandas as pd
 
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    except TypeError:  # unhashable cells: dicts, lists
+        cell = next(v for v in series if not isinstance(v, (str, int, float, bool)))
+        raise DTypeError(
+            f"column {name!r} holds a {type(cell).__name__} value; cells must be numbers or text",
+            field=f"features.{name}",
+            expected="numbers, text, booleans or datetimes",
+            got=type(cell).__name__,
+        ) from None
     labels = list(uniques)
     marker = np.array([is_missing(v) for v in labels], dtype=bool)
     _check_cells(labels, name)
@@ -241,7 +258,8 @@ def _categorical(series: Any, name: str, kind: str) -> Column:
 def _datetime(series: Any, name: str) -> Column:
     stamps = series.dt
     values = [
-        getattr(stamps, part).to_numpy(dtype=np.float64, na_value=np.nan) for part in DATETIME_PARTS
+        getattr(stamps, attribute).to_numpy(dtype=np.float64, na_value=np.nan)
+        for attribute in DATETIME_PARTS.values()
     ]
     n_missing = int(np.isnan(values[0]).sum())
     keep = [
@@ -301,6 +319,8 @@ def _check_cells(labels: list[Any], name: str) -> None:
 
 def _as_numbers(labels: list[Any]) -> np.ndarray | None:
     """The labels as float64 when every one is a number or text that reads as one."""
+    if not labels:
+        return None
     try:
         numbers = np.array([float(v) for v in labels], dtype=np.float64)
     except (TypeError, ValueError):

@@ -1,0 +1,164 @@
+"""Feature preparation: what each column becomes, checked against pandas and scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from advisor.errors import (
+    DTypeError,
+    EmptyInputError,
+    InvalidInputError,
+    NonFiniteError,
+    ShapeMismatchError,
+)
+from advisor.ingest.features import MAX_CATEGORIES, FeaturePreparer, read
+from tests.ingest.frames import mixed
+
+
+def _prepared(frame, **kwargs):
+    table = read(frame, **kwargs)
+    preparer = FeaturePreparer().fit(table)
+    return table, preparer, preparer.report()
+
+
+def test_every_column_is_reported_with_what_became_of_it():
+    frame, _ = mixed()
+    table, preparer, report = _prepared(frame)
+    by_name = {c.name: c for c in report.columns}
+    assert [c.name for c in report.columns] == list(frame.columns)
+    assert by_name["customer_id"].action == "dropped" and "ID-like" in by_name["customer_id"].reason
+    assert by_name["country"].action == "dropped" and "constant" in by_name["country"].reason
+    assert by_name["comment"].action == "dropped" and "missing" in by_name["comment"].reason
+    city = by_name["city"]
+    assert (city.kind, city.action, city.n_distinct) == ("text", "encoded", 4)
+    assert city.n_missing == int(frame["city"].isna().sum() + (frame["city"] == "").sum())
+    assert set(city.outputs) == {f"city={c}" for c in ("north", "south", "east", "west", "(missing)")}
+    income = by_name["income"]
+    assert income.action == "imputed" and income.outputs == ["income", "income.missing"]
+    assert by_name["member"].kind == "boolean" and by_name["member"].action == "encoded"
+    assert by_name["plan_code"].action == "used"  # integers are numbers unless named
+    assert by_name["signup"].kind == "datetime"
+    assert by_name["signup"].outputs == ["signup.year", "signup.month", "signup.day", "signup.weekday"]
+    x = preparer.transform(table)
+    assert x.shape == (len(frame), report.n_output_columns) == (len(frame), len(preparer.output_names()))
+    assert np.isfinite(x).all()
+
+
+def test_outputs_equal_pandas_and_scikit_learn_computed_directly():
+    frame, _ = mixed()
+    table, preparer, _ = _prepared(frame)
+    x = pd.DataFrame(preparer.transform(table), columns=preparer.output_names())
+    income = frame["income"]
+    np.testing.assert_allclose(x["income"], income.fillna(income.median()), rtol=1e-6)
+    np.testing.assert_array_equal(x["income.missing"], income.isna().astype(float))
+    np.testing.assert_array_equal(x["city=west"], (frame["city"] == "west").astype(float))
+    missing_city = frame["city"].isna() | (frame["city"] == "")
+    np.testing.assert_array_equal(x["city=(missing)"], missing_city.astype(float))
+    np.testing.assert_array_equal(x["signup.month"], frame["signup"].dt.month.astype(float))
+    np.testing.assert_array_equal(x["member=True"], frame["member"].astype(float))
+
+
+def test_categorical_names_integer_codes_and_unknown_names_are_refused():
+    frame, _ = mixed()
+    *_, report = _prepared(frame, categorical=["plan_code"])
+    code = next(c for c in report.columns if c.name == "plan_code")
+    assert code.action == "encoded" and len(code.outputs) == 4
+    with pytest.raises(InvalidInputError) as err:
+        read(frame, categorical=["plan"])
+    assert err.value.field == "categorical" and "plan_code" in str(err.value)
+
+
+def test_categories_seen_only_outside_the_fitted_rows_get_no_column():
+    frame, _ = mixed()
+    table = read(frame)
+    fitted = np.flatnonzero(frame["city"].to_numpy() != "west")
+    preparer = FeaturePreparer().fit(table, fitted)
+    names = preparer.output_names()
+    assert "city=west" not in names
+    x = pd.DataFrame(preparer.transform(table), columns=names)
+    west = (frame["city"] == "west").to_numpy()
+    city_columns = [n for n in names if n.startswith("city=")]
+    assert (x.loc[west, city_columns].to_numpy() == 0).all()
+
+
+def test_rare_categories_are_grouped_and_capped():
+    rng = np.random.default_rng(1)
+    n = 120_000
+    common = rng.choice(np.array(["a", "b", "c"], dtype=object), n)
+    rare = np.array([f"v{i}" for i in range(100_000)], dtype=object)
+    values = np.where(rng.random(n) < 0.5, common, rare[rng.integers(0, 100_000, n)])
+    frame = pd.DataFrame({"many": values, "x": rng.normal(size=n)})
+    *_, report = _prepared(frame)
+    many = report.columns[0]
+    assert many.action == "encoded" and many.n_distinct > 40_000
+    assert len(many.outputs) <= MAX_CATEGORIES and many.outputs[-1] == "many=(infrequent)"
+    assert {"many=a", "many=b", "many=c"} <= set(many.outputs)
+
+
+def test_text_that_reads_as_numbers_or_dates_or_booleans():
+    frame = pd.DataFrame(
+        {
+            "amount": np.array(["1.5", "2", "NA", "4.25"] * 10, dtype=object),
+            "day": np.array(["2024-01-05", "2024-02-11", "", "2024-03-30"] * 10, dtype=object),
+            "flag": np.array(["True", "False", "True", None] * 10, dtype=object),
+            "mixed": np.array([1, "x", 2.5, "y"] * 10, dtype=object),
+        }
+    )
+    _, _, report = _prepared(frame)
+    kinds = {c.name: (c.kind, c.action) for c in report.columns}
+    assert kinds == {
+        "amount": ("numeric", "imputed"),
+        "day": ("datetime", "imputed"),
+        "flag": ("boolean", "encoded"),
+        "mixed": ("mixed", "encoded"),
+    }
+    assert any("mixed" in note for note in report.notes)
+
+
+@pytest.mark.parametrize(
+    ("features", "error", "field"),
+    [
+        ({"blob": np.array([b"a", b"b"] * 10, dtype=object)}, DTypeError, "features.blob"),
+        ({"cell": np.array([{"a": 1}, "x"] * 10, dtype=object)}, DTypeError, "features.cell"),
+        (
+            {"when": np.array([pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2024-01-02")] * 10, dtype=object)},
+            DTypeError,
+            "features.when",
+        ),
+        ({"x": np.array([1.0, np.inf] * 10)}, NonFiniteError, "features.x"),
+        (pd.DataFrame(), EmptyInputError, "features"),
+        (pd.DataFrame({"x": np.arange(5.0)}), ShapeMismatchError, "features"),
+        ({"same": np.ones(20), "none": np.full(20, np.nan)}, EmptyInputError, "features"),
+        ({"a": np.arange(20.0), "b": np.arange(19.0)}, ShapeMismatchError, "features.b"),
+    ],
+    ids=["bytes", "objects", "mixed-time-zones", "infinity", "empty", "rows", "no-usable-column", "ragged"],
+)
+def test_bad_tables_get_typed_errors_naming_the_column(features, error, field):
+    with pytest.raises(error) as err:
+        read(features, n_rows=20)
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize(
+    "container",
+    ["frame", "dict", "structured", "arrow"],
+)
+def test_every_container_of_the_same_table_reads_alike(container):
+    frame = mixed(n=200)[0][["city", "income", "plan_code"]]
+    if container == "dict":
+        given = {name: frame[name].to_numpy() for name in frame.columns}
+    elif container == "structured":
+        given = np.rec.fromarrays(
+            [frame["city"].to_numpy(dtype=object), frame["income"].to_numpy(), frame["plan_code"].to_numpy()],
+            names=["city", "income", "plan_code"],
+        )
+    elif container == "arrow":
+        pa = pytest.importorskip("pyarrow")
+        given = pa.Table.from_pandas(frame)
+    else:
+        given = frame
+    *_, report = _prepared(given)
+    _, _, expected = _prepared(frame)
+    assert report == expected

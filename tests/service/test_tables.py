@@ -1,0 +1,74 @@
+"""One table, four doors: the library, the command line on CSV and on Parquet, and the
+service through the light client all give the same profile, classes and recommendation."""
+
+from __future__ import annotations
+
+import pytest
+
+import advisor
+from advisor.schema.recommendation import Recommendation
+from client.cli import main
+from tests.ingest.frames import mixed
+
+
+@pytest.fixture(scope="module")
+def table():
+    frame, churn = mixed(n=300, seed=3)
+    return frame.assign(churn=churn)
+
+
+def _cli(capsys, path, *extra):
+    assert main(["recommend", str(path), "--target", "churn", "--json", *extra]) == 0
+    return Recommendation.model_validate_json(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("door", ["csv", "parquet", "service"])
+def test_every_entry_point_reads_the_table_alike(door, table, tmp_path, capsys, client):
+    features = table.drop(columns="churn")
+    expected = advisor.recommend(table["churn"], features=features)
+    if door == "csv":
+        path = tmp_path / "table.csv"
+        table.to_csv(path, index=False)
+        got = _cli(capsys, path)
+    elif door == "parquet":
+        pytest.importorskip("pyarrow")
+        path = tmp_path / "table.parquet"
+        table.to_parquet(path, index=False)
+        got = _cli(capsys, path)
+    else:
+        got = client.recommend(table["churn"], features=features)
+    assert got.profile.classes == expected.profile.classes
+    assert got.profile.features.preparation == expected.profile.features.preparation
+    assert got.profile == expected.profile
+    assert [c.model_dump() for c in got.candidates] == [c.model_dump() for c in expected.candidates]
+
+
+def test_the_service_takes_categorical_and_validates_a_table(table, client):
+    features = table.drop(columns="churn")
+    report = client.validate(
+        features, table["churn"], ["BCEWithLogitsLoss"], folds=3, epochs=3, categorical=["plan_code"]
+    )
+    local = advisor.validate(
+        features, table["churn"], ["BCEWithLogitsLoss"], folds=3, epochs=3, categorical=["plan_code"]
+    )
+    assert report.preparation == local.preparation
+    code = next(c for c in report.preparation.columns if c.name == "plan_code")
+    assert code.action == "encoded"
+    assert report.results[0].mean == pytest.approx(local.results[0].mean, rel=1e-6)
+
+
+def test_a_table_without_pandas_a_dict_of_columns(table, client):
+    columns = {name: table[name].to_numpy() for name in table.columns if name != "churn"}
+    remote = client.profile(table["churn"].to_numpy(), features=columns)
+    assert remote == advisor.profile(table["churn"], features=table.drop(columns="churn"))
+
+
+def test_the_cli_says_which_columns_it_used(table, tmp_path, capsys):
+    path = tmp_path / "table.csv"
+    table.to_csv(path, index=False)
+    assert main(["recommend", str(path), "--target", "churn"]) == 0
+    err = capsys.readouterr().err
+    assert "features: 5 columns used" in err
+    assert "customer_id (ID-like" in err and "country (constant" in err
+    assert main(["recommend", str(path), "--target", "churn", "--json"]) == 0
+    assert capsys.readouterr().err == ""
