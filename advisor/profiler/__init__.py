@@ -1,5 +1,10 @@
 """Data profiling: the measured facts a loss recommendation is derived from.
 
+Modules, one job each: ``core`` (one pass, orchestration), ``task_rules`` (which task),
+``targets`` (numeric target statistics), ``classes`` (balance, multilabel, distributions),
+``counts`` (dispersion), ``features`` (feature-space outliers), ``predictions`` (their
+format). Inputs are converted by ``advisor.ingest`` before any of them sees them.
+
 >>> import advisor
 >>> advisor.profile([0.0, 1.0, 1.0, 0.0]).task.task.value
 'binary'
