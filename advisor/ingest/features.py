@@ -40,6 +40,7 @@ from advisor.schema.profile import ColumnPreparation, FeaturePreparation
 MAX_CATEGORIES = 32
 MIN_CATEGORY_ROWS = 10
 FIT_ROWS = 100_000
+TRANSFORM_ROWS = 32_768
 #: text columns with more distinct values than this share of their rows are identifiers
 ID_DISTINCT_SHARE = 0.9
 #: fewer rows than this and "every value distinct" says nothing about identifiers
@@ -63,7 +64,7 @@ class Column:
     role: str  # "numeric", "categorical" or "dropped"
     reason: str
     n_missing: int
-    n_distinct: int
+    n_distinct: int | None  # None: non-integer numbers, not counted
     values: list[np.ndarray] = field(default_factory=list)  # (n,) float64 arrays
     parts: list[str] = field(default_factory=list)  # output names of numeric values
     labels: list[Any] = field(default_factory=list)  # categorical: code → label
@@ -91,6 +92,8 @@ class ReadTable:
         arrays = [c.values[j] for c, j in self.numeric()]
         arrays += [c.values[0] for c in self.categorical()]
         n = self.n_rows if rows is None else len(rows)
+        if rows is not None and n and rows[-1] - rows[0] == n - 1 and (np.diff(rows) == 1).all():
+            rows = slice(int(rows[0]), int(rows[-1]) + 1)  # a run of rows: views, no gather
         out = np.empty((n, len(arrays)), dtype=np.float32)
         for j, a in enumerate(arrays):
             out[:, j] = a if rows is None else a[rows]
@@ -205,17 +208,31 @@ def _numeric(values: np.ndarray, name: str, where: str) -> Column:
             expected="finite numbers (NaN counts as missing)",
             got="inf",
         )
-    import pandas as pd
-
     missing = np.isnan(values)
     n_missing = int(missing.sum())
-    n_distinct = int(pd.unique(values[~missing]).size)  # hashing: no sort of a million rows
+    n_distinct = _distinct_numbers(values[~missing])
     column = Column(name, "numeric", "numeric", "", n_missing, n_distinct, [values], [name])
     if n_missing:
         column.reason = f"{n_missing} missing values imputed with the median, with an indicator"
     else:
         column.reason = "numeric, used as is"
     return column
+
+
+def _distinct_numbers(values: np.ndarray) -> int | None:
+    """Distinct values of integer-valued numbers (exact, by counting when their range is
+    small); None for other numbers, whose count would cost a sort and decide nothing: a
+    continuous column is neither constant (told by its range) nor a row counter."""
+    if values.size == 0:
+        return 0
+    low, high = float(values.min()), float(values.max())
+    if low == high:
+        return 1
+    if not np.array_equal(values, np.round(values)):
+        return None
+    if high - low < 4 * values.size:
+        return int(np.count_nonzero(np.bincount((values - low).astype(np.int64))))
+    return int(np.unique(values).size)
 
 
 def _categorical(series: Any, name: str, kind: str) -> Column:
@@ -405,11 +422,23 @@ class FeaturePreparer:
         return self
 
     def transform(self, table: ReadTable, rows: np.ndarray | None = None) -> np.ndarray:
-        """(rows, outputs) float32 of ``table``, read the way the fitted table was."""
+        """(rows, outputs) float32 of ``table``, read the way the fitted table was.
+
+        Rows go through in chunks of ``TRANSFORM_ROWS`` written into one output: the
+        encoder's intermediate arrays stay small and reused, where a million rows at once
+        would page in gigabytes of fresh memory, and the cost with them.
+        """
+        chosen = np.arange(table.n_rows) if rows is None else np.asarray(rows)
+        out: np.ndarray | None = None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # unknown categories, by design
-            out = self.transformer_.transform(table.block(rows))
-        return np.asarray(out, dtype=np.float32)
+            for start in range(0, max(chosen.size, 1), TRANSFORM_ROWS):
+                part = self.transformer_.transform(table.block(chosen[start : start + TRANSFORM_ROWS]))
+                if out is None:
+                    out = np.empty((chosen.size, part.shape[1]), dtype=np.float32)
+                out[start : start + part.shape[0]] = part
+        assert out is not None
+        return out
 
     def output_names(self) -> list[str]:
         """A readable name per output column: ``age``, ``age.missing``, ``city=Paris``."""

@@ -157,7 +157,9 @@ class ColumnPreparation(_Model):
     action: Literal["used", "imputed", "encoded", "dropped"]
     reason: str = Field(description="why, with the counts it was decided on")
     n_missing: int
-    n_distinct: int = Field(description="distinct non-missing values")
+    n_distinct: int | None = Field(
+        description="distinct non-missing values; None for non-integer numbers (not counted)"
+    )
     outputs: list[str] = Field(
         default_factory=list, description="the prepared columns it became; none when dropped"
     )
