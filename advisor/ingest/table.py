@@ -104,4 +104,5 @@ def _from_matrix(array: np.ndarray, field: str) -> Any:
             expected="numbers, booleans, text or datetimes",
             got=str(array.dtype),
         )
-    return pd.DataFrame({f"x{j}": array[:, j] for j in range(array.shape[1])})
+    # one block that views the matrix: no copy of a million rows
+    return pd.DataFrame(array, columns=[f"x{j}" for j in range(array.shape[1])], copy=False)

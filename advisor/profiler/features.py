@@ -34,7 +34,7 @@ def feature_stats(
     ``validate`` gives its probes (``advisor.ingest.features``), and that preparation."""
     table = read(features, n_rows, categorical)
     rows = np.flatnonzero(kept)
-    preparer = FeaturePreparer().fit(table, rows)
+    preparer = FeaturePreparer(fit_rows=SCORE_ROWS).fit(table, rows)
     rng = np.random.default_rng(0)
     scored = (
         rows if rows.size <= SCORE_ROWS else np.sort(rng.choice(rows, SCORE_ROWS, replace=False))
