@@ -56,7 +56,7 @@ def by_hand(frame):
     """The pandas-only preparation a user writes: medians, indicators, dummies, date parts."""
     numeric = frame.select_dtypes("number")
     parts = [numeric.fillna(numeric.median()), numeric.isna()[numeric.columns[numeric.isna().any()]]]
-    parts.append(pd.get_dummies(frame.select_dtypes(["object", "bool"]), dummy_na=True))
+    parts.append(pd.get_dummies(frame.select_dtypes(exclude=["number", "datetime"]), dummy_na=True))
     when = frame["when"].dt
     parts.append(pd.DataFrame({"y": when.year, "m": when.month, "d": when.day, "w": when.day_of_week}))
     return pd.concat(parts, axis=1).to_numpy(dtype=np.float32)

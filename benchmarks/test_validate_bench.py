@@ -62,7 +62,7 @@ def sequential(data, heads, params, batch_size):
                 for start in range(0, order.numel(), batch_size):
                     r = order[start : start + batch_size]
                     loss = head.per_sample(
-                        _to_loss_inputs(model(data.x[r]), affine), data.y[r], p
+                        _to_loss_inputs(model(data.x[f][r]), affine), data.y[r], p
                     ).mean()
                     optimizer.zero_grad()
                     loss.backward()

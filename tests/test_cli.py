@@ -448,3 +448,22 @@ def test_version_and_an_evaluation_that_computes_nothing_exits_1(tmp_path, capsy
     args = ["evaluate", "--predictions", str(tmp_path / "p.npy"), "--targets", str(tmp_path / "t.npy"), "--loss", "MSELoss"]
     assert main(args) == 1
     assert "skipped" in capsys.readouterr().out
+
+
+def test_validate_reads_text_labels_with_empty_cells_as_missing(tmp_path, capsys):
+    """Empty label cells were a class of their own, whose missing class weight crashed
+    the probes; they are missing rows now, left out and counted."""
+    rng = np.random.default_rng(4)
+    n = 240
+    x = rng.normal(size=(n, 2))
+    labels = np.array(["low", "mid", "high"])[np.digitize(x[:, 0], [-0.5, 0.5])].astype(object)
+    labels[::9] = ""
+    region = rng.choice(["n", "s"], n)
+    path = tmp_path / "d.csv"
+    rows = zip(labels, x, region, strict=True)
+    lines = ["income,x0,x1,region"] + [f"{lab},{a:.4f},{b:.4f},{r}" for lab, (a, b), r in rows]
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["validate", str(path), "--target", "income", "--folds", "3", "--epochs", "3", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["task"] == "multiclass" and report["n_excluded"] == 27
+    assert {c["name"]: c["action"] for c in report["preparation"]["columns"]}["region"] == "encoded"

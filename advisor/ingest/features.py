@@ -200,17 +200,18 @@ def _read_column(series: Any, name: str, forced: bool, notes: list[str]) -> Colu
 
 
 def _numeric(values: np.ndarray, name: str, where: str) -> Column:
-    infinite = np.isinf(values)
-    if infinite.any():
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    missing = np.isnan(values)
+    n_missing = int(np.count_nonzero(missing))
+    present = values[~missing] if n_missing else values
+    if present.size and (np.isinf(present.min()) or np.isinf(present.max())):
         raise NonFiniteError(
-            f"column {name!r} holds {int(infinite.sum())} infinite values",
+            f"column {name!r} holds {int(np.isinf(present).sum())} infinite values",
             field=where,
             expected="finite numbers (NaN counts as missing)",
             got="inf",
         )
-    missing = np.isnan(values)
-    n_missing = int(missing.sum())
-    n_distinct = _distinct_numbers(values[~missing])
+    n_distinct = _distinct_numbers(present)
     column = Column(name, "numeric", "numeric", "", n_missing, n_distinct, [values], [name])
     if n_missing:
         column.reason = f"{n_missing} missing values imputed with the median, with an indicator"

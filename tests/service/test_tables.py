@@ -3,6 +3,8 @@ service through the light client all give the same profile, classes and recommen
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import advisor
@@ -72,3 +74,11 @@ def test_the_cli_says_which_columns_it_used(table, tmp_path, capsys):
     assert "customer_id (ID-like" in err and "country (constant" in err
     assert main(["recommend", str(path), "--target", "churn", "--json"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_missing_labels_over_the_wire_are_missing(client):
+    labels = pd.Series(["a", "b", np.nan, "a", None, "b"] * 20, dtype=object)
+    remote = client.recommend(labels, top_k=2)
+    assert remote.profile.classes.labels == ["a", "b"]
+    assert remote.profile.targets.n_missing == 40
+    assert remote.profile == advisor.profile(labels)
