@@ -16,6 +16,7 @@ from advisor.ingest.targets import Cleaned, clean
 from advisor.profiler import classes, counts, targets, task_rules
 from advisor.profiler.features import feature_stats
 from advisor.profiler.predictions import prediction_stats
+from advisor.profiler.residuals import residual_stats
 from advisor.schema.profile import (
     ClassStats,
     CountStats,
@@ -24,6 +25,7 @@ from advisor.schema.profile import (
     FeatureStats,
     MultilabelStats,
     PredictionStats,
+    ResidualStats,
     TargetStats,
     TaskInference,
 )
@@ -98,11 +100,13 @@ def _profile(
         notes.append(
             "task=count but targets are not non-negative integers; count statistics skipped"
         )
-    fstats = (
-        FeatureStats(**feature_stats(features, c.n_total, c.kept, categorical))
-        if features is not None
-        else None
-    )
+    fstats = rstats = None
+    if features is not None:
+        found, x, positions = feature_stats(features, c.n_total, c.kept, categorical)
+        fstats = FeatureStats(**found)
+        if inference.task == Task.REGRESSION and c.kind != "string" and c.values.ndim == 1:
+            measured = residual_stats(c.values[positions], x)
+            rstats = ResidualStats(**measured) if measured is not None else None
     pstats = (
         PredictionStats(**prediction_stats(predictions, c.n_total, inference.task))
         if predictions is not None
@@ -144,6 +148,7 @@ def _profile(
         distribution=dstats,
         features=fstats,
         predictions=pstats,
+        residuals=rstats,
         notes=notes,
     )
 

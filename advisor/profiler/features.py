@@ -29,9 +29,10 @@ SCORE_CUTOFF = -0.6
 
 def feature_stats(
     features: Any, n_rows: int, kept: np.ndarray, categorical: Sequence[str] | None = None
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
     """Outliers among the rows whose target is present (``kept``), after the preparation
-    ``validate`` gives its probes (``advisor.ingest.features``), and that preparation."""
+    ``validate`` gives its probes (``advisor.ingest.features``), and that preparation; with
+    the prepared rows it scored and their positions among the kept rows (for ``residuals``)."""
     table = read(features, n_rows, categorical)
     rows = np.flatnonzero(kept)
     preparer = FeaturePreparer(fit_rows=SCORE_ROWS).fit(table, rows)
@@ -42,7 +43,7 @@ def feature_stats(
     x = preparer.transform(table, scored).astype(np.float64)
     share, method, n_scored = _outlier_share(x)
     report = preparer.report()
-    return {
+    stats = {
         "n_rows": int(n_rows),
         "n_features": report.n_output_columns,
         "n_missing": sum(c.n_missing for c in report.columns),
@@ -51,6 +52,7 @@ def feature_stats(
         "n_scored": n_scored,
         "preparation": report,
     }
+    return stats, x, np.searchsorted(rows, scored)
 
 
 def _outlier_share(x: np.ndarray) -> tuple[float | None, str | None, int]:

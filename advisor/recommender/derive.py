@@ -37,15 +37,22 @@ def _clip(spec: ParamSpec, x: float, margin: float = 1e-6) -> float:
     return float(x)
 
 
+def _errors(p: DataProfile) -> Any:
+    """Whose scale and tails the robust losses adapt to: a quick model's residuals when the
+    features gave them (the errors a loss sees), else the targets'."""
+    return p.residuals if p.residuals is not None and p.residuals.robust_sigma else p.targets
+
+
 def _sigma_text(p: DataProfile) -> str:
-    t = p.targets
+    t = _errors(p)
+    whose = " of the residuals" if t is p.residuals else ""
     if t.robust_sigma_method == "mad":
-        return f"1.4826 × MAD {t.mad:.4g} = {t.robust_sigma:.4g}"
-    return f"{t.robust_sigma:.4g} ({t.robust_sigma_method}-based; the MAD is 0)"
+        return f"1.4826 × MAD{whose} {t.mad:.4g} = {t.robust_sigma:.4g}"
+    return f"{t.robust_sigma:.4g}{whose} ({t.robust_sigma_method}-based; the MAD is 0)"
 
 
 def huber_delta(p: DataProfile, g: Goal | None) -> Derived:
-    sigma = p.targets.robust_sigma
+    sigma = _errors(p).robust_sigma
     if not sigma:
         return None
     v = _clip(losses.get("HuberLoss").param("delta"), HUBER_K * sigma)
@@ -56,7 +63,7 @@ def huber_delta(p: DataProfile, g: Goal | None) -> Derived:
 
 
 def smoothl1_beta(p: DataProfile, g: Goal | None) -> Derived:
-    sigma = p.targets.robust_sigma
+    sigma = _errors(p).robust_sigma
     if not sigma:
         return None
     v = _clip(losses.get("SmoothL1Loss").param("beta"), HUBER_K * sigma)
@@ -67,7 +74,7 @@ def smoothl1_beta(p: DataProfile, g: Goal | None) -> Derived:
 
 
 def robust_scale(p: DataProfile, g: Goal | None) -> Derived:
-    sigma = p.targets.robust_sigma
+    sigma = _errors(p).robust_sigma
     if not sigma:
         return None
     v = _clip(losses.get("AdaptiveRobustLoss").param("scale"), sigma)
@@ -75,13 +82,15 @@ def robust_scale(p: DataProfile, g: Goal | None) -> Derived:
 
 
 def robust_alpha(p: DataProfile, g: Goal | None) -> Derived:
-    share = p.targets.outlier_share_mz or 0.0
+    errors = _errors(p)
+    share = errors.outlier_share_mz or 0.0
+    whose = "residuals" if errors is p.residuals else "targets"
     if share >= 0.05:
         return (
             0.0,
-            f"alpha = 0 (Cauchy-like) because {100 * share:.1f}% of targets are outliers by modified z > 3.5",
+            f"alpha = 0 (Cauchy-like) because {100 * share:.1f}% of {whose} are outliers by modified z > 3.5",
         )
-    return 1.0, f"alpha = 1 (pseudo-Huber) for {100 * share:.1f}% outliers by modified z > 3.5"
+    return 1.0, f"alpha = 1 (pseudo-Huber) for {100 * share:.1f}% outliers by modified z > 3.5 among {whose}"
 
 
 def _binary_counts(p: DataProfile) -> tuple[int, int] | None:

@@ -10,12 +10,52 @@ from __future__ import annotations
 
 from typing import Any
 
-from advisor.schema.profile import DataProfile
+from advisor.profiler.residuals import HEAVY_SHARE
+from advisor.schema.profile import DataProfile, ResidualStats
 from advisor.schema.recommendation import Goal
 
 
 def _pct(x: float | None) -> float | None:
     return None if x is None else 100.0 * x
+
+
+def _credible(
+    share: float | None, n: int, max_abs_mz: float | None, floor: float = 0.01
+) -> bool | None:
+    """One borderline point in a small sample is 1/n of it; only call outliers when there
+    are at least two, or one clear one (modified z >= 5), and ``floor`` of the rows."""
+    if share is None:
+        return None
+    return share >= floor and (share * n >= 1.5 or (max_abs_mz or 0.0) >= 5.0)
+
+
+def _residual_facts(f: dict[str, Any], r: ResidualStats) -> dict[str, Any]:
+    """With features, the tail facts the rules read are the residuals' (the errors a loss
+    sees); the targets' own stay available as ``y_*`` so rationales can set them side by side."""
+    r2 = "" if r.r2 is None else f", R² {r.r2:.2f}"
+    return {
+        "has_residuals": True,
+        "y_outlier_pct_mz": f["outlier_pct_mz"],
+        "y_kurtosis": f["kurtosis"],
+        "y_outliers_credible": f["outliers_credible"],
+        "y_heavy_tailed": f["heavy_tailed"],
+        "errors_of": f"the out-of-fold residuals of a {r.model} on the features ({r.n_rows} rows{r2})",
+        "outlier_pct_mz": _pct(r.outlier_share_mz),
+        "outlier_pct_iqr": _pct(r.outlier_share_iqr),
+        "outlier_severity": r.outlier_severity,
+        "max_abs_mz": r.max_abs_mz,
+        "kurtosis": r.excess_kurtosis,
+        # a quick model's few large misses inflate the kurtosis of Gaussian noise; the
+        # fences are robust to them (``advisor.profiler.residuals``)
+        "tails": None if r.outlier_share_iqr is None else f"{100 * r.outlier_share_iqr:.1f}% outside the IQR fences",
+        "heavy_tailed": r.heavy_tailed,
+        # a quick model's misses of a steep signal put up to 1.2% of Gaussian noise past
+        # modified z 3.5; Student-t noise with 3 degrees of freedom puts 3% there
+        "outliers_credible": _credible(r.outlier_share_mz, r.n_rows, r.max_abs_mz, HEAVY_SHARE),
+        "resid_r2": r.r2,
+        "resid_scale_trend": r.scale_trend,
+        "heteroscedastic": r.heteroscedastic,
+    }
 
 
 def facts(profile: DataProfile, goal: Goal | None) -> dict[str, Any]:
@@ -41,14 +81,10 @@ def facts(profile: DataProfile, goal: Goal | None) -> dict[str, Any]:
         "outlier_severity": t.outlier_severity,
         "max_abs_mz": t.max_abs_mz,
         "heavy_tailed": t.heavy_tailed,
-        # One borderline point in a small sample is 1/n of it; only call outliers when there
-        # are at least two, or one clear one (modified z >= 5).
-        "outliers_credible": (
-            None
-            if t.outlier_share_mz is None
-            else t.outlier_share_mz >= 0.01
-            and (t.outlier_share_mz * t.n_used >= 1.5 or (t.max_abs_mz or 0.0) >= 5.0)
-        ),
+        "outliers_credible": _credible(t.outlier_share_mz, t.n_used, t.max_abs_mz),
+        "errors_of": "targets",
+        "tails": None if t.excess_kurtosis is None else f"excess kurtosis {t.excess_kurtosis:.2f}",
+        "has_residuals": False,
         "zero_pct": _pct(t.share_zeros),
         "negative_pct": _pct(t.share_negative),
         "n_outputs": t.shape[1] if len(t.shape) == 2 else 1,
@@ -103,6 +139,9 @@ def facts(profile: DataProfile, goal: Goal | None) -> dict[str, Any]:
     x = profile.features
     if x is not None:
         f.update(n_features=x.n_features, feature_outlier_pct=_pct(x.outlier_share))
+    r = profile.residuals
+    if r is not None:
+        f.update(_residual_facts(f, r))
     p = profile.predictions
     if p is not None:
         f.update(pred_format=p.format, pred_encoding=p.encoding, pred_min=p.min, pred_max=p.max)

@@ -143,8 +143,8 @@ RULES: tuple[Rule, ...] = (
             ("outliers_credible", "==", False),
             ("heavy_tailed", "==", False),
         ),
-        "no credible outliers ({outlier_pct_mz:.1f}% of targets by modified z > 3.5, at most one borderline "
-        "point) and excess kurtosis {kurtosis:.2f}: well-behaved data, where MSE gives the tight fit "
+        "no credible outliers ({outlier_pct_mz:.1f}% of {errors_of} by modified z > 3.5, at most one "
+        "borderline point) and {tails}: well-behaved errors, where MSE gives the tight fit "
         "(guide 000, table row L2 Loss (MSE))",
         favour={"MSELoss": 3.0},
     ),
@@ -152,7 +152,7 @@ RULES: tuple[Rule, ...] = (
         "huber-outliers",
         "guide 000, table row Huber",
         (("task", "==", "regression"), ("outliers_credible", "==", True)),
-        "{outlier_pct_mz:.1f}% of targets are outliers by modified z > 3.5; L1/Huber reduce their pull "
+        "{outlier_pct_mz:.1f}% of {errors_of} are outliers by modified z > 3.5; L1/Huber reduce their pull "
         "(guide 000, table row Huber)",
         favour={
             "HuberLoss": 4.0,
@@ -180,12 +180,52 @@ RULES: tuple[Rule, ...] = (
         "mse-heavy-tails",
         "guide 000, table row L2 Loss (MSE)",
         (("task", "==", "regression"), ("heavy_tailed", "==", True)),
-        "excess kurtosis {kurtosis:.2f}, {outlier_pct_mz:.1f}% outliers by modified z > 3.5 and "
+        "{tails}, {outlier_pct_mz:.1f}% of {errors_of} outliers by modified z > 3.5 and "
         "{outlier_pct_iqr:.1f}% outside the IQR fences: heavy tails, "
         "where squared errors let the largest residuals dominate the gradient (guide 000: MSE is 'much more "
         "sensitive to outliers')",
         favour={"MSELoss": -4.0},
         avoid=("MSELoss",),
+    ),
+    Rule(
+        "tails-are-signal",
+        "guide 000, table row Huber (its outliers are errors)",
+        (
+            ("task", "==", "regression"),
+            ("has_residuals", "==", True),
+            ("outliers_credible", "==", False),
+            ("heavy_tailed", "==", False),
+            ("y_outliers_credible", "==", True),
+        ),
+        "the targets themselves have {y_outlier_pct_mz:.1f}% outliers by modified z > 3.5 (excess kurtosis "
+        "{y_kurtosis:.2f}), but {errors_of} have {outlier_pct_mz:.1f}%: the tails are signal the features "
+        "explain, not noise, so nothing asks a loss to resist them (guide 000, table row Huber: its outliers "
+        "are errors)",
+        favour={"MSELoss": 1.0},
+    ),
+    Rule(
+        "noise-behind-signal",
+        "guide 000, table row Huber",
+        (
+            ("task", "==", "regression"),
+            ("has_residuals", "==", True),
+            ("outliers_credible", "==", True),
+            ("y_outliers_credible", "==", False),
+        ),
+        "the targets look well-behaved ({y_outlier_pct_mz:.1f}% outliers by modified z > 3.5, excess kurtosis "
+        "{y_kurtosis:.2f}), but {outlier_pct_mz:.1f}% of {errors_of} are outliers: the signal hides "
+        "heavy-tailed noise, and the noise is what a loss sees (guide 000, table row Huber)",
+        favour={"HuberLoss": 1.0, "L1Loss": 0.5},
+        params=HUBER_PARAMS,
+    ),
+    Rule(
+        "heteroscedastic-residuals",
+        "past the guides: Nix & Weigend 1994, mean-variance estimation",
+        (("task", "==", "regression"), ("heteroscedastic", "==", True)),
+        "the spread of {errors_of} follows the prediction (Spearman rho {resid_scale_trend:.2f} between "
+        "|residual| and prediction): GaussianNLLLoss learns a variance per row, so large-noise rows stop "
+        "dominating a squared error (past the guides: Nix & Weigend 1994)",
+        favour={"GaussianNLLLoss": 3.0},
     ),
     Rule(
         "smoothl1-correction",

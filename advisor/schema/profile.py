@@ -25,6 +25,7 @@ __all__ = [
     "FeatureStats",
     "MultilabelStats",
     "PredictionStats",
+    "ResidualStats",
     "TargetStats",
     "TaskInference",
 ]
@@ -198,6 +199,35 @@ class PredictionStats(_Model):
     rows_sum_to_one: bool | None = None
 
 
+class ResidualStats(_Model):
+    """What a quick model of the features leaves unexplained: the errors a loss actually sees.
+
+    The outlier and tail facts mean what ``TargetStats``' do, measured on the out-of-fold
+    residuals of a cross-fitted baseline instead of on the targets.
+    """
+
+    model: str = Field(description="the baseline whose residuals these are")
+    method: str = Field(description="how it was fitted, and on how many rows")
+    n_rows: int
+    r2: float | None = Field(description="out-of-fold R² of the baseline")
+    mad: float | None = None
+    robust_sigma: float | None = None
+    robust_sigma_method: Literal["mad", "iqr", "std"] | None = None
+    skew: float | None = None
+    excess_kurtosis: float | None = None
+    outlier_share_mz: float | None = None
+    outlier_share_iqr: float | None = None
+    outlier_severity: float | None = None
+    max_abs_mz: float | None = None
+    heavy_tailed: bool = False
+    scale_trend: float | None = Field(
+        default=None, description="Spearman correlation of |residual| with the prediction"
+    )
+    heteroscedastic: bool = Field(
+        default=False, description="|scale_trend| >= 0.2 with p < 0.01: the noise grows or shrinks"
+    )
+
+
 class DataProfile(_Model):
     task: TaskInference
     targets: TargetStats
@@ -207,4 +237,5 @@ class DataProfile(_Model):
     distribution: DistributionStats | None = None
     features: FeatureStats | None = None
     predictions: PredictionStats | None = None
+    residuals: ResidualStats | None = None
     notes: list[str] = Field(default_factory=list)

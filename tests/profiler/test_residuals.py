@@ -1,0 +1,78 @@
+"""Advice from what a quick model leaves unexplained, checked against scikit-learn and numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import RidgeCV
+from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import advisor
+
+N = 4000
+WEIGHTS = np.array([3.0, 2.0, -2.0, 1.0, 4.0])
+ROBUST = {"HuberLoss", "L1Loss", "SmoothL1Loss", "AdaptiveRobustLoss", "LogCoshLoss"}
+
+
+def _x(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(N, 5))
+
+
+def test_heavy_tailed_noise_under_a_strong_signal_gets_a_robust_loss():
+    x = _x(1)
+    y = x @ WEIGHTS + np.random.default_rng(2).standard_t(3, N)
+    marginal = advisor.recommend(y)
+    conditional = advisor.recommend(y, features=x)
+    assert marginal.best.loss == "MSELoss"  # y alone looks nearly Gaussian
+    assert conditional.best.loss in ROBUST
+    residuals = conditional.profile.residuals
+    assert residuals.heavy_tailed and residuals.r2 > 0.8
+    said = " ".join(r for c in conditional.candidates for r in c.rationale)
+    assert "the targets look well-behaved" in said and "out-of-fold residuals" in said
+
+
+def test_a_skewed_signal_with_gaussian_errors_keeps_the_squared_error():
+    x = _x(3)
+    y = np.exp(x[:, 0]) + np.random.default_rng(4).normal(0, 0.3, N)
+    assert advisor.recommend(y).best.loss in ROBUST  # the marginal y is skewed, with outliers
+    conditional = advisor.recommend(y, features=x)
+    assert conditional.best.loss == "MSELoss"
+    said = " ".join(r for c in conditional.candidates for r in c.rationale)
+    assert "the tails are signal the features explain" in said
+
+
+def test_noise_that_grows_with_the_prediction_is_reported_and_points_to_a_variance_loss():
+    x = _x(5)
+    signal = x @ WEIGHTS
+    y = signal + np.random.default_rng(6).normal(size=N) * 0.3 * (signal - signal.min() + 0.5)
+    rec = advisor.recommend(y, features=x, top_k=8)
+    assert rec.profile.residuals.heteroscedastic and rec.profile.residuals.scale_trend > 0.2
+    gaussian = next(c for c in rec.candidates if c.loss == "GaussianNLLLoss")
+    assert any("Spearman rho" in r for r in gaussian.rationale)
+
+
+def test_residual_facts_equal_a_ridge_fit_by_hand():
+    x = _x(7)
+    y = x @ WEIGHTS + np.random.default_rng(8).standard_t(3, N)
+    residuals = advisor.profile(y, features=x).residuals
+    assert residuals.model == "ridge regression"  # a linear signal: the ridge fits best
+    ridge = make_pipeline(StandardScaler(), RidgeCV(np.logspace(-3, 3, 7)))
+    oof = y - cross_val_predict(ridge, x, y, cv=KFold(3, shuffle=True, random_state=0))
+    median = np.median(oof)
+    mad = np.median(np.abs(oof - median))
+    share = np.mean(0.6745 * np.abs(oof - median) / mad > 3.5)
+    # the profile reads the features as the models do, in float32
+    assert residuals.mad == pytest.approx(mad, rel=1e-5)
+    assert residuals.outlier_share_mz == pytest.approx(share, abs=1 / N)
+    assert residuals.r2 == pytest.approx(1 - np.mean(oof**2) / np.var(y), rel=1e-5)
+    rec = advisor.recommend(y, features=x)
+    huber = next(c for c in rec.candidates if c.loss == "HuberLoss")
+    assert huber.params["delta"] == pytest.approx(1.345 * 1.4826 * mad, rel=1e-5)
+
+
+def test_no_residuals_without_features_or_for_classes():
+    x = _x(9)
+    assert advisor.profile(x[:, 0]).residuals is None
+    assert advisor.profile((x[:, 0] > 0).astype(int), features=x).residuals is None
