@@ -47,6 +47,10 @@ def load() -> tuple[torch.Tensor, ...]:
 def main() -> None:
     x_train, y_train, x_test, y_test = load()
     rec = advisor.recommend(y_train.numpy(), features=x_train.numpy())
+    # The model below predicts one value per row: search the losses that take
+    # (prediction, target), not those that also want a variance (GaussianNLLLoss).
+    two_inputs = [c for c in rec.candidates if len(advisor.losses.get(c.loss).inputs) == 2]
+    rec = rec.model_copy(update={"candidates": two_inputs})
 
     def objective(trial: optuna.Trial) -> float:
         loss_fn = build_loss(trial, rec)

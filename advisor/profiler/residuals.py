@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from advisor.profiler import targets
+from advisor.schema.profile import Tails
 
 SAMPLE_ROWS = 10_000
 MIN_ROWS = 50
@@ -36,20 +37,6 @@ TREE_ROUNDS = 50
 TREND_MIN = 0.2
 TREND_P = 0.01
 HEAVY_SHARE = 0.02
-
-_TAIL_FIELDS = (
-    "mad",
-    "robust_sigma",
-    "robust_sigma_method",
-    "skew",
-    "excess_kurtosis",
-    "outlier_share_mz",
-    "outlier_share_iqr",
-    "outlier_severity",
-    "max_abs_mz",
-    "heavy_tailed",
-)
-
 
 def residual_stats(y: np.ndarray, x: np.ndarray, seed: int = 0) -> dict[str, Any] | None:
     """Fields of ``ResidualStats`` for 1-D numeric targets ``y`` and prepared features ``x``
@@ -64,7 +51,7 @@ def residual_stats(y: np.ndarray, x: np.ndarray, seed: int = 0) -> dict[str, Any
     fitted = {name: _out_of_fold(model, x, y, seed) for name, model in _baselines(y.size, seed)}
     name, prediction = min(fitted.items(), key=lambda kv: float(np.median(np.abs(y - kv[1]))))
     residual = y - prediction
-    out = {k: v for k, v in targets.numeric_stats(residual).items() if k in _TAIL_FIELDS}
+    out = {k: v for k, v in targets.numeric_stats(residual).items() if k in Tails.model_fields}
     out["heavy_tailed"] = bool((out["outlier_share_mz"] or 0.0) > HEAVY_SHARE)
     variance = float(np.var(y))
     trend, p_value = _scale_trend(residual, prediction)

@@ -26,6 +26,7 @@ __all__ = [
     "MultilabelStats",
     "PredictionStats",
     "ResidualStats",
+    "Tails",
     "TargetStats",
     "TaskInference",
 ]
@@ -63,21 +64,9 @@ class TaskInference(_Model):
         return self.task.value
 
 
-class TargetStats(_Model):
-    """Shape, missingness and the distribution facts that drive regression loss choice."""
+class Tails(_Model):
+    """Outliers and tail weight of a set of numbers: the targets, or a model's residuals."""
 
-    n: int = Field(description="rows given, missing ones included")
-    n_missing: int
-    n_used: int
-    shape: list[int]
-    kind: Literal["numeric", "string", "boolean"]
-    n_distinct: int
-    is_integer: bool
-    min: float | None = None
-    max: float | None = None
-    mean: float | None = None
-    std: float | None = None
-    median: float | None = None
     skew: float | None = None
     excess_kurtosis: float | None = None
     mad: float | None = Field(default=None, description="median absolute deviation")
@@ -94,6 +83,23 @@ class TargetStats(_Model):
     )
     max_abs_mz: float | None = None
     heavy_tailed: bool = False
+
+
+class TargetStats(Tails):
+    """Shape, missingness and the distribution facts that drive regression loss choice."""
+
+    n: int = Field(description="rows given, missing ones included")
+    n_missing: int
+    n_used: int
+    shape: list[int]
+    kind: Literal["numeric", "string", "boolean"]
+    n_distinct: int
+    is_integer: bool
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+    std: float | None = None
+    median: float | None = None
     share_zeros: float | None = None
     share_negative: float | None = None
 
@@ -199,7 +205,7 @@ class PredictionStats(_Model):
     rows_sum_to_one: bool | None = None
 
 
-class ResidualStats(_Model):
+class ResidualStats(Tails):
     """What a quick model of the features leaves unexplained: the errors a loss actually sees.
 
     The outlier and tail facts mean what ``TargetStats``' do, measured on the out-of-fold
@@ -210,16 +216,6 @@ class ResidualStats(_Model):
     method: str = Field(description="how it was fitted, and on how many rows")
     n_rows: int
     r2: float | None = Field(description="out-of-fold R² of the baseline")
-    mad: float | None = None
-    robust_sigma: float | None = None
-    robust_sigma_method: Literal["mad", "iqr", "std"] | None = None
-    skew: float | None = None
-    excess_kurtosis: float | None = None
-    outlier_share_mz: float | None = None
-    outlier_share_iqr: float | None = None
-    outlier_severity: float | None = None
-    max_abs_mz: float | None = None
-    heavy_tailed: bool = False
     scale_trend: float | None = Field(
         default=None, description="Spearman correlation of |residual| with the prediction"
     )
