@@ -86,6 +86,8 @@ class Recommendation(_Model):
         for i, c in enumerate(self.candidates, 1):
             lines.append(f"  {i}. {c.call_text()}  [score {c.score:.2f}]")
             lines.extend(f"     - {r}" for r in c.rationale)
+            if c.rules:
+                lines.append(f"     rules: {', '.join(c.rules)} (docs/decision-table.md)")
         if self.avoid:
             lines.append("Avoid:")
             for a in self.avoid:
