@@ -104,8 +104,9 @@ def _profile(
     if features is not None:
         found, x, positions = feature_stats(features, c.n_total, c.kept, categorical)
         fstats = FeatureStats(**found)
-        if inference.task == Task.REGRESSION and c.kind != "string" and c.values.ndim == 1:
-            measured = residual_stats(c.values[positions], x)
+        if inference.task in (Task.REGRESSION, Task.COUNT) and c.kind != "string" and c.values.ndim == 1:
+            count = inference.task == Task.COUNT and count_section is not None
+            measured = residual_stats(c.values[positions], x, count=count)
             rstats = ResidualStats(**measured) if measured is not None else None
     pstats = (
         PredictionStats(**prediction_stats(predictions, c.n_total, inference.task))

@@ -12,6 +12,13 @@ cross-validation), which a linear signal needs, and, from ``MIN_TREE_ROWS`` rows
 scikit-learn's ``HistGradientBoostingRegressor`` (50 rounds), which non-linear signal needs.
 Heteroscedasticity is the Spearman correlation of |residual| with the prediction.
 
+For counts the baselines are a Poisson GLM (``PoissonRegressor``) and, from ``MIN_TREE_ROWS``
+rows on, gradient boosting with the Poisson loss; the better by out-of-fold Poisson deviance
+gives the dispersion given X: Pearson's chi-square over its degrees of freedom, tested
+against Poisson's 1 as ``counts`` tests the marginal variance/mean, and the negative
+binomial's alpha by moments ((y - mu)² - y) / mu² (Cameron & Trivedi). Covariates alone make
+a marginal count overdispersed; what a count loss must absorb is the dispersion left given X.
+
 Heavy tails are read from the outlier share alone (``HEAVY_SHARE`` beyond modified z 3.5;
 Gaussian errors put 0.05% there), not from the kurtosis: where a quick model misses the
 extremes of a steep signal, a few residuals are huge and the kurtosis with them, though the
@@ -38,9 +45,12 @@ TREND_MIN = 0.2
 TREND_P = 0.01
 HEAVY_SHARE = 0.02
 
-def residual_stats(y: np.ndarray, x: np.ndarray, seed: int = 0) -> dict[str, Any] | None:
+def residual_stats(
+    y: np.ndarray, x: np.ndarray, count: bool = False, seed: int = 0
+) -> dict[str, Any] | None:
     """Fields of ``ResidualStats`` for 1-D numeric targets ``y`` and prepared features ``x``
-    (rows aligned); None when there are too few rows to cross-fit."""
+    (rows aligned), of a regression or (``count``) of counts; None when there are too few
+    rows to cross-fit."""
     if y.ndim != 1 or y.size < MIN_ROWS or x.shape[1] == 0:
         return None
     rng = np.random.default_rng(seed)
@@ -48,14 +58,18 @@ def residual_stats(y: np.ndarray, x: np.ndarray, seed: int = 0) -> dict[str, Any
         rows = np.sort(rng.choice(y.size, SAMPLE_ROWS, replace=False))
         y, x = y[rows], x[rows]
     x = x.astype(np.float64)
-    fitted = {name: _out_of_fold(model, x, y, seed) for name, model in _baselines(y.size, seed)}
-    name, prediction = min(fitted.items(), key=lambda kv: float(np.median(np.abs(y - kv[1]))))
+    baselines = _count_baselines(y.size, seed) if count else _baselines(y.size, seed)
+    fitted = {name: _out_of_fold(model, x, y, seed) for name, model in baselines}
+    fit = _poisson_deviance if count else _median_abs
+    name, prediction = min(fitted.items(), key=lambda kv: fit(y, kv[1]))
     residual = y - prediction
     out = {k: v for k, v in targets.numeric_stats(residual).items() if k in Tails.model_fields}
     out["heavy_tailed"] = bool((out["outlier_share_mz"] or 0.0) > HEAVY_SHARE)
     variance = float(np.var(y))
     trend, p_value = _scale_trend(residual, prediction)
+    dispersion = _dispersion(y, prediction, x.shape[1]) if count else {}
     return {
+        **dispersion,
         "model": name,
         "method": f"{FOLDS}-fold cross-fitted on {y.size} rows (seed {seed}), out-of-fold residuals",
         "n_rows": int(y.size),
@@ -79,6 +93,52 @@ def _baselines(n: int, seed: int) -> list[tuple[str, Any]]:
         tree = HistGradientBoostingRegressor(max_iter=TREE_ROUNDS, early_stopping=False, random_state=seed)
         models.append(("gradient-boosting model", tree))
     return models
+
+
+def _count_baselines(n: int, seed: int) -> list[tuple[str, Any]]:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.linear_model import PoissonRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    models = [("Poisson GLM", make_pipeline(StandardScaler(), PoissonRegressor(alpha=1e-4, max_iter=300)))]
+    if n >= MIN_TREE_ROWS:
+        tree = HistGradientBoostingRegressor(
+            loss="poisson", max_iter=TREE_ROUNDS, early_stopping=False, random_state=seed
+        )
+        models.append(("gradient-boosting model (Poisson loss)", tree))
+    return models
+
+
+def _median_abs(y: np.ndarray, prediction: np.ndarray) -> float:
+    return float(np.median(np.abs(y - prediction)))
+
+
+def _poisson_deviance(y: np.ndarray, prediction: np.ndarray) -> float:
+    mu = np.maximum(prediction, 1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term = np.where(y > 0, y * np.log(y / mu), 0.0)
+    return float(np.mean(2.0 * (term - (y - mu))))
+
+
+def _dispersion(y: np.ndarray, prediction: np.ndarray, d: int) -> dict[str, Any]:
+    """Pearson chi-square / df given X, its test against 1, and the NB alpha by moments."""
+    from scipy import stats
+
+    from advisor.profiler.counts import OVERDISPERSION_ALPHA, OVERDISPERSION_EFFECT
+
+    mu = np.maximum(prediction, 1e-9)
+    df = max(y.size - d - 1, 1)
+    chi2 = float(np.sum((y - mu) ** 2 / mu))
+    dispersion = chi2 / df
+    p_value = float(stats.chi2.sf(chi2, df))
+    alpha = max(float(np.sum(((y - mu) ** 2 - y) / mu**2)) / df, 0.0)
+    return {
+        "pearson_dispersion": dispersion,
+        "dispersion_p_value": p_value,
+        "overdispersed": bool(p_value < OVERDISPERSION_ALPHA and dispersion > OVERDISPERSION_EFFECT),
+        "nb_alpha": alpha,
+    }
 
 
 def _out_of_fold(model: Any, x: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:

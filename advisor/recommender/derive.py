@@ -242,6 +242,14 @@ def nb_dispersion(p: DataProfile, g: Goal | None) -> Derived:
     if c is None:
         return None
     spec = losses.get("NegativeBinomialNLLLoss").param("dispersion")
+    r = p.residuals
+    if r is not None and r.nb_alpha is not None:
+        v = _clip(spec, max(r.nb_alpha, 1e-3))
+        return (
+            v,
+            f"dispersion = mean of ((y - mu)² - y) / mu² over the out-of-fold means mu of a {r.model} "
+            f"on the features = {v:.4g}: the extra variance the features leave",
+        )
     v = _clip(spec, max(c.nb_alpha, 1e-3))
     return (
         v,

@@ -58,6 +58,21 @@ def _residual_facts(f: dict[str, Any], r: ResidualStats) -> dict[str, Any]:
     }
 
 
+def _dispersion_facts(f: dict[str, Any], r: ResidualStats) -> dict[str, Any]:
+    """With features, counts are over- or equidispersed given X: the dispersion facts the
+    rules read are the baseline's; the marginal ones stay as ``y_*``."""
+    return {
+        "has_residuals": True,
+        "y_dispersion_index": f.get("dispersion_index"),
+        "y_overdispersed": f.get("overdispersed"),
+        "dispersion_what": f"given the features, Pearson chi-square/df of a {r.model} ({r.n_rows} rows)",
+        "dispersion_index": r.pearson_dispersion,
+        "overdispersion_p": r.dispersion_p_value,
+        "overdispersed": r.overdispersed,
+        "nb_alpha": r.nb_alpha,
+    }
+
+
 def facts(profile: DataProfile, goal: Goal | None) -> dict[str, Any]:
     t = profile.targets
     f: dict[str, Any] = {
@@ -105,6 +120,7 @@ def facts(profile: DataProfile, goal: Goal | None) -> dict[str, Any]:
             zero_pct_expected_poisson=100.0 * c.expected_zero_share_poisson,
             excess_zero_pct=100.0 * c.excess_zero_share,
             zero_inflated=c.zero_inflated,
+            dispersion_what="variance/mean",
         )
     k = profile.classes
     if k is not None:
@@ -140,7 +156,9 @@ def facts(profile: DataProfile, goal: Goal | None) -> dict[str, Any]:
     if x is not None:
         f.update(n_features=x.n_features, feature_outlier_pct=_pct(x.outlier_share))
     r = profile.residuals
-    if r is not None:
+    if r is not None and r.pearson_dispersion is not None:
+        f.update(_dispersion_facts(f, r))
+    elif r is not None:
         f.update(_residual_facts(f, r))
     p = profile.predictions
     if p is not None:

@@ -272,7 +272,7 @@ RULES: tuple[Rule, ...] = (
         favour={"PoissonNLLLoss": 5.0, "NegativeBinomialNLLLoss": 2.0, "TweedieLoss": 1.5},
         say={
             "NegativeBinomialNLLLoss": "the negative binomial generalises Poisson with a dispersion alpha; "
-            "measured variance/mean is {dispersion_index:.2f} (past the guides)",
+            "{dispersion_what} is {dispersion_index:.2f} (past the guides)",
             "TweedieLoss": "Tweedie with power in (1, 2) is a compound Poisson-Gamma for counts with many zeros "
             "({zero_pct:.1f}% here) (past the guides)",
         },
@@ -290,11 +290,25 @@ RULES: tuple[Rule, ...] = (
         "count-overdispersed",
         "past the guides: negative binomial",
         (("task", "==", "count"), ("overdispersed", "==", True)),
-        "variance/mean = {dispersion_index:.2f} (dispersion test p = {overdispersion_p:.2g}): Poisson forces "
+        "{dispersion_what} = {dispersion_index:.2f} (dispersion test p = {overdispersion_p:.2g}): Poisson forces "
         "variance = mean; the negative binomial's alpha absorbs the extra variance (past the guides: "
         "negative binomial)",
         favour={"NegativeBinomialNLLLoss": 4.0, "PoissonNLLLoss": -1.0},
         params={"NegativeBinomialNLLLoss": {"dispersion": "nb_dispersion"}},
+    ),
+    Rule(
+        "dispersion-from-covariates",
+        "past the guides: negative binomial",
+        (
+            ("task", "==", "count"),
+            ("has_residuals", "==", True),
+            ("overdispersed", "==", False),
+            ("y_overdispersed", "==", True),
+        ),
+        "the counts' own variance/mean is {y_dispersion_index:.2f}, but {dispersion_what} is "
+        "{dispersion_index:.2f}: the features explain the extra variance, and Poisson fits what is left "
+        "(past the guides: negative binomial)",
+        favour={"PoissonNLLLoss": 2.0},
     ),
     Rule(
         "count-zero-inflated",

@@ -222,6 +222,13 @@ class ResidualStats(Tails):
     heteroscedastic: bool = Field(
         default=False, description="|scale_trend| >= 0.2 with p < 0.01: the noise grows or shrinks"
     )
+    # counts only: the dispersion left given X
+    pearson_dispersion: float | None = Field(
+        default=None, description="Pearson chi-square / df of the count baseline; 1 for Poisson"
+    )
+    dispersion_p_value: float | None = None
+    overdispersed: bool | None = None
+    nb_alpha: float | None = Field(default=None, description="NB alpha given X, by moments")
 
 
 class DataProfile(_Model):

@@ -76,3 +76,33 @@ def test_no_residuals_without_features_or_for_classes():
     x = _x(9)
     assert advisor.profile(x[:, 0]).residuals is None
     assert advisor.profile((x[:, 0] > 0).astype(int), features=x).residuals is None
+
+
+def _counts(seed: int, alpha: float | None) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(N, 3))
+    mu = np.exp(0.5 + 0.8 * x[:, 0] - 0.5 * x[:, 1])
+    if alpha is None:
+        return rng.poisson(mu), x
+    return rng.negative_binomial(1 / alpha, 1 / (1 + alpha * mu)), x
+
+
+def test_counts_overdispersed_only_through_their_covariates_get_poisson():
+    y, x = _counts(10, None)
+    marginal = advisor.recommend(y)
+    assert marginal.profile.counts.overdispersed and marginal.best.loss == "NegativeBinomialNLLLoss"
+    conditional = advisor.recommend(y, features=x)
+    residuals = conditional.profile.residuals
+    assert residuals.overdispersed is False
+    assert residuals.pearson_dispersion == pytest.approx(1.0, abs=0.15)
+    assert conditional.best.loss == "PoissonNLLLoss"
+    assert "dispersion-from-covariates" in conditional.best.rules
+
+
+def test_counts_overdispersed_given_their_covariates_get_the_negative_binomial_alpha():
+    y, x = _counts(11, 0.8)
+    rec = advisor.recommend(y, features=x)
+    assert rec.profile.residuals.overdispersed
+    assert rec.best.loss == "NegativeBinomialNLLLoss"
+    assert rec.best.params["dispersion"] == pytest.approx(0.8, rel=0.25)
+    assert rec.profile.counts.nb_alpha > 1.5 * rec.best.params["dispersion"]  # the marginal one mixes in X
