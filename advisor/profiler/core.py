@@ -12,11 +12,12 @@ from typing import Any
 import numpy as np
 
 from advisor.errors import DTypeError, LabelOutOfRangeError
+from advisor.ingest.labels import ClassLabels
 from advisor.ingest.targets import Cleaned, clean
 from advisor.profiler import classes, counts, targets, task_rules
 from advisor.profiler.features import feature_stats
 from advisor.profiler.predictions import prediction_stats
-from advisor.profiler.residuals import residual_stats
+from advisor.profiler.residuals import label_noise_stats, residual_stats
 from advisor.schema.profile import (
     ClassStats,
     CountStats,
@@ -107,6 +108,10 @@ def _profile(
         if inference.task in (Task.REGRESSION, Task.COUNT) and c.kind != "string" and c.values.ndim == 1:
             count = inference.task == Task.COUNT and count_section is not None
             measured = residual_stats(c.values[positions], x, count=count)
+            rstats = ResidualStats(**measured) if measured is not None else None
+        elif cstats is not None and cstats.encoding == "labels" and c.values.ndim == 1:
+            codes = ClassLabels.of(c.values).encode(c.values)
+            measured = label_noise_stats(codes[positions], x)
             rstats = ResidualStats(**measured) if measured is not None else None
     pstats = (
         PredictionStats(**prediction_stats(predictions, c.n_total, inference.task))

@@ -19,6 +19,12 @@ against Poisson's 1 as ``counts`` tests the marginal variance/mean, and the nega
 binomial's alpha by moments ((y - mu)² - y) / mu² (Cameron & Trivedi). Covariates alone make
 a marginal count overdispersed; what a count loss must absorb is the dispersion left given X.
 
+For classes the baselines are a logistic regression and, from ``MIN_TREE_ROWS`` rows on,
+gradient boosting, the better by out-of-fold log-loss. A confident mistake is a row whose
+true class gets probability below ``MISTAKE_P`` while another class gets at least
+``CONFIDENT_P``: a model that separates the classes that well elsewhere is more likely
+looking at a wrong label than at a hard row, so their share estimates label noise.
+
 Heavy tails are read from the outlier share alone (``HEAVY_SHARE`` beyond modified z 3.5;
 Gaussian errors put 0.05% there), not from the kurtosis: where a quick model misses the
 extremes of a steep signal, a few residuals are huge and the kurtosis with them, though the
@@ -44,6 +50,8 @@ TREE_ROUNDS = 50
 TREND_MIN = 0.2
 TREND_P = 0.01
 HEAVY_SHARE = 0.02
+MISTAKE_P = 0.1
+CONFIDENT_P = 0.8
 
 def residual_stats(
     y: np.ndarray, x: np.ndarray, count: bool = False, seed: int = 0
@@ -80,6 +88,60 @@ def residual_stats(
             trend is not None and abs(trend) >= TREND_MIN and p_value is not None and p_value < TREND_P
         ),
     }
+
+
+def label_noise_stats(codes: np.ndarray, x: np.ndarray, seed: int = 0) -> dict[str, Any] | None:
+    """Fields of ``ResidualStats`` for class indices ``codes`` (0..C-1) and prepared features
+    ``x``: the baseline's out-of-fold accuracy and share of confident mistakes."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    if codes.size < MIN_ROWS or x.shape[1] == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    if codes.size > SAMPLE_ROWS:
+        rows = np.sort(rng.choice(codes.size, SAMPLE_ROWS, replace=False))
+        codes, x = codes[rows], x[rows]
+    present, codes = np.unique(codes, return_inverse=True)
+    if present.size < 2 or np.bincount(codes).min() < FOLDS:
+        return None  # too few rows of some class to hold one out in every fold
+    x = x.astype(np.float64)
+    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
+    fitted = {}
+    for name, model in _class_baselines(codes.size, seed):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence notes of a quick baseline
+            fitted[name] = cross_val_predict(model, x, codes, cv=folds, method="predict_proba")
+    rows = np.arange(codes.size)
+
+    def log_loss(p: np.ndarray) -> float:
+        return float(-np.mean(np.log(np.clip(p[rows, codes], 1e-12, None))))
+
+    name, proba = min(fitted.items(), key=lambda kv: log_loss(kv[1]))
+    p_true = proba[rows, codes]
+    others = proba.copy()
+    others[rows, codes] = -1.0
+    confident = (p_true < MISTAKE_P) & (others.max(axis=1) >= CONFIDENT_P)
+    return {
+        "model": name,
+        "method": f"{FOLDS}-fold cross-fitted on {codes.size} rows (seed {seed}), out-of-fold probabilities",
+        "n_rows": int(codes.size),
+        "r2": None,
+        "accuracy": float(np.mean(proba.argmax(axis=1) == codes)),
+        "confident_mistake_share": float(confident.mean()),
+    }
+
+
+def _class_baselines(n: int, seed: int) -> list[tuple[str, Any]]:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    models = [("logistic regression", make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)))]
+    if n >= MIN_TREE_ROWS:
+        tree = HistGradientBoostingClassifier(max_iter=TREE_ROUNDS, early_stopping=False, random_state=seed)
+        models.append(("gradient-boosting model", tree))
+    return models
 
 
 def _baselines(n: int, seed: int) -> list[tuple[str, Any]]:

@@ -286,6 +286,15 @@ def label_smoothing(p: DataProfile, g: Goal | None) -> Derived:
     c = p.classes
     if c is None:
         return None
+    r = p.residuals
+    if r is not None and r.confident_mistake_share is not None:
+        share = r.confident_mistake_share
+        v = round(min(max(share, 0.05), 0.3), 2)
+        return (
+            v,
+            f"label_smoothing = {v}: the share of confident mistakes ({100 * share:.1f}%) as the "
+            f"noise rate, within [0.05, 0.3]",
+        )
     v = 0.1
     return (
         v,

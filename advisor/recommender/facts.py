@@ -14,6 +14,9 @@ from advisor.profiler.residuals import HEAVY_SHARE
 from advisor.schema.profile import DataProfile, ResidualStats
 from advisor.schema.recommendation import Goal
 
+#: confident mistakes beyond this share of rows read as label noise
+LABEL_NOISE_SHARE = 0.03
+
 
 def _pct(x: float | None) -> float | None:
     return None if x is None else 100.0 * x
@@ -158,6 +161,14 @@ def facts(profile: DataProfile, goal: Goal | None) -> dict[str, Any]:
     r = profile.residuals
     if r is not None and r.pearson_dispersion is not None:
         f.update(_dispersion_facts(f, r))
+    elif r is not None and r.confident_mistake_share is not None:
+        f.update(
+            has_residuals=True,
+            errors_of=f"the out-of-fold probabilities of a {r.model} on the features "
+            f"({r.n_rows} rows, accuracy {r.accuracy:.2f})",
+            confident_mistake_pct=100.0 * r.confident_mistake_share,
+            label_noise=r.confident_mistake_share >= LABEL_NOISE_SHARE,
+        )
     elif r is not None:
         f.update(_residual_facts(f, r))
     p = profile.predictions

@@ -566,6 +566,16 @@ RULES: tuple[Rule, ...] = (
         favour={"NLLLoss": 6.0},
     ),
     Rule(
+        "label-noise",
+        "past the guides: label smoothing",
+        (("task", "in", CLASSIFICATION), ("label_noise", "==", True)),
+        "{confident_mistake_pct:.1f}% of rows are confident mistakes of {errors_of}: their class got "
+        "probability below 0.1 where another got 0.8 or more, which points to wrong labels; label smoothing "
+        "bounds what each such row can cost (past the guides: label smoothing, Szegedy et al. 2016)",
+        favour={"CrossEntropyLoss": 1.5},
+        params={"CrossEntropyLoss": {"label_smoothing": "label_smoothing"}},
+    ),
+    Rule(
         "multiclass-robust",
         "past the guides: label smoothing",
         (("task", "==", "multiclass"), ("goal", "==", "robust")),

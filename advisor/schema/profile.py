@@ -222,6 +222,12 @@ class ResidualStats(Tails):
     heteroscedastic: bool = Field(
         default=False, description="|scale_trend| >= 0.2 with p < 0.01: the noise grows or shrinks"
     )
+    # classes only: what the labels say that the features do not
+    accuracy: float | None = Field(default=None, description="out-of-fold accuracy of the baseline")
+    confident_mistake_share: float | None = Field(
+        default=None,
+        description="rows whose true class got probability < 0.1 while another got >= 0.8",
+    )
     # counts only: the dispersion left given X
     pearson_dispersion: float | None = Field(
         default=None, description="Pearson chi-square / df of the count baseline; 1 for Poisson"

@@ -72,10 +72,10 @@ def test_residual_facts_equal_a_ridge_fit_by_hand():
     assert huber.params["delta"] == pytest.approx(1.345 * 1.4826 * mad, rel=1e-5)
 
 
-def test_no_residuals_without_features_or_for_classes():
+def test_no_residuals_without_features():
     x = _x(9)
     assert advisor.profile(x[:, 0]).residuals is None
-    assert advisor.profile((x[:, 0] > 0).astype(int), features=x).residuals is None
+    assert advisor.profile((x[:, 0] > 0).astype(int)).residuals is None
 
 
 def _counts(seed: int, alpha: float | None) -> tuple[np.ndarray, np.ndarray]:
@@ -106,3 +106,18 @@ def test_counts_overdispersed_given_their_covariates_get_the_negative_binomial_a
     assert rec.best.loss == "NegativeBinomialNLLLoss"
     assert rec.best.params["dispersion"] == pytest.approx(0.8, rel=0.25)
     assert rec.profile.counts.nb_alpha > 1.5 * rec.best.params["dispersion"]  # the marginal one mixes in X
+
+
+def test_flipped_labels_show_as_confident_mistakes_and_bring_label_smoothing():
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(N, 4))
+    clean = (3 * x[:, 0] - 2 * x[:, 1] + 0.3 * rng.logistic(size=N) > 0).astype(int)
+    flipped = np.where(rng.random(N) < 0.1, 1 - clean, clean)
+    quiet = advisor.recommend(clean, features=x).profile.residuals
+    assert quiet.confident_mistake_share < 0.01 and quiet.accuracy > 0.9
+    noisy = advisor.recommend(flipped, features=x, top_k=8)
+    assert noisy.profile.residuals.confident_mistake_share > 0.03
+    ce = next(c for c in noisy.candidates if c.loss == "CrossEntropyLoss")
+    assert "label-noise" in ce.rules and 0.05 <= ce.params["label_smoothing"] <= 0.3
+    share = noisy.profile.residuals.confident_mistake_share
+    assert any(f"{100 * share:.1f}% of rows are confident mistakes" in r for r in ce.rationale)

@@ -59,6 +59,7 @@ def test_templates_only_quote_known_facts():
         advisor.profile(R.poisson(2, 300)),
         advisor.profile(R.poisson(2, 300), features=R.normal(size=(300, 2))),
         advisor.profile(R.integers(0, 2, 100), predictions=R.normal(size=100)),
+        advisor.profile(R.integers(0, 2, 100), features=R.normal(size=(100, 2))),
         advisor.profile((R.random((100, 4)) < 0.3).astype(int)),
         advisor.profile(R.dirichlet(np.ones(3), 50)),
     ]
