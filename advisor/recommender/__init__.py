@@ -1,5 +1,9 @@
 """Loss recommendation: the decision table as data, ranking as a pure function of the profile.
 
+Modules, one job each: ``core`` (recommend), ``facts`` (the profile flattened into named
+facts), ``table`` (the rules), ``rank`` (scoring), ``derive`` (hyperparameters from the
+data), ``goal`` (parsing goals), ``document`` (the rules as ``docs/decision-table.md``).
+
 >>> import advisor
 >>> advisor.recommend([0, 1, 1, 0, 1, 0]).best.loss
 'BCEWithLogitsLoss'
