@@ -142,6 +142,16 @@ def _table_columns(args: argparse.Namespace) -> tuple[Any, Any]:
     return io.select(table, args.target, _names(args.features))
 
 
+def cmd_profile(args: argparse.Namespace) -> int:
+    targets, features = _table_columns(args)
+    with _advisor(args) as advisor:
+        prof = advisor.profile(
+            targets, features=features, task=args.task, categorical=_names(args.categorical)
+        )
+    print(prof.model_dump_json(indent=2) if args.json else prof.summary())
+    return 0
+
+
 def cmd_recommend(args: argparse.Namespace) -> int:
     targets, features = _table_columns(args)
     return _recommend(targets, features, args)
@@ -360,6 +370,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--goal", help="robust, calibrated, median, quantile:q or ranking")
         p.add_argument("--top-k", type=int, default=5, dest="top_k")
         p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("profile", help="measure a table: task, target, features, residuals")
+    p.add_argument("data", help="CSV, Parquet, NPY or NPZ file")
+    p.add_argument("--target", required=True, help="target column")
+    _feature_options(p)
+    p.add_argument("--task", help="override the inferred task")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _remote_options(p)
+    p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("recommend", help="profile a table and recommend losses")
     p.add_argument("data", help="CSV, Parquet, NPY or NPZ file")

@@ -25,7 +25,7 @@ class ClassLabels:
     @classmethod
     def of(cls, values: np.ndarray) -> ClassLabels:
         """The sorted distinct labels of 1-D values without missing rows."""
-        return cls(tuple(_python(v) for v in np.unique(_sortable(values))))
+        return cls(tuple(plain(v) for v in np.unique(_sortable(values))))
 
     def __len__(self) -> int:
         return len(self.classes)
@@ -45,7 +45,7 @@ class ClassLabels:
         bad = ~inside
         bad[inside] = known[codes[inside]] != keys[inside]
         if bad.any():
-            first = _python(values[np.flatnonzero(bad)[0]])
+            first = plain(values[np.flatnonzero(bad)[0]])
             raise LabelOutOfRangeError(
                 f"holds {int(bad.sum())} labels that are not among the classes "
                 f"{list(self.classes)[:10]}, e.g. {first!r}",
@@ -68,9 +68,12 @@ def _sortable(values: np.ndarray) -> np.ndarray:
     return values.astype(np.float64) if values.dtype.kind in "biuf" else values
 
 
-def _python(value: Any) -> Any:
-    """A numpy scalar as the plain Python value reports and JSON hold (2.0 → 2)."""
+def plain(value: Any) -> Any:
+    """A numpy scalar as the plain Python value reports and JSON hold (2.0 → 2), so no
+    ``np.str_('yes')`` reaches a message."""
     if isinstance(value, (str, np.str_)):
         return str(value)
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return value if value is None else bool(value)
     number = float(value)
     return int(number) if number.is_integer() else number

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from advisor.errors import LabelOutOfRangeError
+from advisor.ingest.labels import plain
 
 
 def effective_beta(n_max: int) -> float:
@@ -48,7 +49,7 @@ def class_stats_from_counts(
     counts = np.asarray(counts, dtype=np.int64)
     present = counts > 0
     if int(present.sum()) < 2:
-        only = labels[int(np.argmax(counts))] if len(labels) else None
+        only = plain(labels[int(np.argmax(counts))]) if len(labels) else None
         raise LabelOutOfRangeError(
             f"holds a single class ({only!r}); a classifier needs at least two",
             field=field,

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from advisor.errors import LabelOutOfRangeError
+from advisor.ingest.labels import plain
 from advisor.ingest.targets import Cleaned
 from advisor.vocabulary import Task
 
@@ -90,6 +91,7 @@ def infer(c: Cleaned, hint: Task | None) -> Inference:
 
 
 def _single_class(value: object) -> LabelOutOfRangeError:
+    value = plain(value)
     return LabelOutOfRangeError(
         f"every row has the same value ({value!r}); no loss can learn from a constant target",
         field="targets",
@@ -113,7 +115,7 @@ def _strings(v: np.ndarray) -> Inference:
         return Inference(
             Task.BINARY,
             0.9,
-            f"text labels with exactly two names ({uniq[0]!r}, {uniq[1]!r})",
+            f"text labels with exactly two names ({plain(uniq[0])!r}, {plain(uniq[1])!r})",
             "strings",
             Task.MULTICLASS,
         )

@@ -248,3 +248,62 @@ class DataProfile(_Model):
     predictions: PredictionStats | None = None
     residuals: ResidualStats | None = None
     notes: list[str] = Field(default_factory=list)
+
+    def summary(self) -> str:
+        """Readable text for people: the task, the target's facts, the features and what a
+        quick model left unexplained, then the notes. Plain numbers, no Python reprs."""
+        t, k = self.task, self.targets
+        lines = [f"Task: {t.task.value} (confidence {t.confidence:.2f}, {t.source}): {t.reason}"]
+        if t.runner_up is not None:
+            lines.append(f"  runner-up task: {t.runner_up.value}")
+        lines.append(f"Targets: {k.n_used} used of {k.n} ({k.n_missing} missing), {k.n_distinct} distinct")
+        if k.mean is not None:
+            lines.append(
+                f"  mean {k.mean:.4g}, median {k.median:.4g}, skew {_num(k.skew)}, excess kurtosis "
+                f"{_num(k.excess_kurtosis)}, outliers {_pct(k.outlier_share_mz)} by modified z > 3.5"
+            )
+        c = self.classes
+        if c is not None:
+            pairs = ", ".join(f"{label}: {count}" for label, count in zip(c.labels, c.counts, strict=True))
+            lines.append(f"Classes: {c.n_classes} ({pairs}); imbalance {c.imbalance_ratio:.3g}:1")
+        n = self.counts
+        if n is not None:
+            lines.append(
+                f"Counts: variance/mean {n.dispersion_index:.3g}, zeros {_pct(n.share_zeros)}, "
+                f"{'overdispersed' if n.overdispersed else 'not overdispersed'}"
+            )
+        f = self.features
+        if f is not None:
+            lines.append(
+                f"Features: {f.n_rows} rows, {f.n_features} prepared columns, "
+                f"{_pct(f.outlier_share)} outlying rows ({f.outlier_method or 'not scored'})"
+            )
+            for col in f.preparation.columns if f.preparation else []:
+                lines.append(f"  {col.name}: {col.kind}, {col.action}: {col.reason}")
+        r = self.residuals
+        if r is not None:
+            lines.append(f"Residuals of a {r.model} ({r.method}):")
+            if r.r2 is not None:
+                lines.append(
+                    f"  R² {r.r2:.3f}, outliers {_pct(r.outlier_share_mz)} by modified z > 3.5, "
+                    f"{'heavy-tailed' if r.heavy_tailed else 'not heavy-tailed'}, "
+                    f"{'heteroscedastic' if r.heteroscedastic else 'constant spread'}"
+                )
+            if r.pearson_dispersion is not None:
+                lines.append(f"  Pearson chi-square/df {r.pearson_dispersion:.3g}, NB alpha {_num(r.nb_alpha)}")
+            if r.confident_mistake_share is not None:
+                lines.append(
+                    f"  accuracy {_num(r.accuracy)}, confident mistakes {_pct(r.confident_mistake_share)}"
+                )
+        if self.notes:
+            lines.append("Notes:")
+            lines.extend(f"  - {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
+
+
+def _pct(share: float | None) -> str:
+    return "n/a" if share is None else f"{100 * share:.1f}%"

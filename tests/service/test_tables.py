@@ -3,6 +3,8 @@ service through the light client all give the same profile, classes and recommen
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -82,3 +84,17 @@ def test_missing_labels_over_the_wire_are_missing(client):
     assert remote.profile.classes.labels == ["a", "b"]
     assert remote.profile.targets.n_missing == 40
     assert remote.profile == advisor.profile(labels)
+
+
+def test_the_profile_command_shows_what_became_of_each_column(table, tmp_path, capsys):
+    path = tmp_path / "table.csv"
+    table.to_csv(path, index=False)
+    assert main(["profile", str(path), "--target", "churn", "--categorical", "plan_code"]) == 0
+    out = capsys.readouterr().out
+    assert "Task: binary" in out and "Classes: 2 (no: " in out
+    assert "  plan_code: numeric, encoded: 4 categories one-hot encoded" in out
+    assert "  customer_id: text, dropped: ID-like" in out
+    assert "np." not in out  # plain values, no numpy reprs
+    assert main(["profile", str(path), "--target", "churn", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["residuals"]["confident_mistake_share"] is not None
