@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 import advisor
@@ -71,3 +72,15 @@ def test_mixed_precision():
     assert "mixed-precision" in report.lint_codes
     assert report.dtype == "float64"
     assert "mixed-precision" not in codes(x, y, ["MSELoss"])
+
+
+def test_rates_where_a_log_link_expects_log_rates():
+    rng = np.random.default_rng(3)
+    rate = np.exp(rng.normal(2.0, 0.5, 2000))
+    counts = rng.poisson(rate).astype(float)
+    cands = ["PoissonNLLLoss", "TweedieLoss", {"loss": "NegativeBinomialNLLLoss", "params": {"log_input": False}}]
+    report = advisor.evaluate(rate, counts, cands)
+    (found,) = [lint for lint in report.lints if lint.code == "rates-as-log-rates"]
+    assert found.losses == ["PoissonNLLLoss", "TweedieLoss"]  # log_input=False reads rates
+    assert "torch.log(rate)" in found.fix
+    assert "rates-as-log-rates" not in advisor.evaluate(np.log(rate), counts, cands).lint_codes
