@@ -519,6 +519,25 @@ def _fail(text: str) -> None:
     print("error: " + " ".join(text.split()), file=sys.stderr)
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """The options' values, checked before a command imports the compute stack (seconds of
+    torch): a wrong --task, --goal or count is reported at once, by the parsers the domain
+    uses itself."""
+    from advisor.errors import ParameterError
+    from advisor.vocabulary import parse_task
+
+    if getattr(args, "task", None):
+        parse_task(args.task)
+    if getattr(args, "goal", None):
+        from advisor.schema.goal import parse_goal
+
+        parse_goal(args.goal)
+    for name, low in (("top_k", 1), ("folds", 2), ("epochs", 1)):
+        value = getattr(args, name, None)
+        if value is not None and value < low:
+            raise ParameterError(f"must be at least {low}", field=name, expected=f">= {low}", got=value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit 0 on success, 2 for what the caller can fix (input, options, the server's answer),
     1 for anything else. Set LOSS_ADVISOR_DEBUG=1 to see the traceback of an unexpected error."""
@@ -529,6 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
+        _check_options(args)
         return int(args.func(args) or 0)
     except AdvisorError as exc:
         _fail(_advisor_error(exc, getattr(args, "server", None)))

@@ -467,3 +467,18 @@ def test_validate_reads_text_labels_with_empty_cells_as_missing(tmp_path, capsys
     report = json.loads(capsys.readouterr().out)
     assert report["task"] == "multiclass" and report["n_excluded"] == 27
     assert {c["name"]: c["action"] for c in report["preparation"]["columns"]}["region"] == "encoded"
+
+
+@pytest.mark.parametrize(
+    ("option", "field"),
+    [(["--task", "regresion"], "task"), (["--goal", "nope"], "goal"), (["--top-k", "0"], "top_k")],
+)
+def test_bad_options_fail_before_the_compute_stack_is_imported(option, field):
+    code = (
+        "import sys; from client.cli import main; "
+        f"rc = main(['recommend', 'advisor/data/delivery_times.csv', '--target', 'minutes', *{option!r}]); "
+        "print(rc, 'torch' in sys.modules, 'sklearn' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["2", "False", "False"], result.stderr
+    assert result.stderr.startswith(f"error: {field}: ")

@@ -2,7 +2,8 @@
 
 Modules, one job each: ``core`` (recommend), ``facts`` (the profile flattened into named
 facts), ``table`` (the rules), ``rank`` (scoring), ``derive`` (hyperparameters from the
-data), ``goal`` (parsing goals), ``document`` (the rules as ``docs/decision-table.md``).
+data), ``document`` (the rules as ``docs/decision-table.md``); goals are parsed by
+``advisor.schema.goal``, light enough for a command line to check them before any work.
 
 >>> import advisor
 >>> advisor.recommend([0, 1, 1, 0, 1, 0]).best.loss
@@ -10,7 +11,7 @@ data), ``goal`` (parsing goals), ``document`` (the rules as ``docs/decision-tabl
 """
 
 from advisor.recommender.core import recommend, recommend_from_profile
-from advisor.recommender.goal import parse_goal
 from advisor.recommender.table import RULES, Rule, describe
+from advisor.schema.goal import parse_goal
 
 __all__ = ["RULES", "Rule", "describe", "parse_goal", "recommend", "recommend_from_profile"]

@@ -8,8 +8,8 @@ from typing import Any
 from advisor.errors import InvalidInputError, ParameterError
 from advisor.profiler import profile as _profile
 from advisor.recommender.facts import facts as _facts
-from advisor.recommender.goal import parse_goal
 from advisor.recommender.rank import rank
+from advisor.schema.goal import parse_goal
 from advisor.schema.profile import DataProfile
 from advisor.schema.recommendation import Goal, Recommendation
 from advisor.vocabulary import Task
