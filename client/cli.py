@@ -279,7 +279,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if all(r.skipped for r in report.results) else 0
 
 
+def _bench_advice(args: argparse.Namespace) -> int:
+    """The advice benchmark: real published data sets, the recommendation against their
+    literature and against the task's default loss on held-out rows (in-process)."""
+    if args.server:
+        raise AdvisorError("--advice runs in-process: its data sets ship with this install", field="advice")
+    from advisor.advice import run
+
+    rows = run.run(progress=None if args.json else _progress_bar)
+    print(json.dumps([r.as_dict() for r in rows], indent=2) if args.json else run.table(rows))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.advice:
+        return _bench_advice(args)
     if args.quick and args.server:
         raise AdvisorError(
             "--quick picks the cases in-process; name them with --case to run remotely",
@@ -460,6 +474,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="loss throughput on this machine (or the server's)")
     p.add_argument("--case", action="append", help="a benchmark case (repeat); default: all")
     p.add_argument("--quick", action="store_true", help="the small cases, in seconds")
+    p.add_argument(
+        "--advice",
+        action="store_true",
+        help="instead of throughput: the recommendation on 18 real data sets shipped with "
+        "scikit-learn and statsmodels, against their literature and the default loss",
+    )
     p.add_argument(
         "--diagnostics",
         action=argparse.BooleanOptionalAction,
