@@ -407,7 +407,8 @@ class AdvisorClient:
             lambda: pb.BenchmarkRequest(cases=cases or [], diagnostics=diagnostics),
             timeout,
         )
-        return {"device": reply.device, "rows": json.loads(reply.rows_json)}
+        # truncated: the server's --max-benchmark-s ended the run; rows are those finished
+        return {"device": reply.device, "rows": json.loads(reply.rows_json), "truncated": reply.truncated}
 
 
 def _text(value: Any) -> str:

@@ -315,6 +315,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from advisor.schema.benchmark import BenchRow, format_table
 
     print(format_table([BenchRow.model_validate(row) for row in reply["rows"]]))
+    if reply.get("truncated"):
+        print(
+            "\nThe server's --max-benchmark-s ended the run: these are the cases it finished.",
+            file=sys.stderr,
+        )
     return 0
 
 

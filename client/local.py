@@ -194,4 +194,5 @@ class LocalAdvisor:
             progress=progress,
         )
         device = rows[0].device if rows else self.device
-        return {"device": device, "rows": [row.model_dump() for row in rows]}
+        # an in-process run has no server cap to cut it (see AdvisorClient.benchmark)
+        return {"device": device, "rows": [row.model_dump() for row in rows], "truncated": False}

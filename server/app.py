@@ -98,6 +98,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "arrays together; more gets RESOURCE_EXHAUSTED naming the field (default %(default)s)",
     )
     parser.add_argument(
+        "--max-benchmark-s",
+        type=float,
+        default=120.0,
+        help="seconds one Benchmark call may run; the rows finished by then are returned, "
+        "marked truncated (default %(default)s)",
+    )
+    parser.add_argument(
         "--grace-s",
         type=float,
         default=30.0,
@@ -175,6 +182,7 @@ async def build(args: argparse.Namespace) -> Built:
         max_concurrency=args.max_concurrency,
         max_elements=args.max_elements,
         tenants=tenants,
+        max_benchmark_s=args.max_benchmark_s,
     )
     pb_grpc.add_LossAdvisorServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()

@@ -15,6 +15,7 @@ import asyncio
 import importlib.util
 import json
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -46,8 +47,10 @@ class Servicer(pb_grpc.LossAdvisorServicer):
         max_concurrency: int = 2,
         max_elements: int = codec.DEFAULT_MAX_ELEMENTS,
         tenants: Tenants | None = None,
+        max_benchmark_s: float = 120.0,
     ) -> None:
         self.store = store
+        self.max_benchmark_s = max_benchmark_s
         self.device = device
         self.max_elements = max_elements
         self.tenants = tenants
@@ -256,8 +259,19 @@ class Servicer(pb_grpc.LossAdvisorServicer):
 
     async def Benchmark(self, request, context):
         def work(cancel):
-            device, rows = bench.run(list(request.cases), request.diagnostics, self.device, cancel)
-            return pb.BenchmarkResponse(device=device, rows_json=json.dumps(rows))
+            # the call's cancel, or the server's cap: either ends the run between timed calls
+            ends = time.monotonic() + self.max_benchmark_s
+            over = threading.Event()
+
+            def stop() -> bool:
+                if time.monotonic() > ends:
+                    over.set()
+                return cancel.is_set() or over.is_set()
+
+            device, rows = bench.run(list(request.cases), request.diagnostics, self.device, stop)
+            return pb.BenchmarkResponse(
+                device=device, rows_json=json.dumps(rows), truncated=over.is_set()
+            )
 
         return await self._computed("Benchmark", request, context, work)
 

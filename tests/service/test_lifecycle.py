@@ -239,3 +239,18 @@ def test_unavailable_is_retried_with_backoff():
         c.list_losses()
     assert caught.value.code == grpc.StatusCode.UNAVAILABLE
     assert time.perf_counter() - t0 >= 0.3  # two sleeps: 0.1-0.2 s, then 0.2-0.4 s
+
+
+def test_benchmark_is_capped_by_the_server_and_frees_its_slot(tmp_path):
+    """--max-benchmark-s ends a long Benchmark between timed calls: the call answers with the
+    rows finished, marked truncated, and the one computing slot serves the next call."""
+    proc = ServerProcess(tmp_path, "--max-benchmark-s", "0.001", "--max-concurrency", "1")
+    try:
+        with AdvisorClient(proc.target, timeout=60) as c:
+            started = time.monotonic()
+            result = c.benchmark(cases=["regression-1e7", "multiclass-5e5-c1000"], diagnostics=True)
+            assert result["truncated"] is True and result["rows"] == []
+            assert time.monotonic() - started < 30  # the full cases take minutes
+            assert c.profile(Y).task.task.value == "regression"
+    finally:
+        assert proc.stop() == 0, proc.tail()

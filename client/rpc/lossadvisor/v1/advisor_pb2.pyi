@@ -262,9 +262,11 @@ class BenchmarkRequest(_message.Message):
     def __init__(self, cases: _Optional[_Iterable[str]] = ..., diagnostics: _Optional[bool] = ...) -> None: ...
 
 class BenchmarkResponse(_message.Message):
-    __slots__ = ("device", "rows_json")
+    __slots__ = ("device", "rows_json", "truncated")
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     ROWS_JSON_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     device: str
     rows_json: str
-    def __init__(self, device: _Optional[str] = ..., rows_json: _Optional[str] = ...) -> None: ...
+    truncated: bool
+    def __init__(self, device: _Optional[str] = ..., rows_json: _Optional[str] = ..., truncated: _Optional[bool] = ...) -> None: ...
