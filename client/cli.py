@@ -561,6 +561,17 @@ def _check_options(args: argparse.Namespace) -> None:
         value = getattr(args, name, None)
         if value is not None and value < low:
             raise ParameterError(f"must be at least {low}", field=name, expected=f">= {low}", got=value)
+    if getattr(args, "plot", None):
+        import importlib.util
+
+        if importlib.util.find_spec("matplotlib") is None:  # before training, not after it
+            raise ParameterError(
+                "writing the plot needs matplotlib: pip install 'loss-advisor[plot]' "
+                "(in a clone of the project: pip install -e '.[plot]')",
+                field="plot",
+                expected="matplotlib installed",
+                got=args.plot,
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -482,3 +482,17 @@ def test_bad_options_fail_before_the_compute_stack_is_imported(option, field):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["2", "False", "False"], result.stderr
     assert result.stderr.startswith(f"error: {field}: ")
+
+
+def test_a_plot_without_matplotlib_fails_before_training(monkeypatch, tmp_path, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a)
+    )
+    rc = main(["validate", "advisor/data/delivery_times.csv", "--target", "minutes", "--plot", str(tmp_path / "p.png")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: plot: writing the plot needs matplotlib") and "-e '.[plot]'" in err
+    assert "epoch" not in err  # no progress bar: nothing was trained
