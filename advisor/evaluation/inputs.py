@@ -21,7 +21,7 @@ from advisor.errors import (
     ShapeMismatchError,
 )
 from advisor.ingest.labels import ClassLabels
-from advisor.ingest.missing import is_missing
+from advisor.ingest.missing import text_mask
 from advisor.ingest.targets import as_array, object_to_typed
 from advisor.losses import checks
 from advisor.losses.spec import LossSpec
@@ -129,12 +129,14 @@ def normalize(
     if sample_weight is not None:
         (weight,) = _convert((sample_weight,), "sample_weight", dev)
     _check_rows(preds, targs)
-    n_excluded = 0
+    n_excluded, known = 0, {}
     if len(targs) == 1 and targs[0].is_floating_point() and targs[0].dim():
-        preds, targs, weight, n_excluded = _without_missing(preds, targs, weight)
+        preds, targs, weight, n_excluded, known = _without_missing(preds, targs, weight)
     if classes is not None:
-        targs = (targs[0].long(),)
-    inp = Inputs(preds, targs, weight, dev, tuple(t.dtype for t in (*preds, *targs)), classes=classes, n_excluded=n_excluded)
+        targs, known = (targs[0].long(),), {}  # the float indices' range says nothing of these
+    inp = Inputs(
+        preds, targs, weight, dev, tuple(t.dtype for t in (*preds, *targs)), _minmax=known, classes=classes, n_excluded=n_excluded
+    )
     _require_no_nan(inp, preds, "predictions")
     _require_no_nan(inp, targs, "targets")
     if weight is not None:
@@ -161,7 +163,7 @@ def _labels(targets: Any, text_labels: bool) -> tuple[Any, tuple[Any, ...] | Non
             expected="numbers",
             got="text",
         )
-    missing = np.array([v is None or is_missing(v) for v in values.ravel()]).reshape(values.shape)
+    missing = text_mask(values)
     if values.ndim != 1:
         raise ShapeMismatchError("text labels must be 1-D, one per row", field="targets", expected="1-D", got=list(values.shape))
     if missing.all():
@@ -174,21 +176,24 @@ def _labels(targets: Any, text_labels: bool) -> tuple[Any, tuple[Any, ...] | Non
 
 def _without_missing(
     preds: tuple[torch.Tensor, ...], targs: tuple[torch.Tensor, ...], weight: torch.Tensor | None
-) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...], torch.Tensor | None, int]:
-    """Leave out the rows whose target is NaN (missing) from every input; text-label indices
-    become integers again. One ``isnan`` pass, only when ``aminmax`` saw a NaN."""
+) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...], torch.Tensor | None, int, dict[int, tuple[float, float]]]:
+    """Leave out the rows whose target is NaN (missing) from every input. One ``isnan`` pass,
+    only when ``aminmax`` saw a NaN; otherwise the target's min and max come back as the
+    request's cached range (``Inputs.minmax``), so no check reads the target again."""
     (target,) = targs
-    lo, hi = torch.aminmax(target) if target.numel() else (target.new_zeros(()), target.new_zeros(()))
     n_rows = target.shape[0]
+    if not target.numel():
+        return preds, targs, weight, 0, {}
+    lo, hi = (float(v) for v in torch.aminmax(target))
     if not (lo != lo or hi != hi):
-        return preds, targs, weight, 0
+        return preds, targs, weight, 0, {id(target): (lo, hi)}
     keep = ~torch.isnan(target).reshape(n_rows, -1).any(dim=1)
     n_kept = int(keep.sum())
     if n_kept == 0:
         raise NonFiniteError(f"all {n_rows} targets are NaN (missing)", field="targets", expected="at least one target", got="all NaN")
     preds = tuple(p[keep] if p.dim() and p.shape[0] == n_rows else p for p in preds)
     weight = weight[keep] if weight is not None and weight.dim() and weight.shape[0] == n_rows else weight
-    return preds, (target[keep],), weight, n_rows - n_kept
+    return preds, (target[keep],), weight, n_rows - n_kept, {}
 
 
 def _check_rows(preds: tuple[torch.Tensor, ...], targs: tuple[torch.Tensor, ...]) -> None:
