@@ -59,17 +59,20 @@ def residual_stats(
     """Fields of ``ResidualStats`` for 1-D numeric targets ``y`` and prepared features ``x``
     (rows aligned), of a regression or (``count``) of counts; None when there are too few
     rows to cross-fit."""
+    from sklearn.metrics import mean_poisson_deviance
+    from sklearn.model_selection import KFold
+
     if y.ndim != 1 or y.size < MIN_ROWS or x.shape[1] == 0:
         return None
-    rng = np.random.default_rng(seed)
-    if y.size > SAMPLE_ROWS:
-        rows = np.sort(rng.choice(y.size, SAMPLE_ROWS, replace=False))
-        y, x = y[rows], x[rows]
-    x = x.astype(np.float64)
-    baselines = _count_baselines(y.size, seed) if count else _baselines(y.size, seed)
-    fitted = {name: _out_of_fold(model, x, y, seed) for name, model in baselines}
-    fit = _poisson_deviance if count else _median_abs
-    name, prediction = min(fitted.items(), key=lambda kv: fit(y, kv[1]))
+    y, x = _sample(y, x, seed)
+    folds = KFold(FOLDS, shuffle=True, random_state=seed)
+    fitted = _out_of_fold("count" if count else "regression", x, y, folds, "predict", seed)
+    if count:
+        name, prediction = min(
+            fitted.items(), key=lambda kv: mean_poisson_deviance(y, np.maximum(kv[1], 1e-9))
+        )
+    else:
+        name, prediction = min(fitted.items(), key=lambda kv: float(np.median(np.abs(y - kv[1]))))
     residual = y - prediction
     out = {k: v for k, v in targets.numeric_stats(residual).items() if k in Tails.model_fields}
     out["heavy_tailed"] = bool((out["outlier_share_mz"] or 0.0) > HEAVY_SHARE)
@@ -93,30 +96,20 @@ def residual_stats(
 def label_noise_stats(codes: np.ndarray, x: np.ndarray, seed: int = 0) -> dict[str, Any] | None:
     """Fields of ``ResidualStats`` for class indices ``codes`` (0..C-1) and prepared features
     ``x``: the baseline's out-of-fold accuracy and share of confident mistakes."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import StratifiedKFold
 
     if codes.size < MIN_ROWS or x.shape[1] == 0:
         return None
-    rng = np.random.default_rng(seed)
-    if codes.size > SAMPLE_ROWS:
-        rows = np.sort(rng.choice(codes.size, SAMPLE_ROWS, replace=False))
-        codes, x = codes[rows], x[rows]
+    codes, x = _sample(codes, x, seed)
     present, codes = np.unique(codes, return_inverse=True)
     if present.size < 2 or np.bincount(codes).min() < FOLDS:
         return None  # too few rows of some class to hold one out in every fold
-    x = x.astype(np.float64)
     folds = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
-    fitted = {}
-    for name, model in _class_baselines(codes.size, seed):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence notes of a quick baseline
-            fitted[name] = cross_val_predict(model, x, codes, cv=folds, method="predict_proba")
+    fitted = _out_of_fold("classes", x, codes, folds, "predict_proba", seed)
+    classes = np.arange(present.size)
+    name, proba = min(fitted.items(), key=lambda kv: log_loss(codes, kv[1], labels=classes))
     rows = np.arange(codes.size)
-
-    def log_loss(p: np.ndarray) -> float:
-        return float(-np.mean(np.log(np.clip(p[rows, codes], 1e-12, None))))
-
-    name, proba = min(fitted.items(), key=lambda kv: log_loss(kv[1]))
     p_true = proba[rows, codes]
     others = proba.copy()
     others[rows, codes] = -1.0
@@ -131,56 +124,60 @@ def label_noise_stats(codes: np.ndarray, x: np.ndarray, seed: int = 0) -> dict[s
     }
 
 
-def _class_baselines(n: int, seed: int) -> list[tuple[str, Any]]:
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
+def _sample(y: np.ndarray, x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``SAMPLE_ROWS`` aligned rows, drawn with the seed; features as float64."""
+    if y.size > SAMPLE_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(y.size, SAMPLE_ROWS, replace=False))
+        y, x = y[rows], x[rows]
+    return y, x.astype(np.float64)
+
+
+def _baselines(kind: str, n: int, seed: int) -> list[tuple[str, Any]]:
+    """The linear baseline of ``kind`` ("regression", "count", "classes") on standardised
+    features, and from ``MIN_TREE_ROWS`` rows on the gradient-boosting one."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.linear_model import LogisticRegression, PoissonRegressor, RidgeCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    models = [("logistic regression", make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)))]
-    if n >= MIN_TREE_ROWS:
-        tree = HistGradientBoostingClassifier(max_iter=TREE_ROUNDS, early_stopping=False, random_state=seed)
-        models.append(("gradient-boosting model", tree))
-    return models
+    trees = {"max_iter": TREE_ROUNDS, "early_stopping": False, "random_state": seed}
+    name, linear, tree_name, tree = {
+        "regression": (
+            "ridge regression",
+            RidgeCV(np.logspace(-3, 3, 7)),
+            "gradient-boosting model",
+            HistGradientBoostingRegressor(**trees),
+        ),
+        "count": (
+            "Poisson GLM",
+            PoissonRegressor(alpha=1e-4, max_iter=300),
+            "gradient-boosting model (Poisson loss)",
+            HistGradientBoostingRegressor(loss="poisson", **trees),
+        ),
+        "classes": (
+            "logistic regression",
+            LogisticRegression(max_iter=500),
+            "gradient-boosting model",
+            HistGradientBoostingClassifier(**trees),
+        ),
+    }[kind]
+    models = [(name, make_pipeline(StandardScaler(), linear))]
+    return [*models, (tree_name, tree)] if n >= MIN_TREE_ROWS else models
 
 
-def _baselines(n: int, seed: int) -> list[tuple[str, Any]]:
-    from sklearn.ensemble import HistGradientBoostingRegressor
-    from sklearn.linear_model import RidgeCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+def _out_of_fold(
+    kind: str, x: np.ndarray, y: np.ndarray, folds: Any, method: str, seed: int
+) -> dict[str, np.ndarray]:
+    """Each baseline's out-of-fold ``method`` output, by name."""
+    from sklearn.model_selection import cross_val_predict
 
-    models = [("ridge regression", make_pipeline(StandardScaler(), RidgeCV(np.logspace(-3, 3, 7))))]
-    if n >= MIN_TREE_ROWS:
-        tree = HistGradientBoostingRegressor(max_iter=TREE_ROUNDS, early_stopping=False, random_state=seed)
-        models.append(("gradient-boosting model", tree))
-    return models
-
-
-def _count_baselines(n: int, seed: int) -> list[tuple[str, Any]]:
-    from sklearn.ensemble import HistGradientBoostingRegressor
-    from sklearn.linear_model import PoissonRegressor
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    models = [("Poisson GLM", make_pipeline(StandardScaler(), PoissonRegressor(alpha=1e-4, max_iter=300)))]
-    if n >= MIN_TREE_ROWS:
-        tree = HistGradientBoostingRegressor(
-            loss="poisson", max_iter=TREE_ROUNDS, early_stopping=False, random_state=seed
-        )
-        models.append(("gradient-boosting model (Poisson loss)", tree))
-    return models
-
-
-def _median_abs(y: np.ndarray, prediction: np.ndarray) -> float:
-    return float(np.median(np.abs(y - prediction)))
-
-
-def _poisson_deviance(y: np.ndarray, prediction: np.ndarray) -> float:
-    mu = np.maximum(prediction, 1e-9)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        term = np.where(y > 0, y * np.log(y / mu), 0.0)
-    return float(np.mean(2.0 * (term - (y - mu))))
+    fitted = {}
+    for name, model in _baselines(kind, y.size, seed):
+        with warnings.catch_warnings():
+            # ill-conditioned ridge solves on constant-ish columns, convergence notes
+            warnings.simplefilter("ignore")
+            fitted[name] = cross_val_predict(model, x, y, cv=folds, method=method)
+    return fitted
 
 
 def _dispersion(y: np.ndarray, prediction: np.ndarray, d: int) -> dict[str, Any]:
@@ -201,14 +198,6 @@ def _dispersion(y: np.ndarray, prediction: np.ndarray, d: int) -> dict[str, Any]
         "overdispersed": bool(p_value < OVERDISPERSION_ALPHA and dispersion > OVERDISPERSION_EFFECT),
         "nb_alpha": alpha,
     }
-
-
-def _out_of_fold(model: Any, x: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
-    from sklearn.model_selection import KFold, cross_val_predict
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ill-conditioned ridge solves on constant-ish columns
-        return cross_val_predict(model, x, y, cv=KFold(FOLDS, shuffle=True, random_state=seed))
 
 
 def _scale_trend(residual: np.ndarray, prediction: np.ndarray) -> tuple[float | None, float | None]:
