@@ -243,14 +243,9 @@ def _categorical(series: Any, name: str, kind: str) -> Column:
 
     try:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    except TypeError:  # unhashable cells: dicts, lists
-        cell = next(v for v in series if not isinstance(v, (str, int, float, bool)))
-        raise DTypeError(
-            f"column {name!r} holds a {type(cell).__name__} value; cells must be numbers or text",
-            field=f"features.{name}",
-            expected="numbers, text, booleans or datetimes",
-            got=type(cell).__name__,
-        ) from None
+    except TypeError:  # unhashable cells (dicts, lists): the cell check names the first
+        _check_cells(list(series), name)
+        raise
     labels = list(uniques)
     marker = np.array([is_missing(v) for v in labels], dtype=bool)
     _check_cells(labels, name)
