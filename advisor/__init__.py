@@ -20,7 +20,18 @@ _LAZY = {
     "evaluate": ("advisor.evaluation", "evaluate"),
     "warmup": ("advisor.evaluation", "warmup"),
     "validate": ("advisor.validation", "validate"),
+    "report": ("advisor.reporting", "report"),
 }
+
+
+def installed_version() -> str:
+    """The installed distribution's version; ``__version__`` in a checkout never installed."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("loss-advisor")
+    except metadata.PackageNotFoundError:
+        return __version__
 
 
 def __getattr__(name: str) -> Any:

@@ -244,9 +244,10 @@ def split_key(spec: str) -> tuple[str, str | None]:
 
 
 def select(
-    table: Table, target: str, features: list[str] | None
+    table: Table, target: str, features: list[str] | None, exclude: tuple[str, ...] = ()
 ) -> tuple[np.ndarray, Table | None]:
-    """The target column and the feature columns: those named, or every other column.
+    """The target column and the feature columns: those named, or every other column but
+    ``exclude`` (a column of predictions, say, which must not be read as a feature).
 
     Features stay a table of named columns, text ones included: ``advisor.ingest.features``
     decides what each becomes and reports it.
@@ -258,7 +259,9 @@ def select(
             expected=list(table),
             got=target,
         )
-    names = features if features is not None else [c for c in table if c != target]
+    names = features if features is not None else [
+        c for c in table if c != target and c not in exclude
+    ]
     missing = [c for c in names if c not in table]
     if missing:
         raise InvalidInputError(

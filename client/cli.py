@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from advisor import installed_version
 from advisor.errors import AdvisorError
 from advisor.schema.evaluation import DEFAULT_QUANTILE_SAMPLE, check_quantile_sample
 from client.loss_options import parse_losses
@@ -134,12 +135,13 @@ def _say_features(preparation: Any) -> None:
     print("\n".join(lines), file=sys.stderr)
 
 
-def _table_columns(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The target column and the feature columns (all others unless ``--features``)."""
+def _table_columns(args: argparse.Namespace, exclude: tuple[str, ...] = ()) -> tuple[Any, Any]:
+    """The target column and the feature columns (all others but ``exclude`` unless
+    ``--features``)."""
     from advisor import io
 
     table = io.read_table(args.data)
-    return io.select(table, args.target, _names(args.features))
+    return io.select(table, args.target, _names(args.features), exclude)
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
@@ -204,6 +206,73 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.plot:
         report.plot(args.plot)
     print(report.model_dump_json(indent=2) if args.json else report.table())
+    return 0
+
+
+def _report_predictions(args: argparse.Namespace) -> tuple[Any, tuple[str, ...]]:
+    """``--predictions``: a column of the data file, else ``FILE[:NAME]``; and the columns the
+    features must leave out (the predictions' own)."""
+    from advisor import io
+
+    spec = args.predictions
+    if spec is None:
+        return None, ()
+    if not Path(io.split_key(spec)[0]).is_file():
+        table = io.read_table(args.data)
+        if spec in table:
+            return table[spec], (spec,)
+        raise AdvisorError(
+            f"{spec!r} is neither a column of {args.data} nor a file",
+            field="predictions",
+            expected=f"FILE[:NAME] or one of: {', '.join(table)}",
+            got=spec,
+        )
+    return _read(spec, "predictions"), ()
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from advisor.schema.report import Report
+
+    if args.from_json:
+        report = Report.model_validate_json(_readable(args.from_json, "from_json"))
+    else:
+        from advisor.reporting.assemble import assemble
+
+        predictions, exclude = _report_predictions(args)
+        targets, features = _table_columns(args, exclude)
+        with _advisor(args) as advisor:
+            report = assemble(
+                advisor,
+                targets,
+                features,
+                predictions,
+                task=args.task,
+                goal=args.goal,
+                top_k=args.top_k,
+                categorical=_names(args.categorical),
+                validate=args.validate,
+                folds=args.folds,
+                model=args.model,
+                epochs=args.epochs,
+                budget_s=args.budget,
+                seed=args.seed,
+                progress=None if args.json else _progress_bar,
+                title=args.title,
+                source=Path(args.data).name,
+                target=args.target,
+            )
+        if not args.json:
+            prepared = report.recommendation.profile.features
+            _say_features(prepared.preparation if prepared else None)
+    output = args.output or (None if args.json else "report.html")
+    if output is not None:
+        from advisor.reporting.render import write
+
+        write(report, output)
+    if args.json:
+        print(report.model_dump_json(indent=2))
+    else:
+        print(f"{report.summary()}\nwrote {output}")
     return 0
 
 
@@ -347,15 +416,6 @@ def _device_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="in-process device: auto, cpu, cuda[:i]")
 
 
-def _version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("loss-advisor")
-    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
-        return "unknown (not installed)"
-
-
 def _feature_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--features",
@@ -375,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="loss-advisor",
         description="Profile data, recommend, evaluate and benchmark loss functions.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("losses", help="the loss catalog")
@@ -476,6 +536,35 @@ def build_parser() -> argparse.ArgumentParser:
     _remote_options(p)
     p.set_defaults(func=cmd_validate)
 
+    p = sub.add_parser(
+        "report",
+        help="one self-contained HTML page: profile, recommendation, lints, evaluation, validation",
+        description="Writes one HTML file that loads nothing from the network (styles and "
+        "plots inlined). --json prints the same report as JSON; --from-json renders a saved one.",
+    )
+    p.add_argument("data", nargs="?", help="CSV, Parquet, NPY or NPZ file")
+    p.add_argument("--target", help="target column (required with DATA)")
+    _feature_options(p)
+    p.add_argument(
+        "--predictions",
+        metavar="COLUMN|FILE[:NAME]",
+        help="a model's predictions, row for row: a column of DATA (then never a feature) or "
+        "another file; the candidates are evaluated and linted on them",
+    )
+    p.add_argument("--validate", action="store_true", help="also train probe models per candidate")
+    recommend_options(p)
+    p.add_argument("--folds", type=int, default=5, help="validation folds")
+    p.add_argument("--model", choices=["linear", "mlp"], default="linear", help="validation probe")
+    p.add_argument("--epochs", type=int, default=100, help="validation epochs")
+    p.add_argument("--budget", type=float, help="stop validation after this many seconds")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--title", help="the page's heading (default: the target's name)")
+    p.add_argument("-o", "--output", metavar="FILE", help="the HTML file (default: report.html; none with --json unless given)")
+    p.add_argument("--from-json", metavar="FILE", help="render a report saved with --json instead of computing one")
+    _device_option(p)
+    _remote_options(p)
+    p.set_defaults(func=cmd_report)
+
     p = sub.add_parser("bench", help="loss throughput on this machine (or the server's)")
     p.add_argument("--case", action="append", help="a benchmark case (repeat); default: all")
     p.add_argument("--quick", action="store_true", help="the small cases, in seconds")
@@ -518,6 +607,7 @@ _EXTRAS = {
     "grpc_reflection": "server",
     "grpc_status": "server",
     "matplotlib": "plot",
+    "jinja2": "report",
 }
 
 
@@ -561,17 +651,39 @@ def _check_options(args: argparse.Namespace) -> None:
         value = getattr(args, name, None)
         if value is not None and value < low:
             raise ParameterError(f"must be at least {low}", field=name, expected=f">= {low}", got=value)
-    if getattr(args, "plot", None):
-        import importlib.util
+    if getattr(args, "plot", None):  # before training, not after it
+        _require(("matplotlib",), "plot", "plot", args.plot)
+    if args.command == "report":
+        _check_report(args)
 
-        if importlib.util.find_spec("matplotlib") is None:  # before training, not after it
-            raise ParameterError(
-                "writing the plot needs matplotlib: pip install 'loss-advisor[plot]' "
-                "(in a clone of the project: pip install -e '.[plot]')",
-                field="plot",
-                expected="matplotlib installed",
-                got=args.plot,
-            )
+
+def _require(modules: tuple[str, ...], extra: str, field: str, got: Any) -> None:
+    """Every module installed, or one error naming the extra that installs them."""
+    import importlib.util
+
+    from advisor.errors import ParameterError
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ParameterError(
+            f"this needs {' and '.join(missing)}: pip install 'loss-advisor[{extra}]' "
+            f"(in a clone of the project: pip install -e '.[{extra}]')",
+            field=field,
+            expected=f"{', '.join(modules)} installed",
+            got=got,
+        )
+
+
+def _check_report(args: argparse.Namespace) -> None:
+    from advisor.errors import ParameterError
+
+    if args.from_json:
+        if args.data or args.target:
+            raise ParameterError("--from-json renders a saved report: give no DATA or --target", field="from_json")
+    elif not args.data or not args.target:
+        raise ParameterError("give DATA and --target (or --from-json FILE)", field="target" if args.data else "data")
+    if args.output or not args.json:
+        _require(("jinja2", "matplotlib"), "report", "output", args.output or "report.html")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,12 +3,14 @@
 Rationales cite the rule ids of ``table.RULES`` (``Candidate.rules``); this page is where a
 user looks them up. It is generated from the table itself, so it cannot drift from what
 runs (a test compares the committed page with this output). Regenerate with
-``python -m advisor.recommender.document``.
+``python -m advisor.recommender.document``. ``parts`` gives one rule's fields, which the HTML
+report shows for the rules its candidates cite.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from advisor.recommender.table import RULES, Rule
@@ -40,33 +42,40 @@ truth, and their known mistakes are what the evaluation's lints catch in users' 
 """
 
 
-def _clause(fact: str, op: str, value: object) -> str:
-    return f"`{fact} {op} {value!r}`"
+def _code(text: str) -> str:
+    return f"`{text}`"
 
 
-def _rule(rule: Rule) -> str:
-    lines = [f"### `{rule.id}`", "", f"- **Source:** {rule.cite}"]
-    when = " and ".join(_clause(*c) for c in rule.when) or "always"
-    lines.append(f"- **When:** {when}")
+def parts(rule: Rule, code: Callable[[str], str] = _code) -> list[tuple[str, str]]:
+    """The rule as (heading, text) pairs, in the page's order; ``code`` marks up clauses and
+    derivations (backticks here, plain text for the HTML report, which escapes its own)."""
+    out = [("Source", rule.cite)]
+    out.append(("When", " and ".join(code(f"{f} {op} {v!r}") for f, op, v in rule.when) or "always"))
     up = [f"{loss} +{w:g}" for loss, w in rule.favour.items() if w > 0]
     down = [f"{loss} {w:g}" for loss, w in rule.favour.items() if w < 0]
     noted = [loss for loss, w in rule.favour.items() if w == 0]
     if up:
-        lines.append(f"- **Favours:** {', '.join(up)}")
+        out.append(("Favours", ", ".join(up)))
     if down:
-        lines.append(f"- **Penalises:** {', '.join(down)}")
+        out.append(("Penalises", ", ".join(down)))
     if noted:
-        lines.append(f"- **Notes, without changing the score of:** {', '.join(noted)}")
+        out.append(("Notes, without changing the score of", ", ".join(noted)))
     if rule.avoid:
-        lines.append(f"- **Rules out:** {', '.join(rule.avoid)}")
+        out.append(("Rules out", ", ".join(rule.avoid)))
     if rule.params:
         derived = [
-            f"{loss}.{param} ← `{how}`"
+            f"{loss}.{param} ← {code(how)}"
             for loss, params in rule.params.items()
             for param, how in params.items()
         ]
-        lines.append(f"- **Derives:** {', '.join(derived)}")
-    lines.append(f"- **Says:** {rule.template}")
+        out.append(("Derives", ", ".join(derived)))
+    out.append(("Says", rule.template))
+    return out
+
+
+def _rule(rule: Rule) -> str:
+    lines = [f"### `{rule.id}`", ""]
+    lines.extend(f"- **{heading}:** {text}" for heading, text in parts(rule))
     return "\n".join(lines)
 
 

@@ -104,35 +104,8 @@ class ValidationReport(_Model):
         return "\n".join(lines)
 
     def plot(self, path: str) -> str:
-        """Loss curves per candidate and the metric with error bars, as a PNG (needs matplotlib)."""
-        import matplotlib
+        """Loss curves per candidate, each over its own first held-out epoch, and the metric
+        with its spread over folds, as a PNG (needs matplotlib)."""
+        from advisor.reporting.plots import save_validation
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        done = [r for r in self.results if not r.skipped]
-        fig, (curves, bars) = plt.subplots(1, 2, figsize=(12, 4.5))
-        for r in done:
-            (line,) = curves.plot(r.train_curve, label=f"{r.label} train")
-            curves.plot(
-                r.validation_curve,
-                linestyle="--",
-                color=line.get_color(),
-                label=f"{r.label} held-out",
-            )
-        curves.set_xlabel("epoch")
-        curves.set_ylabel("loss (each candidate's own units)")
-        curves.legend(fontsize=7)
-        names = [r.label for r in done]
-        bars.bar(
-            names,
-            [r.mean[self.metric] for r in done],
-            yerr=[r.std[self.metric] for r in done],
-            capsize=4,
-        )
-        bars.set_ylabel(self.metric)
-        bars.tick_params(axis="x", rotation=45)
-        fig.tight_layout()
-        fig.savefig(path, format="png")
-        plt.close(fig)
-        return path
+        return save_validation(self, path)
