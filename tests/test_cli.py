@@ -494,5 +494,5 @@ def test_a_plot_without_matplotlib_fails_before_training(monkeypatch, tmp_path, 
     rc = main(["validate", "advisor/data/delivery_times.csv", "--target", "minutes", "--plot", str(tmp_path / "p.png")])
     assert rc == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: plot: writing the plot needs matplotlib") and "-e '.[plot]'" in err
+    assert err.startswith("error: plot: this needs matplotlib") and "-e '.[plot]'" in err
     assert "epoch" not in err  # no progress bar: nothing was trained

@@ -87,13 +87,16 @@ def _run(args: list[str], timeout: float) -> str:
     return result.stdout
 
 
-def check(page: str | Path, timeout: float = 60.0) -> dict[str, Any]:
-    """What the probe saw after the page loaded, offline."""
+def check(page: str | Path, width: int = 1280, timeout: float = 60.0) -> dict[str, Any]:
+    """What the probe saw after the page loaded offline in a window ``width`` pixels wide."""
     text = Path(page).read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory() as folder:
         probed = Path(folder) / "probed.html"
         probed.write_text(text.replace("</body>", _PROBE + "</body>"), encoding="utf-8")
-        dom = _run(["--virtual-time-budget=10000", "--dump-dom", probed.as_uri()], timeout)
+        dom = _run(
+            [f"--window-size={width},900", "--virtual-time-budget=10000", "--dump-dom", probed.as_uri()],
+            timeout,
+        )
     found = re.search(r'<pre id="browser-probe">(.*?)</pre>', dom, re.S)
     if found is None:
         raise RuntimeError("the probe did not run: the page never finished loading")
@@ -102,7 +105,7 @@ def check(page: str | Path, timeout: float = 60.0) -> dict[str, Any]:
 
 def screenshot(page: str | Path, png: str | Path, width: int = 1280, timeout: float = 60.0) -> Path:
     """The whole page, ``width`` pixels wide, as a PNG."""
-    height = int(check(page, timeout)["height"])
+    height = int(check(page, width, timeout)["height"])
     out = Path(png).resolve()
     _run(
         [f"--window-size={width},{height}", f"--screenshot={out}", Path(page).resolve().as_uri()],
