@@ -29,7 +29,8 @@ import torch.nn.functional as F
 import advisor
 from advisor import losses
 from advisor.evaluation import dispatch
-from advisor.evaluation.benchcases import LAYOUTS, REGRESSION, layout, name_of
+from advisor.evaluation.benchcases import LAYOUTS, layout, name_of
+from advisor.schema.benchmark import REGRESSION
 
 FULL = os.environ.get("BENCH_FULL") == "1"
 SIZES = [1_000_000] + ([10_000_000] if FULL else [])

@@ -21,6 +21,7 @@ from typing import Any
 
 from advisor import installed_version
 from advisor.errors import AdvisorError
+from advisor.schema.benchmark import CASES, QUICK_CASES, STANDARD_CASES
 from advisor.schema.evaluation import DEFAULT_QUANTILE_SAMPLE, check_quantile_sample
 from client.loss_options import parse_losses
 
@@ -566,8 +567,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bench", help="loss throughput on this machine (or the server's)")
-    p.add_argument("--case", action="append", help="a benchmark case (repeat); default: all")
-    p.add_argument("--quick", action="store_true", help="the small cases, in seconds")
+    p.add_argument(
+        "--case",
+        action="append",
+        choices=list(CASES),
+        metavar="CASE",
+        help=f"a benchmark case (repeat): {', '.join(CASES)}; default: "
+        f"{', '.join(STANDARD_CASES)} (with --quick: {', '.join(QUICK_CASES)})",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run in seconds: the small cases, eager kernels, nothing compiled",
+    )
     p.add_argument(
         "--advice",
         action="store_true",

@@ -223,6 +223,20 @@ def test_bench_quick_json(capsys):
         assert row["speedup"] == pytest.approx(row["loop_s"] / row["fused_s"])
 
 
+def test_bench_names_its_cases_in_help_and_in_the_error(capsys):
+    from advisor.schema.benchmark import CASES
+
+    with pytest.raises(SystemExit) as info:
+        main(["bench", "--case", "no-such-case"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'no-such-case'" in err and all(name in err for name in CASES)
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(name in text for name in CASES)
+
+
 def _bench_rows():
     from advisor.schema.benchmark import BenchRow
 
@@ -370,7 +384,8 @@ def test_remote_commands_import_neither_torch_nor_sklearn(remote, regression_fil
         "assert main(['recommend', 'advisor/data/delivery_times.csv', '--target', 'minutes',"
         " *remote]) == 0\n"
         f"assert main([*{evaluate!r}, '--loss', 'HuberLoss:delta=0.5', *remote]) == 0\n"
-        "assert main(['bench', '--case', 'no-such-case', *remote]) == 2\n"
+        "assert main(['report', 'advisor/data/delivery_times.csv', '--target', 'minutes',"
+        " '--top-k', '2', '--json', *remote]) == 0\n"
         "heavy = [m for m in ('torch', 'sklearn', 'scipy') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

@@ -7,7 +7,10 @@ times, on the same data in the same process:
 * ``fused_s``: one ``advisor.evaluate`` call over the K candidates in forced compiled mode,
   after one warm-up call (the warm-up compiles; ``compile_s`` is its time minus ``fused_s``,
   so it is the compile cost given whatever the process and inductor's disk cache already hold:
-  the first case of a structure pays it, a later case of the same structure pays little);
+  the first case of a structure pays it, a later case of the same structure pays little).
+  A quick run is a smoke run in seconds, so it compiles nothing: it times the fused kernels
+  eagerly (``path`` "fused-eager", ``compile_s`` None), what a fresh process serves while
+  its kernels compile in the background;
 * ``loop_s``: a Python loop over the K loss modules (``advisor.losses.build``, which is
   ``torch.nn.<Name>`` where torch has the loss): forward only for values, forward and
   ``torch.autograd.grad`` w.r.t. the predictions with diagnostics, since diagnostics report
@@ -40,19 +43,18 @@ import torch
 
 from advisor.errors import InvalidInputError
 from advisor.evaluation import dispatch
-from advisor.evaluation.benchcases import (
-    CASES,
-    QUICK_CASES,
-    STANDARD_CASES,
-    Case,
-    data,
-    label,
-    modules,
-)
+from advisor.evaluation.benchcases import data, label, modules
 from advisor.evaluation.inputs import resolve_device
 from advisor.evaluation.probes import measure_crossover, peak_memory, probe_in_subprocess
 from advisor.evaluation.probes import timed as _timed
-from advisor.schema.benchmark import BenchRow, format_table
+from advisor.schema.benchmark import (
+    CASES,
+    QUICK_CASES,
+    STANDARD_CASES,
+    BenchRow,
+    Case,
+    format_table,
+)
 
 __all__ = ["CASES", "QUICK_CASES", "STANDARD_CASES", "BenchRow", "format_table", "measure_crossover", "run"]
 
@@ -75,7 +77,10 @@ def _names(cases: list[str] | None, quick: bool) -> list[str]:
     for i, name in enumerate(cases):
         if name not in CASES:
             raise InvalidInputError(
-                f"unknown benchmark case {name!r}", field=f"cases[{i}]", expected=list(CASES), got=name
+                f"unknown benchmark case {name!r}; the cases are {', '.join(CASES)}",
+                field=f"cases[{i}]",
+                expected=list(CASES),
+                got=name,
             )
     return list(cases)
 
@@ -112,7 +117,7 @@ def run(
             for diag in modes:
                 if progress is not None:
                     progress(len(rows), total, f"{name} ({'diagnostics' if diag else 'values'})")
-                rows.append(_row(name, case, x, y, diag, repeats, probe=not quick, each_single=not quick, cancel=cancel))
+                rows.append(_row(name, case, x, y, diag, repeats, full=not quick, cancel=cancel))
             del x, y
             gc.collect()
     except _Stopped:
@@ -122,10 +127,10 @@ def run(
     return rows
 
 
-def _fused(x: torch.Tensor, y: torch.Tensor, cands: list[Any], diag: bool) -> Any:
+def _fused(x: torch.Tensor, y: torch.Tensor, cands: list[Any], diag: bool, compiled: bool) -> Any:
     import advisor
 
-    with dispatch.mode("compiled"):
+    with dispatch.mode("compiled" if compiled else "eager"):
         return advisor.evaluate(x, y, cands, device=x.device, diagnostics=diag)
 
 
@@ -148,9 +153,10 @@ def _read(t: torch.Tensor, dev: torch.device) -> float:
 
 
 def _row(
-    name: str, case: Case, x: torch.Tensor, y: torch.Tensor, diag: bool, repeats: int, *, probe: bool, each_single: bool,
-    cancel: Any = None,
+    name: str, case: Case, x: torch.Tensor, y: torch.Tensor, diag: bool, repeats: int, *, full: bool, cancel: Any = None,
 ) -> BenchRow:
+    """``full``: compiled, every candidate timed alone, the fresh-process probes; else the quick
+    row: eager, only the loop's dearest candidate alone, no probes."""
     dev = x.device
     fallbacks_before = dispatch.stats["fallbacks"]
 
@@ -160,8 +166,8 @@ def _row(
 
     cands = list(case.candidates)
     mods = modules(case, dev, x.dtype)
-    first = timed(lambda: _fused(x, y, cands, diag), dev)
-    report = _fused(x, y, cands, diag)
+    first = timed(lambda: _fused(x, y, cands, diag, full), dev)
+    report = _fused(x, y, cands, diag, full)
     skipped = [r.loss for r in report.results if r.skipped]
     if skipped:
         raise RuntimeError(f"benchmark case {name} skipped {skipped}: the case is wrong, not the data")
@@ -175,7 +181,7 @@ def _row(
     read_t: list[float] = []
     per_cand = [float("inf")] * len(mods)
     for _ in range(repeats):
-        fused_t.append(timed(lambda: _fused(x, y, cands, diag), dev))
+        fused_t.append(timed(lambda: _fused(x, y, cands, diag, full), dev))
         spent = 0.0
         for j, m in enumerate(mods):
             t = timed(lambda m=m: _loop_one(m, x, y, diag), dev)
@@ -184,24 +190,24 @@ def _row(
         loop_t.append(spent)
         read_t.append(_read(x, dev) + _read(y, dev))
     heavy = max(range(len(mods)), key=per_cand.__getitem__)
-    alone = range(len(cands)) if each_single else (heavy,)
+    alone = range(len(cands)) if full else (heavy,)
     for j in alone:
         _check(cancel)
-        _fused(x, y, [cands[j]], diag)  # compiles each single-candidate structure
+        _fused(x, y, [cands[j]], diag, full)  # compiles each single-candidate structure
     single_t = {j: float("inf") for j in alone}
     for _ in range(repeats):
         for j in alone:
-            single_t[j] = min(single_t[j], timed(lambda j=j: _fused(x, y, [cands[j]], diag), dev))
-        fused_t.append(timed(lambda: _fused(x, y, cands, diag), dev))
+            single_t[j] = min(single_t[j], timed(lambda j=j: _fused(x, y, [cands[j]], diag, full), dev))
+        fused_t.append(timed(lambda: _fused(x, y, cands, diag, full), dev))
     dearest = max(single_t, key=single_t.__getitem__)
     fused_s, loop_s, single_s = min(fused_t), min(loop_t), single_t[dearest]
     gc.collect()
     probed: dict[str, Any] = {}
     _check(cancel)
-    if probe:
+    if full:
         probed = probe_in_subprocess(name, diag, dev) or {}
     elif dev.type == "cuda":
-        peak, method = peak_memory(lambda: _fused(x, y, cands, diag), dev)
+        peak, method = peak_memory(lambda: _fused(x, y, cands, diag, full), dev)
         probed = {"peak_extra_bytes": peak, "peak_method": method}
     nbytes = x.numel() * x.element_size() + y.numel() * y.element_size()
     return BenchRow(
@@ -219,13 +225,13 @@ def _row(
         loop_s=loop_s,
         speedup=loop_s / fused_s,
         single_loss=label(cands[dearest]),
-        single_from="each" if each_single else "loop",
+        single_from="each" if full else "loop",
         single_s=single_s,
         fused_over_single=fused_s / single_s,
         bytes_read=nbytes,
         read_bound_s=min(read_t),
         gb_per_s=nbytes / fused_s / 1e9,
-        compile_s=max(0.0, first - fused_s),
+        compile_s=max(0.0, first - fused_s) if full else None,
         fallbacks=dispatch.stats["fallbacks"] - fallbacks_before,
         **probed,
     )

@@ -1,82 +1,18 @@
-"""The benchmark's cases: which candidates, how many rows, and the data they run on.
+"""The data the benchmark's cases run on, and their candidates as torch modules.
 
-A case is one candidate family at one size. The regression family is the eight losses the
-fused kernel covers for real-valued targets; the multiclass family is the cross-entropy
-variants a classification request is usually compared on (plain, label-smoothed,
-class-weighted, focal, logit-adjusted). Data are seeded, so every run times the same numbers.
-Quick cases are the same families at sizes that take seconds, for smoke runs and unit tests.
+The cases themselves (``CASES``: family, size, candidates) are a torch-free table in
+``advisor.schema.benchmark``, where a command line can list their names. Data are seeded, so
+every run times the same numbers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from advisor import losses
-
-REGRESSION = (
-    "L1Loss",
-    "MSELoss",
-    {"loss": "HuberLoss", "params": {"delta": 1.0}},
-    {"loss": "SmoothL1Loss", "params": {"beta": 0.5}},
-    "LogCoshLoss",
-    {"loss": "AdaptiveRobustLoss", "params": {"alpha": 1.0, "scale": 1.0}},
-    {"loss": "QuantileLoss", "params": {"quantiles": [0.1]}},
-    {"loss": "QuantileLoss", "params": {"quantiles": [0.9]}},
-)
-
-
-def multiclass_candidates(n_classes: int) -> tuple[Any, ...]:
-    """Seven cross-entropy variants; class weights depend on C, so they are built per case."""
-    weight = [0.5 + c / max(1, n_classes - 1) for c in range(n_classes)]
-    alpha = [w / sum(weight) for w in weight]
-    return (
-        "CrossEntropyLoss",
-        {"loss": "CrossEntropyLoss", "params": {"label_smoothing": 0.1}},
-        {"loss": "CrossEntropyLoss", "params": {"weight": weight}},
-        {"loss": "CrossEntropyLoss", "params": {"weight": weight, "label_smoothing": 0.05}},
-        {"loss": "FocalLoss", "params": {"gamma": 2.0}},
-        {"loss": "FocalLoss", "params": {"gamma": 1.0, "alpha": alpha}},
-        {"loss": "LogitAdjustedLoss", "params": {"tau": 1.0}},
-    )
-
-
-@dataclass(frozen=True)
-class Case:
-    """One family at one size; ``n_classes`` is None for regression."""
-
-    family: str
-    n_rows: int
-    n_classes: int | None = None
-    quick: bool = False
-
-    @property
-    def candidates(self) -> tuple[Any, ...]:
-        if self.family == "regression":
-            return REGRESSION
-        return multiclass_candidates(int(self.n_classes or 0))
-
-    @property
-    def k(self) -> int:
-        return len(self.candidates)
-
-    def describe(self) -> str:
-        shape = f"N={self.n_rows:.0e}" + (f", C={self.n_classes}" if self.n_classes else "")
-        return f"{self.family}, K={self.k}, {shape}"
-
-
-CASES: dict[str, Case] = {
-    "regression-1e5": Case("regression", 100_000, quick=True),
-    "multiclass-1e5-c32": Case("multiclass", 100_000, 32, quick=True),
-    "regression-1e6": Case("regression", 1_000_000),
-    "regression-1e7": Case("regression", 10_000_000),
-    "multiclass-5e5-c32": Case("multiclass", 500_000, 32),
-    "multiclass-5e5-c1000": Case("multiclass", 500_000, 1000),
-}
-QUICK_CASES = tuple(name for name, case in CASES.items() if case.quick)
-STANDARD_CASES = tuple(name for name, case in CASES.items() if not case.quick)
+from advisor.schema.benchmark import Case
 
 
 def data(case: Case, device: torch.device, n_rows: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:

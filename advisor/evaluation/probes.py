@@ -28,7 +28,8 @@ from typing import Any
 import torch
 
 from advisor.evaluation import dispatch
-from advisor.evaluation.benchcases import CASES, Case, data
+from advisor.evaluation.benchcases import data
+from advisor.schema.benchmark import CASES, Case
 
 log = logging.getLogger("advisor.evaluation")
 

@@ -1,4 +1,10 @@
-"""One row of the evaluation throughput benchmark (``advisor.evaluation.bench.run``).
+"""The evaluation throughput benchmark's cases and rows (``advisor.evaluation.bench.run``).
+
+A case is one candidate family at one size. The regression family is the eight losses the
+fused kernel covers for real-valued targets; the multiclass family is the cross-entropy
+variants a classification request is usually compared on (plain, label-smoothed,
+class-weighted, focal, logit-adjusted). Quick cases are the same families at sizes that take
+seconds, for smoke runs and unit tests.
 
 The same rows travel through ``loss-advisor bench``, the Benchmark RPC (as JSON) and the
 pytest benchmarks, so this module imports neither torch nor scikit-learn. Ratios are taken
@@ -9,9 +15,74 @@ probes of compile cost and peak memory) are ``None``, never a placeholder.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["BenchRow"]
+__all__ = ["CASES", "QUICK_CASES", "REGRESSION", "STANDARD_CASES", "BenchRow", "Case"]
+
+REGRESSION = (
+    "L1Loss",
+    "MSELoss",
+    {"loss": "HuberLoss", "params": {"delta": 1.0}},
+    {"loss": "SmoothL1Loss", "params": {"beta": 0.5}},
+    "LogCoshLoss",
+    {"loss": "AdaptiveRobustLoss", "params": {"alpha": 1.0, "scale": 1.0}},
+    {"loss": "QuantileLoss", "params": {"quantiles": [0.1]}},
+    {"loss": "QuantileLoss", "params": {"quantiles": [0.9]}},
+)
+
+
+def multiclass_candidates(n_classes: int) -> tuple[Any, ...]:
+    """Seven cross-entropy variants; class weights depend on C, so they are built per case."""
+    weight = [0.5 + c / max(1, n_classes - 1) for c in range(n_classes)]
+    alpha = [w / sum(weight) for w in weight]
+    return (
+        "CrossEntropyLoss",
+        {"loss": "CrossEntropyLoss", "params": {"label_smoothing": 0.1}},
+        {"loss": "CrossEntropyLoss", "params": {"weight": weight}},
+        {"loss": "CrossEntropyLoss", "params": {"weight": weight, "label_smoothing": 0.05}},
+        {"loss": "FocalLoss", "params": {"gamma": 2.0}},
+        {"loss": "FocalLoss", "params": {"gamma": 1.0, "alpha": alpha}},
+        {"loss": "LogitAdjustedLoss", "params": {"tau": 1.0}},
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    """One family at one size; ``n_classes`` is None for regression."""
+
+    family: str
+    n_rows: int
+    n_classes: int | None = None
+    quick: bool = False
+
+    @property
+    def candidates(self) -> tuple[Any, ...]:
+        if self.family == "regression":
+            return REGRESSION
+        return multiclass_candidates(int(self.n_classes or 0))
+
+    @property
+    def k(self) -> int:
+        return len(self.candidates)
+
+    def describe(self) -> str:
+        shape = f"N={self.n_rows:.0e}" + (f", C={self.n_classes}" if self.n_classes else "")
+        return f"{self.family}, K={self.k}, {shape}"
+
+
+CASES: dict[str, Case] = {
+    "regression-1e5": Case("regression", 100_000, quick=True),
+    "multiclass-1e5-c32": Case("multiclass", 100_000, 32, quick=True),
+    "regression-1e6": Case("regression", 1_000_000),
+    "regression-1e7": Case("regression", 10_000_000),
+    "multiclass-5e5-c32": Case("multiclass", 500_000, 32),
+    "multiclass-5e5-c1000": Case("multiclass", 500_000, 1000),
+}
+QUICK_CASES = tuple(name for name, case in CASES.items() if case.quick)
+STANDARD_CASES = tuple(name for name, case in CASES.items() if not case.quick)
 
 
 class BenchRow(BaseModel):
@@ -113,6 +184,11 @@ def format_table(rows: list[BenchRow]) -> str:
         methods = sorted({r.peak_method for r in rows if r.peak_method})
         lines.append("")
         lines.append(f"{rows[0].dtype} on {rows[0].device}; fastest of {rows[0].repeats} call(s) per side.")
+        if any(r.compile_s is None and "eager" in r.path for r in rows):
+            lines.append(
+                "fused: eager kernels, nothing compiled (a quick run; without --quick the"
+                " compiled path is timed)."
+            )
         lines.append(
             "speedup = loop / fused; fused/single = fused / the dearest candidate alone, fused path"
             " (each timed alone; '(loop)': only the loop's slowest)."

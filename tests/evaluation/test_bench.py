@@ -33,10 +33,10 @@ def test_row_fields_are_consistent(rows):
     assert row.speedup == pytest.approx(row.loop_s / row.fused_s)
     assert row.fused_over_single == pytest.approx(row.fused_s / row.single_s)
     assert row.gb_per_s == pytest.approx(row.bytes_read / row.fused_s / 1e9)
-    assert row.compile_s is not None and row.compile_s >= 0
+    assert row.compile_s is None  # quick: nothing compiled
     assert row.peak_extra_bytes is None or row.peak_extra_bytes >= 0
     assert row.compile_cold_s is None and row.compile_warm_s is None  # quick: no fresh-process probe
-    assert "compiled" in row.path
+    assert row.path == "fused-eager"
     assert row.fallbacks == 0
 
 
