@@ -7,9 +7,8 @@ The details are parsed with googleapis-common-protos when present and skipped ot
 
 from __future__ import annotations
 
-import grpc
-
 from advisor import errors
+from client.quiet_grpc import grpc
 
 _BY_NAME = {name: getattr(errors, name) for name in errors.__all__}
 _BY_CODE = {
