@@ -39,6 +39,11 @@ class CancelledError(RemoteError):
     """The call was cancelled (by this caller, or by the server shutting down)."""
 
 
+class UnavailableError(RemoteError, ConnectionError):
+    """The server could not take or finish the call: unreachable, or shutting down (a call
+    still running when its grace period ended). The call may be retried, on another replica."""
+
+
 def _details(err: grpc.RpcError) -> tuple[str | None, str, dict[str, str]]:
     """(exception class name, field, metadata) from the rich status, when it has one."""
     try:
@@ -75,6 +80,8 @@ def from_rpc_error(err: grpc.RpcError) -> Exception:
         return DeadlineExceededError(code, text)
     if code == grpc.StatusCode.CANCELLED:
         return CancelledError(code, text)
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return UnavailableError(code, text)
     reason, field, meta = _details(err)
     message = text.split(": ", 1)[1] if field and text.startswith(f"{field}: ") else text
     if reason == "UnknownLossError":

@@ -34,6 +34,8 @@ from server.tenants import Tenants
 
 log = logging.getLogger("server")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["LossAdvisor"].full_name
+#: Once the grace period is over, how long the calls cut off get to send their UNAVAILABLE.
+CUT_WAIT_S = 0.5
 
 
 class _JsonFormatter(logging.Formatter):
@@ -183,6 +185,7 @@ async def build(args: argparse.Namespace) -> Built:
         max_elements=args.max_elements,
         tenants=tenants,
         max_benchmark_s=args.max_benchmark_s,
+        gate=gate,
     )
     pb_grpc.add_LossAdvisorServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
@@ -228,7 +231,10 @@ async def drain(built: Built, grace_s: float) -> None:
     log.info("refusing new calls")
     loop = asyncio.get_running_loop()
     started = loop.time()
-    await built.gate.settle(grace_s)
+    if not await built.gate.settle(grace_s):
+        # Answered UNAVAILABLE (may be retried) by the gate, not cancelled by ``stop``.
+        log.info(json.dumps({"event": "grace period over", "calls_cut": built.gate.cut()}))
+        await built.gate.settle(CUT_WAIT_S)
     await built.server.stop(max(0.0, grace_s - (loop.time() - started)))
     built.servicer.pool.shutdown(wait=False, cancel_futures=True)
     log.info("stopped", extra={"peak_active": built.servicer.limiter.peak})

@@ -114,3 +114,22 @@ def test_the_quiet_grpc_import_leaves_the_environment_as_it_found_it(given, afte
         [sys.executable, "-c", QUIET], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == after
+
+
+def test_a_call_left_at_the_end_of_the_grace_period_gets_unavailable(sigterm_mid_call):
+    """Not a generic CANCELLED or "Cancelling all calls": UNAVAILABLE, saying why and that the
+    call may be retried, as the client's typed error."""
+    got = sigterm_mid_call["client"]
+    assert got["code"] == "UNAVAILABLE", got
+    assert got["error"] == "UnavailableError" and "ConnectionError" in got["bases"], got
+    assert "shutting down" in got["message"] and "retried" in got["message"], got
+    validate = [line for line in sigterm_mid_call["log"] if line.get("method") == "Validate"]
+    assert [v["status"] for v in validate] == ["UNAVAILABLE"], validate
+    events = [line.get("event") for line in sigterm_mid_call["log"]]
+    cut = next(line for line in sigterm_mid_call["log"] if line.get("event") == "grace period over")
+    assert cut["calls_cut"] == 1
+    assert events.index("grace period over") < events.index("stopped")
+    # The work stopped with the call, as on a client's cancel.
+    stopped = [line for line in sigterm_mid_call["log"] if line.get("event") == "work stopped"]
+    assert [s["of"] for s in stopped] == ["Validate"], stopped
+    assert not [line for line in sigterm_mid_call["log"] if line.get("event") == "raw"], "a raw line (traceback?) in the server log"
