@@ -3,7 +3,8 @@
 Health says NOT_SERVING until the domain is imported (and, by default, its kernels compiled),
 so a load balancer never routes a call that would pay the warm-up. On SIGTERM health flips to
 NOT_SERVING first, new calls are refused with UNAVAILABLE (``server.drain``), in-flight calls get
-``--grace`` seconds to finish, then exit 0.
+``--grace-s`` seconds to finish, those still running then are cut off with UNAVAILABLE (the
+server is shutting down, the call may be retried), then exit 0.
 """
 
 from __future__ import annotations
