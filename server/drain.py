@@ -41,7 +41,7 @@ def _tracked(handler, gate: DrainGate):
         kind, behaviour = grpc.unary_unary_rpc_method_handler, handler.unary_unary
 
     async def single(request, context):
-        task = gate.enter()
+        call = gate.enter()
         try:
             return await behaviour(request, context)
         except asyncio.CancelledError:
@@ -49,26 +49,44 @@ def _tracked(handler, gate: DrainGate):
                 raise
             await context.abort(grpc.StatusCode.UNAVAILABLE, CUT_OFF)
         finally:
-            gate.leave(task)
+            gate.leave(call)
 
     async def streaming(request, context):
-        task = gate.enter()
+        call = gate.enter()
+        result = behaviour(request, context)
         try:
-            result = behaviour(request, context)
             if inspect.isasyncgen(result):
                 async for message in result:
+                    # While grpc sends the message, a cancel would land in grpc's own code (the
+                    # call ends CANCELLED): ``cut`` leaves the call be, and it ends here after.
+                    call.sending = True
                     yield message
+                    call.sending = False
+                    if gate.cut_off:
+                        raise asyncio.CancelledError
             else:  # a handler that writes through the context itself
                 await result
         except asyncio.CancelledError:
             if not gate.cut_off:
                 raise
+            if inspect.isasyncgen(result):
+                await result.aclose()  # its own clean-up: stop the work, log the call
             await context.abort(grpc.StatusCode.UNAVAILABLE, CUT_OFF)
         finally:
-            gate.leave(task)
+            gate.leave(call)
 
     wrapped = streaming if handler.response_streaming else single
     return kind(wrapped, handler.request_deserializer, handler.response_serializer)
+
+
+class _Call:
+    """A call let through: its handler's task, and whether grpc is sending one of its messages."""
+
+    __slots__ = ("sending", "task")
+
+    def __init__(self, task: asyncio.Task | None) -> None:
+        self.task = task
+        self.sending = False
 
 
 class DrainGate(grpc.aio.ServerInterceptor):
@@ -79,22 +97,21 @@ class DrainGate(grpc.aio.ServerInterceptor):
         self.closed = False
         self.cut_off = False
         self.in_flight = 0
-        self._tasks: set[asyncio.Task] = set()
+        self._calls: set[_Call] = set()
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def enter(self) -> asyncio.Task | None:
-        """Count the calling handler in; returns its task, for ``leave``."""
+    def enter(self) -> _Call:
+        """Count the calling handler in; returns its call, for ``leave``."""
         self.in_flight += 1
         self._idle.clear()
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        return task
+        call = _Call(asyncio.current_task())
+        self._calls.add(call)
+        return call
 
-    def leave(self, task: asyncio.Task | None = None) -> None:
+    def leave(self, call: _Call) -> None:
         self.in_flight -= 1
-        self._tasks.discard(task)
+        self._calls.discard(call)
         if self.in_flight == 0:
             self._idle.set()
 
@@ -115,9 +132,10 @@ class DrainGate(grpc.aio.ServerInterceptor):
         """The grace period is over: cancel the calls still running, each answered UNAVAILABLE
         (``CUT_OFF``) by its handler's wrapper. Returns how many there were."""
         self.cut_off = True
-        for task in list(self._tasks):
-            task.cancel()
-        return len(self._tasks)
+        for call in self._calls:
+            if call.task is not None and not call.sending:
+                call.task.cancel()
+        return len(self._calls)
 
     async def settle(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` for the calls in flight to finish; whether they did."""
