@@ -133,3 +133,29 @@ def test_a_call_left_at_the_end_of_the_grace_period_gets_unavailable(sigterm_mid
     stopped = [line for line in sigterm_mid_call["log"] if line.get("event") == "work stopped"]
     assert [s["of"] for s in stopped] == ["Validate"], stopped
     assert not [line for line in sigterm_mid_call["log"] if line.get("event") == "raw"], "a raw line (traceback?) in the server log"
+
+
+def _sigterm(server: ServerProcess) -> tuple[int, float]:
+    """SIGTERM the server; its exit status and the seconds it took to exit."""
+    t0 = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    code = server.proc.wait(GRACE_S + 30)
+    return code, time.monotonic() - t0
+
+
+def test_sigterm_idle_exits_within_grace(tmp_path):
+    server = ServerProcess(tmp_path, "--grace-s", str(GRACE_S))
+    try:
+        code, exit_s = _sigterm(server)
+    finally:
+        server.stop()
+    print(f"SIGTERM idle: exit {code} in {exit_s:.2f} s (grace {GRACE_S} s)")
+    assert code == 0, server.tail()
+    assert exit_s < GRACE_S + EXIT_MARGIN_S
+
+
+def test_sigterm_with_a_call_in_flight_exits_within_grace(sigterm_mid_call):
+    print(f"SIGTERM with a call in flight: exit {sigterm_mid_call['exit_code']} in "
+          f"{sigterm_mid_call['exit_s']:.2f} s (grace {GRACE_S} s)")
+    assert sigterm_mid_call["exit_code"] == 0
+    assert sigterm_mid_call["exit_s"] < GRACE_S + EXIT_MARGIN_S
