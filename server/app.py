@@ -141,13 +141,20 @@ def _read(path: str, what: str) -> bytes:
         raise SystemExit(f"cannot read {what} {path}: {exc.strerror}") from None
 
 
+def _log_step(step: str, seconds: float) -> None:
+    log.info(json.dumps({"event": "warm-up step", "step": step, "duration_ms": round(seconds * 1000, 1)}))
+
+
 def _warm(mode: str, device: str) -> None:
+    """Import the domain, then (``mode`` 'compile') compile its kernels: one log line a step."""
+    started = time.perf_counter()
     import advisor
 
     for name in ("profile", "recommend", "evaluate", "validate"):
         getattr(advisor, name)
+    _log_step("import", time.perf_counter() - started)
     if mode == "compile":
-        advisor.warmup(device=device)
+        advisor.warmup(device=device, on_step=lambda step, s: _log_step(f"compile {step}", s))
 
 
 @dataclass
@@ -229,11 +236,17 @@ async def build(args: argparse.Namespace) -> Built:
 
 
 async def warm(built: Built, args: argparse.Namespace) -> None:
+    """Warm up, then health SERVING; a warm-up that fails is logged and health stays NOT_SERVING."""
     loop = asyncio.get_running_loop()
-    await loop.run_in_executor(built.servicer.pool, _warm, args.warmup, args.device)
+    started = loop.time()
+    try:
+        await loop.run_in_executor(built.servicer.pool, _warm, args.warmup, args.device)
+    except Exception:
+        log.exception("warm-up failed; health stays NOT_SERVING")
+        return
     for name in ("", SERVICE_NAME):
         await built.health.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("serving")
+    log.info(json.dumps({"event": "serving", "warmup_ms": round((loop.time() - started) * 1000, 1)}))
 
 
 async def drain(built: Built, grace_s: float) -> None:
@@ -277,7 +290,7 @@ def _wait_for_work(pool: ThreadPoolExecutor, exit_by: float) -> list[str]:
     joiner.start()
     joiner.join(max(0.0, exit_by - time.monotonic()))
     if joiner.is_alive():
-        left.append("computations")
+        left.append("workers (computations, warm-up)")
     dispatch = sys.modules.get("advisor.evaluation.dispatch")
     if dispatch is not None and not dispatch.shutdown(timeout=max(0.0, exit_by - time.monotonic())):
         left.append("kernel compilation")

@@ -143,6 +143,17 @@ def _sigterm(server: ServerProcess) -> tuple[int, float]:
     return code, time.monotonic() - t0
 
 
+def _wait_for(server: ServerProcess, predicate, timeout_s: float = 90) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for line in server.lines():
+            if predicate(line):
+                return line
+        assert server.proc.poll() is None, server.tail()
+        time.sleep(0.05)
+    raise AssertionError(f"no such log line; the log ends:\n{server.tail()}")
+
+
 def test_sigterm_idle_exits_within_grace(tmp_path):
     server = ServerProcess(tmp_path, "--grace-s", str(GRACE_S))
     try:
@@ -159,3 +170,23 @@ def test_sigterm_with_a_call_in_flight_exits_within_grace(sigterm_mid_call):
           f"{sigterm_mid_call['exit_s']:.2f} s (grace {GRACE_S} s)")
     assert sigterm_mid_call["exit_code"] == 0
     assert sigterm_mid_call["exit_s"] < GRACE_S + EXIT_MARGIN_S
+
+
+def test_sigterm_mid_compile_exits_within_grace_and_records_no_broken_kernel(tmp_path):
+    """SIGTERM while the warm-up compiles the kernels: the compile under way does not hold the
+    exit past the grace period (it used to wait for the whole warm-up, or 60 s for a background
+    compile), and being cut short is not recorded as a kernel that cannot compile."""
+    server = ServerProcess(tmp_path, "--grace-s", str(GRACE_S), "--warmup", "compile", wait_serving=False)
+    try:
+        _wait_for(server, lambda line: line.get("event") == "warm-up step" and line.get("step") == "import")
+        time.sleep(0.5)  # into the first compile
+        code, exit_s = _sigterm(server)
+    finally:
+        server.stop()
+    events = [line.get("event") for line in server.lines()]
+    print(f"SIGTERM mid-compile: exit {code} in {exit_s:.2f} s (grace {GRACE_S} s); events {events}")
+    assert code == 0, server.tail()
+    assert exit_s < GRACE_S + EXIT_MARGIN_S
+    assert "serving" not in events
+    text = server.log_path.read_text()
+    assert "torch.compile failed" not in text and "warm-up failed" not in text, server.tail()
