@@ -29,10 +29,10 @@ not leave a healthy kernel eager. After ``shutdown`` nothing new is compiled, in
 either: the calls run eagerly, so work that is still finishing is not held up by a compile.
 
 A process that must end by a deadline (the server, on SIGTERM) calls ``shutdown(timeout=...)``
-with the time it has left and, if a compile is still under way then, leaves with ``os._exit``
-rather than a normal exit: the interpreter's finalisation, not the compile itself, is what
-aborts ("terminate called without an active exception") when a thread is still inside
-torch's compiler, and ``os._exit`` runs no finalisation.
+with the time it has left, then leaves with ``os._exit`` rather than a normal exit: what can
+abort ("terminate called without an active exception") is the interpreter's finalisation and
+the C++ destructors run by ``exit()`` while a thread is still inside torch's compiler, not the
+compile itself, and ``os._exit`` runs neither.
 """
 
 from __future__ import annotations
