@@ -2,7 +2,8 @@
 
 Only grpc, numpy, pydantic and the light ``advisor.schema`` / ``advisor.errors`` modules are
 imported, so a notebook or a training job can ask a GPU box for advice without torch or
-scikit-learn installed locally.
+scikit-learn installed locally. grpc comes through ``client.quiet_grpc``, so grpc core's own
+log lines stay off the caller's stderr.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
 import numpy as np
 
 from advisor.schema.evaluation import EvaluationReport, check_quantile_sample
@@ -27,6 +27,7 @@ from advisor.schema.validation import ValidationReport
 from client import arrays
 from client.arrays import DatasetRef
 from client.errors import CancelledError, from_rpc_error
+from client.quiet_grpc import grpc
 from client.rpc.lossadvisor.v1 import advisor_pb2 as pb
 from client.rpc.lossadvisor.v1 import advisor_pb2_grpc as pb_grpc
 

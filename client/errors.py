@@ -7,9 +7,8 @@ The details are parsed with googleapis-common-protos when present and skipped ot
 
 from __future__ import annotations
 
-import grpc
-
 from advisor import errors
+from client.quiet_grpc import grpc
 
 _BY_NAME = {name: getattr(errors, name) for name in errors.__all__}
 _BY_CODE = {
@@ -38,6 +37,11 @@ class DeadlineExceededError(RemoteError, TimeoutError):
 
 class CancelledError(RemoteError):
     """The call was cancelled (by this caller, or by the server shutting down)."""
+
+
+class UnavailableError(RemoteError, ConnectionError):
+    """The server could not take or finish the call: unreachable, or shutting down (a call
+    still running when its grace period ended). The call may be retried, on another replica."""
 
 
 def _details(err: grpc.RpcError) -> tuple[str | None, str, dict[str, str]]:
@@ -76,6 +80,8 @@ def from_rpc_error(err: grpc.RpcError) -> Exception:
         return DeadlineExceededError(code, text)
     if code == grpc.StatusCode.CANCELLED:
         return CancelledError(code, text)
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return UnavailableError(code, text)
     reason, field, meta = _details(err)
     message = text.split(": ", 1)[1] if field and text.startswith(f"{field}: ") else text
     if reason == "UnknownLossError":

@@ -3,7 +3,9 @@
 Health says NOT_SERVING until the domain is imported (and, by default, its kernels compiled),
 so a load balancer never routes a call that would pay the warm-up. On SIGTERM health flips to
 NOT_SERVING first, new calls are refused with UNAVAILABLE (``server.drain``), in-flight calls get
-``--grace`` seconds to finish, then exit 0.
+``--grace-s`` seconds to finish, those still running then are cut off with UNAVAILABLE (the
+server is shutting down, the call may be retried), then exit 0: within ``--grace-s`` + 2 s of
+the signal, whatever still runs (``serve``).
 """
 
 from __future__ import annotations
@@ -13,8 +15,12 @@ import asyncio
 import faulthandler
 import json
 import logging
+import os
 import signal
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +40,15 @@ from server.tenants import Tenants
 
 log = logging.getLogger("server")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["LossAdvisor"].full_name
+#: Once the grace period is over, how long the calls cut off get to send their UNAVAILABLE.
+CUT_WAIT_S = 0.5
+#: SIGTERM ends the process within ``--grace-s`` and this much more (``serve``).
+EXIT_SLACK_S = 1.5
+#: ... and should the exit itself hang, faulthandler ends it here (status 1, stacks logged).
+EXIT_BACKSTOP_S = 1.9
+#: After the drain, how long the exit waits for computations told to stop (they stop within a
+#: step) and for a compile under way, so that the log says how they ended.
+WORK_WAIT_S = 0.5
 
 
 class _JsonFormatter(logging.Formatter):
@@ -126,13 +141,20 @@ def _read(path: str, what: str) -> bytes:
         raise SystemExit(f"cannot read {what} {path}: {exc.strerror}") from None
 
 
+def _log_step(step: str, seconds: float) -> None:
+    log.info(json.dumps({"event": "warm-up step", "step": step, "duration_ms": round(seconds * 1000, 1)}))
+
+
 def _warm(mode: str, device: str) -> None:
+    """Import the domain, then (``mode`` 'compile') compile its kernels: one log line a step."""
+    started = time.perf_counter()
     import advisor
 
     for name in ("profile", "recommend", "evaluate", "validate"):
         getattr(advisor, name)
+    _log_step("import", time.perf_counter() - started)
     if mode == "compile":
-        advisor.warmup(device=device)
+        advisor.warmup(device=device, on_step=lambda step, s: _log_step(f"compile {step}", s))
 
 
 @dataclass
@@ -183,6 +205,7 @@ async def build(args: argparse.Namespace) -> Built:
         max_elements=args.max_elements,
         tenants=tenants,
         max_benchmark_s=args.max_benchmark_s,
+        gate=gate,
     )
     pb_grpc.add_LossAdvisorServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
@@ -213,11 +236,17 @@ async def build(args: argparse.Namespace) -> Built:
 
 
 async def warm(built: Built, args: argparse.Namespace) -> None:
+    """Warm up, then health SERVING; a warm-up that fails is logged and health stays NOT_SERVING."""
     loop = asyncio.get_running_loop()
-    await loop.run_in_executor(built.servicer.pool, _warm, args.warmup, args.device)
+    started = loop.time()
+    try:
+        await loop.run_in_executor(built.servicer.pool, _warm, args.warmup, args.device)
+    except Exception:
+        log.exception("warm-up failed; health stays NOT_SERVING")
+        return
     for name in ("", SERVICE_NAME):
         await built.health.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("serving")
+    log.info(json.dumps({"event": "serving", "warmup_ms": round((loop.time() - started) * 1000, 1)}))
 
 
 async def drain(built: Built, grace_s: float) -> None:
@@ -228,29 +257,95 @@ async def drain(built: Built, grace_s: float) -> None:
     log.info("refusing new calls")
     loop = asyncio.get_running_loop()
     started = loop.time()
-    await built.gate.settle(grace_s)
-    await built.server.stop(max(0.0, grace_s - (loop.time() - started)))
+    stop_grace_s = None
+    if not await built.gate.settle(grace_s):
+        # Answered UNAVAILABLE (may be retried) by the gate, not cancelled by ``stop``.
+        log.info(json.dumps({"event": "grace period over", "calls_cut": built.gate.cut()}))
+        await built.gate.settle(CUT_WAIT_S)
+        # The handlers have ended, but their statuses are sent after: ``stop`` with no grace
+        # at all would cancel those calls before they go out.
+        stop_grace_s = CUT_WAIT_S
+    await built.server.stop(stop_grace_s or max(0.0, grace_s - (loop.time() - started)))
     built.servicer.pool.shutdown(wait=False, cancel_futures=True)
     log.info("stopped", extra={"peak_active": built.servicer.limiter.peak})
 
 
+def _close_compiler() -> None:
+    """No new kernel compilations (``dispatch.shutdown``): the process is going away, and a
+    compile cut short by it is then not recorded as a broken kernel. Nothing to do if the domain
+    never loaded."""
+    dispatch = sys.modules.get("advisor.evaluation.dispatch")
+    if dispatch is not None:
+        dispatch.shutdown(timeout=0)
+
+
+def _wait_for_work(pool: ThreadPoolExecutor, exit_by: float) -> list[str]:
+    """Wait a little (``WORK_WAIT_S``, never past ``exit_by``) for the pool's threads
+    (computations told to stop, or the warm-up) and the background compile under way; returns
+    what is still running then. Only so that the log shows the work stopped: the exit is
+    ``os._exit``, safe whatever still runs."""
+    exit_by = min(exit_by, time.monotonic() + WORK_WAIT_S)
+    left = []
+    joiner = threading.Thread(target=pool.shutdown, name="join-workers", daemon=True)
+    joiner.start()
+    joiner.join(max(0.0, exit_by - time.monotonic()))
+    if joiner.is_alive():
+        left.append("workers (computations, warm-up)")
+    dispatch = sys.modules.get("advisor.evaluation.dispatch")
+    if dispatch is not None and not dispatch.shutdown(timeout=max(0.0, exit_by - time.monotonic())):
+        left.append("kernel compilation")
+    return left
+
+
+def _exit_now(code: int, running: list[str]) -> None:
+    """End the process without the interpreter's finalisation, the log flushed first.
+
+    Finalisation would wait for any thread still running (concurrent.futures joins its workers
+    at exit, ``dispatch`` waits for a compile), can abort in C++ with a thread inside torch's
+    compiler, and even when all is done takes about a second with torch loaded: time the grace
+    period does not have. Nothing it would do matters to a server that has drained.
+    """
+    if running:
+        log.warning(json.dumps({"event": "exiting with work still running", "running": running}))
+    log.info("exit")
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> int:
-    """Serve until SIGTERM or SIGINT (or until ``stop`` is set, for a server run in-process)."""
+    """Serve until SIGTERM or SIGINT (or until ``stop`` is set, for a server run in-process).
+
+    Run as the process (no ``stop``), it ends within ``--grace-s`` + ``EXIT_SLACK_S`` of the
+    signal and does not return: the drain, then the computations and compile still running get
+    what is left of that time, then the process leaves with ``os._exit`` (``_exit_now``), status
+    0. Should any of that hang, faulthandler ends the process at ``--grace-s`` +
+    ``EXIT_BACKSTOP_S``, every thread's stack in the log (status 1).
+    """
     configure_logging(args.log_level)
     faulthandler.enable()  # a native crash in torch or grpc leaves a traceback in the log
     built = await build(args)
     loop = asyncio.get_running_loop()
+    owns_process = stop is None
     if stop is None:
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
     warming = asyncio.ensure_future(warm(built, args))
     await stop.wait()
+    exit_by = time.monotonic() + args.grace_s + EXIT_SLACK_S
+    if owns_process:
+        faulthandler.dump_traceback_later(args.grace_s + EXIT_BACKSTOP_S, exit=True)
+        _close_compiler()
     warming.cancel()
     await drain(built, args.grace_s)
+    if owns_process:
+        _exit_now(0, _wait_for_work(built.servicer.pool, exit_by))
     return 0
 
 
 def serve_from_args(args: argparse.Namespace) -> int:
-    """Blocks until SIGTERM or SIGINT; returns the process exit code."""
+    """Blocks until SIGTERM or SIGINT, then ends the process (``serve``); returns only on a
+    failure to start."""
     return asyncio.run(serve(args))

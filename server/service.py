@@ -27,6 +27,7 @@ from advisor.errors import CapacityError, InvalidInputError
 from client.rpc.lossadvisor.v1 import advisor_pb2 as pb
 from client.rpc.lossadvisor.v1 import advisor_pb2_grpc as pb_grpc
 from server import bench, codec, mapping
+from server.drain import DrainGate
 from server.limiter import Limiter, Overloaded
 from server.rpclog import log_rpc
 from server.status import is_out_of_memory, to_status
@@ -48,8 +49,10 @@ class Servicer(pb_grpc.LossAdvisorServicer):
         max_elements: int = codec.DEFAULT_MAX_ELEMENTS,
         tenants: Tenants | None = None,
         max_benchmark_s: float = 120.0,
+        gate: DrainGate | None = None,
     ) -> None:
         self.store = store
+        self.gate = gate
         self.max_benchmark_s = max_benchmark_s
         self.device = device
         self.max_elements = max_elements
@@ -58,6 +61,11 @@ class Servicer(pb_grpc.LossAdvisorServicer):
         self.pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="advisor")
 
     # ------------------------------------------------------------------ plumbing
+
+    def _cancelled(self) -> str:
+        """The status a cancelled handler logs: UNAVAILABLE once the drain has cut the calls
+        left at the end of the grace period (that is what their callers get), else CANCELLED."""
+        return "UNAVAILABLE" if self.gate is not None and self.gate.cut_off else "CANCELLED"
 
     def _tenant(self, context) -> str:
         """The caller's tenant; "" when the server runs without tokens (one shared tenant)."""
@@ -149,7 +157,7 @@ class Servicer(pb_grpc.LossAdvisorServicer):
             response = await work()
             return response
         except asyncio.CancelledError:
-            status = "CANCELLED"
+            status = self._cancelled()
             raise
         except _Deadline:
             status = "DEADLINE_EXCEEDED"
@@ -462,7 +470,7 @@ class Servicer(pb_grpc.LossAdvisorServicer):
                 yield event
                 return
         except asyncio.CancelledError:
-            status = "CANCELLED"
+            status = self._cancelled()
             task.cancel()
             raise
         except _Deadline:
@@ -480,7 +488,7 @@ class Servicer(pb_grpc.LossAdvisorServicer):
             cancel.set()
             if not task.done():
                 task.cancel()
-                status = status if status != "OK" else "CANCELLED"
+                status = status if status != "OK" else self._cancelled()
             log_rpc("Validate", status, started, request.ByteSize(), sent, peer, **extra)
 
 

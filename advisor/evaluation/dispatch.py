@@ -22,8 +22,17 @@ A structure whose compilation fails (no C compiler, an unsupported platform, a d
 stays eager; the first failure of each kernel is logged, with its reason. Kernels compile
 with ``fullgraph=True``, so dynamo's recompile limit, if a structure ever reaches it, raises
 here instead of silently running that kernel eagerly: it is logged, and counted in
-``stats["recompile_limit_hits"]``. A failure while the
-interpreter shuts down is not a verdict on the structure and is not recorded.
+``stats["recompile_limit_hits"]``. A failure once ``shutdown`` has begun, or while the
+interpreter shuts down, is not a verdict on the structure and is not recorded: a compile cut
+short by the process going away (inductor's "cannot schedule new futures after shutdown") must
+not leave a healthy kernel eager. After ``shutdown`` nothing new is compiled, in forced mode
+either: the calls run eagerly, so work that is still finishing is not held up by a compile.
+
+A process that must end by a deadline (the server, on SIGTERM) calls ``shutdown(timeout=...)``
+with the time it has left, then leaves with ``os._exit`` rather than a normal exit: what can
+abort ("terminate called without an active exception") is the interpreter's finalisation and
+the C++ destructors run by ``exit()`` while a thread is still inside torch's compiler, not the
+compile itself, and ``os._exit`` runs neither.
 """
 
 from __future__ import annotations
@@ -211,7 +220,7 @@ def _compile(st: _Structure, args: tuple[Any, ...], static: dict[str, Any]) -> A
 
 
 def _fail(st: _Structure, exc: BaseException) -> None:
-    if sys.is_finalizing() or "after shutdown" in str(exc) or "interpreter shutdown" in str(exc):
+    if _closing.is_set() or sys.is_finalizing() or "after shutdown" in str(exc) or "interpreter shutdown" in str(exc):
         return  # the process is going away: not a verdict on the structure
     st.error = f"{type(exc).__name__}: {exc}"
     stats["fallbacks"] += 1
@@ -268,8 +277,9 @@ def _compile_loop() -> None:
 
 
 def shutdown(timeout: float | None = None) -> bool:
-    """Compile nothing more in the background: queued structures are dropped (they stay eager),
-    and the one under way is waited for, up to ``timeout`` (``SHUTDOWN_WAIT_S``). True if none is left."""
+    """Compile nothing more: queued structures are dropped (they stay eager), later calls run
+    eagerly, and the compile under way is waited for, up to ``timeout`` (``SHUTDOWN_WAIT_S``;
+    0 only closes). True if none is left. For a process about to exit: there is no reopening."""
     _closing.set()
     while True:
         try:
@@ -298,7 +308,7 @@ def run(name: str, args: tuple[Any, ...], static: dict[str, Any], *, compiled: b
                 return out, "fused-compiled"
             except Exception as exc:
                 _fail(st, exc)
-        elif st.error is None and get_mode() == "compiled":  # forced: compile here and now
+        elif st.error is None and get_mode() == "compiled" and not _closing.is_set():  # forced: compile here and now
             out = _compile(st, args, static)
             if out is not None:
                 stats["compiled_calls"] += 1

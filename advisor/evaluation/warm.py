@@ -10,6 +10,7 @@ dispatcher's: logged once, eager after.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -42,11 +43,13 @@ def warmup(
     dtypes: tuple[torch.dtype, ...] = (torch.float32,),
     device: str | torch.device = "auto",
     candidates: dict[str, list] | None = None,
+    on_step: Callable[[str, float], None] | None = None,
 ) -> dict[str, float]:
     """Compile ahead of time; returns seconds spent per (family, dtype, mode).
 
     ``candidates`` maps a family to the candidate list to warm (default: the defaults for that
-    data), for a service that knows which sets it will be asked for.
+    data), for a service that knows which sets it will be asked for. ``on_step(step, seconds)``
+    is called as each (family, dtype, mode) is done, for a caller that reports progress.
     """
     from advisor.evaluation.inputs import resolve_device
 
@@ -60,5 +63,8 @@ def warmup(
                     x, y = _data(family, _rows(family, diag), dtype, dev)
                     t0 = time.perf_counter()
                     evaluate(x, y, (candidates or {}).get(family), device=dev, diagnostics=diag)
-                    spent[f"{family}/{str(dtype).replace('torch.', '')}/{'diagnostics' if diag else 'values'}"] = time.perf_counter() - t0
+                    step = f"{family}/{str(dtype).replace('torch.', '')}/{'diagnostics' if diag else 'values'}"
+                    spent[step] = time.perf_counter() - t0
+                    if on_step is not None:
+                        on_step(step, spent[step])
     return spent

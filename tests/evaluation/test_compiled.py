@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import threading
 
 import pytest
 import torch
@@ -107,6 +108,43 @@ def test_compile_failure_falls_back_once_and_never_crashes(monkeypatch, caplog):
     assert first.results[0].path == second.results[0].path == other.results[0].path == "fused-eager"
     assert first.results[0].value == pytest.approx(float(torch.nn.MSELoss()(x, y)), rel=1e-6)
     assert sum("torch.compile failed" in rec.message for rec in caplog.records) == 1
+
+
+def test_a_compile_failing_during_shutdown_leaves_the_kernel_healthy(monkeypatch, caplog):
+    """Issue 24: a shutdown cut a compile short with InductorError ("cannot schedule new
+    futures after shutdown"), and the kernel was recorded broken for good. Once ``shutdown``
+    has begun, no failure is a verdict, whatever its text; and nothing new is compiled."""
+    calls = []
+
+    def broken(fn, **kwargs):
+        def call(*args, **kw):
+            calls.append(1)
+            raise RuntimeError("InductorError: the compile worker pool went away")
+
+        return call
+
+    saved = dict(dispatch._structures)
+    dispatch.reset()
+    monkeypatch.setattr(torch, "compile", broken)
+    closing = threading.Event()
+    monkeypatch.setattr(dispatch, "_closing", closing)
+    x, y = regression_data(64)
+    fallbacks = dispatch.stats["fallbacks"]
+    try:
+        with caplog.at_level(logging.WARNING, logger="advisor.evaluation"), dispatch.mode("compiled"):
+            structure = dispatch._structure(dispatch._key("regression", (x,), {}), "regression")
+            closing.set()  # as ``shutdown`` does, while this compile is under way
+            dispatch._fail(structure, RuntimeError("InductorError: the compile worker pool went away"))
+            after = advisor.evaluate(x, y, ["MSELoss"], diagnostics=False)
+        assert dispatch.broken_kernels() == {}
+        assert structure.error is None
+    finally:
+        dispatch.reset()
+        dispatch._structures.update(saved)
+    assert dispatch.stats["fallbacks"] == fallbacks
+    assert not [rec for rec in caplog.records if "torch.compile failed" in rec.message]
+    assert calls == []  # closed: the forced mode ran eagerly instead of compiling
+    assert after.results[0].path == "fused-eager"
 
 
 def test_an_uncompiled_structure_runs_eager_while_it_compiles_in_the_background():

@@ -19,7 +19,7 @@ TOKEN = "test-token-" + "x" * 16
 
 
 class ServerProcess:
-    def __init__(self, tmp: Path, *args: str) -> None:
+    def __init__(self, tmp: Path, *args: str, wait_serving: bool = True) -> None:
         self.log_path = tmp / "server.log"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
         self._log = self.log_path.open("wb")
@@ -32,7 +32,8 @@ class ServerProcess:
         )
         self.port = self._wait_port()
         self.target = f"127.0.0.1:{self.port}"
-        self.wait_serving()
+        if wait_serving:
+            self.wait_serving()
 
     def lines(self) -> list[dict]:
         out = []

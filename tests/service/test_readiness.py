@@ -1,0 +1,97 @@
+"""Readiness: each warm-up step logged with its duration between "listening" and "serving", and
+health SERVING only once the warm-up has succeeded."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+
+import pytest
+from grpc_health.v1 import health_pb2
+
+from server import app
+
+
+def test_the_log_says_what_the_server_did_between_listening_and_serving(server):
+    lines = server.lines()
+    events = [line.get("event") for line in lines]
+    listening, serving = events.index("listening"), events.index("serving")
+    steps = [line for line in lines[listening:serving] if line.get("event") == "warm-up step"]
+    assert [s["step"] for s in steps] == ["import"]  # the shared server warms with --warmup import
+    assert steps[0]["duration_ms"] >= 0
+    assert lines[serving]["warmup_ms"] >= steps[0]["duration_ms"]
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[dict] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        self.lines.append(json.loads(message) if message.startswith("{") else {"event": message})
+
+
+@pytest.fixture
+def server_log():
+    handler = _Lines()
+    logger = logging.getLogger("server")
+    logger.addHandler(handler)
+    old = logger.level
+    logger.setLevel(logging.INFO)
+    yield handler.lines
+    logger.removeHandler(handler)
+    logger.setLevel(old)
+
+
+def test_each_compile_step_is_logged_with_its_duration(monkeypatch, server_log):
+    import advisor
+
+    def warmup(device, on_step):
+        on_step("regression/float32/values", 1.25)
+        on_step("binary/float32/values", 0.5)
+
+    monkeypatch.setattr(advisor, "warmup", warmup)
+    app._warm("compile", "cpu")
+    steps = [(line["step"], line["duration_ms"]) for line in server_log if line["event"] == "warm-up step"]
+    assert steps[0][0] == "import"
+    assert steps[1:] == [("compile regression/float32/values", 1250.0), ("compile binary/float32/values", 500.0)]
+
+
+def test_warmup_reports_each_step_as_it_is_done(monkeypatch):
+    from advisor.evaluation import warm
+
+    monkeypatch.setattr(warm, "evaluate", lambda *args, **kwargs: None)
+    seen: list[str] = []
+    spent = warm.warmup(("regression", "binary"), device="cpu", on_step=lambda step, s: seen.append(step))
+    assert seen == list(spent) == [
+        "regression/float32/values",
+        "regression/float32/diagnostics",
+        "binary/float32/values",
+        "binary/float32/diagnostics",
+    ]
+
+
+class _Health:
+    def __init__(self) -> None:
+        self.set_to: list[int] = []
+
+    async def set(self, _name: str, status: int) -> None:
+        self.set_to.append(status)
+
+
+def test_a_failed_warmup_is_logged_and_health_never_says_serving(monkeypatch, server_log):
+    def broken(mode, device):
+        raise ImportError("no module named torch")
+
+    monkeypatch.setattr(app, "_warm", broken)
+    health = _Health()
+    with ThreadPoolExecutor(1) as pool:
+        built = SimpleNamespace(servicer=SimpleNamespace(pool=pool), health=health)
+        asyncio.run(app.warm(built, argparse.Namespace(warmup="import", device="cpu")))
+    assert health_pb2.HealthCheckResponse.SERVING not in health.set_to
+    assert [line["event"] for line in server_log] == ["warm-up failed; health stays NOT_SERVING"]
