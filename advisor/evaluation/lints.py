@@ -26,6 +26,9 @@ RATE_MEAN = 2.0  # below this target mean, rates and log-rates are too alike to 
 SCALE_RATIO = 10.0  # predictions whose spread differs from the targets' by more than this
 NLL_TOLERANCE = 1e-2  # |logsumexp| of a row of log-probabilities
 SCALE_SAMPLE = 1 << 16  # entries the scale check reads
+ORDER_MAX_CLASSES = 256  # the class-order check builds a C x C table
+ORDER_GAIN = 0.25  # reordered columns must match this much more of the rows than as given
+ORDER_MATCH = 0.5  # ... and at least this share of them
 
 
 def _rows(x: torch.Tensor) -> torch.Tensor:
@@ -51,6 +54,7 @@ def lint(inp: Inputs, cands: list[Candidate]) -> list[Lint]:
         out += _one_hot(x, y, cands)
         out += _pm1_to_bce(inp, y, cands)
         out += _labels_out_of_range(inp, x, y, cands)
+        out += _class_order(x, y, cands)
         out += _scale(x, y, cands)
         out += _rates_as_log_rates(inp, x, y, cands)
     return out + _mixed_precision(inp, cands)
@@ -196,6 +200,53 @@ def _labels_out_of_range(inp: Inputs, x, y, cands) -> list[Lint]:
             fix="Map labels to 0..C-1 (for 1-based labels: y - 1), or give the model one output per class.",
             losses=_names(names, INDEX_LOSSES),
             severity="error",
+        )
+    ]
+
+
+def _class_order(x, y, cands) -> list[Lint]:
+    """Prediction columns in another order than the class indices: the model's argmax matches
+    the labels far better once its columns are reordered. Typical with text labels, which
+    ``evaluate`` indexes in sorted order, scored by a model that numbered them otherwise.
+
+    Reads at most ``SCALE_SAMPLE`` evenly spaced rows; the best reordering is the assignment
+    that maximises matches (scipy's ``linear_sum_assignment`` on the C x C table of label
+    against argmax)."""
+    names = _names(cands, INDEX_LOSSES)
+    if not names or x.dim() != 2 or y.dim() != 1 or y.shape[0] != x.shape[0] or y.is_floating_point():
+        return []
+    n, c = x.shape
+    if not 2 <= c <= ORDER_MAX_CLASSES or n < 5 * c:
+        return []
+    rows = torch.linspace(0, n - 1, min(n, SCALE_SAMPLE), device=x.device).long()
+    labels, guess = y[rows].long(), x[rows].argmax(dim=1)
+    valid = (labels >= 0) & (labels < c)
+    labels, guess = labels[valid], guess[valid]
+    if labels.numel() < 5 * c:
+        return []
+    table = torch.bincount(labels * c + guess, minlength=c * c).reshape(c, c).cpu().numpy()
+    from scipy.optimize import linear_sum_assignment
+
+    label_of_column, column = linear_sum_assignment(table, maximize=True)
+    total = table.sum()
+    as_given = table.trace() / total
+    reordered = table[label_of_column, column].sum() / total
+    if reordered < ORDER_MATCH or reordered - as_given < ORDER_GAIN:
+        return []
+    order = [0] * c  # order[label] = the column that predicts it
+    for label, col in zip(label_of_column.tolist(), column.tolist(), strict=True):
+        order[label] = col
+    moved = [f"class {label} in column {col}" for label, col in enumerate(order) if label != col]
+    shown = "; ".join(moved[:6]) + (f"; and {len(moved) - 6} more" if len(moved) > 6 else "")
+    return [
+        Lint(
+            code="class-order",
+            message=f"The predictions' argmax matches the labels on {as_given:.1%} of rows as the columns stand, "
+            f"but on {reordered:.1%} with the columns reordered ({shown}): the columns look out of the class "
+            "indices' order. Text labels are indexed in sorted order (the report's classes).",
+            fix=f"Reorder the columns to the class indices: predictions[:, {order}] if this reading is right, "
+            "or train and predict on the same label encoding.",
+            losses=names,
         )
     ]
 

@@ -84,3 +84,35 @@ def test_rates_where_a_log_link_expects_log_rates():
     assert found.losses == ["PoissonNLLLoss", "TweedieLoss"]  # log_input=False reads rates
     assert "torch.log(rate)" in found.fix
     assert "rates-as-log-rates" not in advisor.evaluate(np.log(rate), counts, cands).lint_codes
+
+
+def test_prediction_columns_out_of_the_class_order():
+    """A model that numbered the classes otherwise than the labels' sorted order."""
+    g = torch.Generator().manual_seed(3)
+    y = torch.randint(0, 4, (2_000,), generator=g)
+    good = torch.nn.functional.one_hot(y, 4).double() * 3 + torch.randn(2_000, 4, generator=g, dtype=torch.float64)
+    assert "class-order" not in codes(good, y, ["CrossEntropyLoss"])
+    shuffled = good[:, [1, 3, 0, 2]]  # column j holds class [1, 3, 0, 2][j]
+    report = advisor.evaluate(shuffled, y, ["CrossEntropyLoss", "MSELoss"], diagnostics=False)
+    (lint,) = [item for item in report.lints if item.code == "class-order"]
+    assert "predictions[:, [2, 0, 3, 1]]" in lint.fix and lint.losses == ["CrossEntropyLoss"]
+    torch.testing.assert_close(shuffled[:, [2, 0, 3, 1]], good)  # the fix restores the order
+
+
+def test_text_labels_scored_by_a_model_that_numbered_them_otherwise():
+    from sklearn.datasets import load_wine
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = load_wine(return_X_y=True)
+    names = np.array(["barolo", "grignolino", "barbera"], dtype=object)
+    scores = LogisticRegression(max_iter=5_000).fit(x, y).decision_function(x)
+    assert "class-order" in codes(scores, names[y])  # sorted: barbera, barolo, grignolino
+    sorted_scores = LogisticRegression(max_iter=5_000).fit(x, names[y]).decision_function(x)
+    assert "class-order" not in codes(sorted_scores, names[y])
+
+
+def test_weak_predictions_are_not_called_out_of_order():
+    g = torch.Generator().manual_seed(4)
+    y = torch.randint(0, 5, (3_000,), generator=g)
+    noise = torch.randn(3_000, 5, generator=g)
+    assert "class-order" not in codes(noise, y, ["CrossEntropyLoss"])
