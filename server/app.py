@@ -1,7 +1,10 @@
 """Process lifecycle: options, the grpc.aio server, warm-up, health and graceful drain.
 
-Health says NOT_SERVING until the domain is imported (and, by default, its kernels compiled),
-so a load balancer never routes a call that would pay the warm-up. On SIGTERM health flips to
+Health says NOT_SERVING until the domain is imported, so a load balancer never routes a call
+that would pay the import. By default (``--warmup background``) the kernels then compile on a
+thread of their own while calls are served eagerly, each structure switching to its compiled
+kernel once ready, so SERVING comes in seconds and no call waits for a compile;
+``--warmup compile`` compiles them before SERVING instead. On SIGTERM health flips to
 NOT_SERVING first, new calls are refused with UNAVAILABLE (``server.drain``), in-flight calls get
 ``--grace-s`` seconds to finish, those still running then are cut off with UNAVAILABLE (the
 server is shutting down, the call may be retried), then exit 0: within ``--grace-s`` + 2 s of
@@ -127,9 +130,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--warmup",
-        choices=("compile", "import"),
-        default="compile",
-        help="compile the kernels before SERVING, or only import the domain",
+        choices=("background", "compile", "import"),
+        default="background",
+        help="background: import the domain, SERVING, then compile the kernels while calls are "
+        "served eagerly; compile: compile them before SERVING; import: only import the domain "
+        "(default %(default)s)",
     )
     parser.add_argument("--log-level", default="info")
 
@@ -145,16 +150,36 @@ def _log_step(step: str, seconds: float) -> None:
     log.info(json.dumps({"event": "warm-up step", "step": step, "duration_ms": round(seconds * 1000, 1)}))
 
 
-def _warm(mode: str, device: str) -> None:
-    """Import the domain, then (``mode`` 'compile') compile its kernels: one log line a step."""
+def _import_domain() -> None:
     started = time.perf_counter()
     import advisor
 
     for name in ("profile", "recommend", "evaluate", "validate"):
         getattr(advisor, name)
     _log_step("import", time.perf_counter() - started)
-    if mode == "compile":
+
+
+def _compile_kernels(device: str) -> None:
+    """``advisor.warmup``: one log line a step. Its forced compiled mode is this thread's only
+    (``dispatch.mode``), so calls served meanwhile stay in auto mode and run eagerly until
+    their structure is ready; a failure is logged, the kernels it left stay eager."""
+    import advisor
+
+    log.info(json.dumps({"event": "kernel warm-up", "state": "started"}))
+    started = time.perf_counter()
+    try:
         advisor.warmup(device=device, on_step=lambda step, s: _log_step(f"compile {step}", s))
+    except Exception:
+        log.exception("kernel warm-up failed; the kernels it did not compile run eagerly")
+        return
+    log.info(json.dumps({"event": "kernel warm-up", "state": "done", "duration_ms": round((time.perf_counter() - started) * 1000, 1)}))
+
+
+def _warm(mode: str, device: str) -> None:
+    """Import the domain, then (``mode`` 'compile') compile its kernels: one log line a step."""
+    _import_domain()
+    if mode == "compile":
+        _compile_kernels(device)
 
 
 @dataclass
@@ -247,6 +272,10 @@ async def warm(built: Built, args: argparse.Namespace) -> None:
     for name in ("", SERVICE_NAME):
         await built.health.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info(json.dumps({"event": "serving", "warmup_ms": round((loop.time() - started) * 1000, 1)}))
+    if args.warmup == "background":  # its own daemon thread: no worker slot is taken from calls
+        threading.Thread(
+            target=_compile_kernels, args=(args.device,), name="kernel-warmup", daemon=True
+        ).start()
 
 
 async def drain(built: Built, grace_s: float) -> None:

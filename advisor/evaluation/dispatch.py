@@ -16,7 +16,10 @@ guard-and-launch cost is not repaid. The constant comes from
 each other over its grid of sizes; a single MSELoss, the least work per element, is the
 last to profit), fixed rather than re-measured per process so that results do not depend on
 timing noise. 'compiled' mode (the benchmark, ``advisor.warmup``, tests) compiles in the
-calling thread and always uses the compiled kernel; 'eager' never compiles.
+calling thread and always uses the compiled kernel; 'eager' never compiles. ``set_mode``
+sets the process's mode; ``mode(...)`` overrides it for the calling thread only, so a server
+can warm its kernels up in forced compiled mode on one thread while its request threads stay
+in 'auto' and never wait for a compile.
 
 A structure whose compilation fails (no C compiler, an unsupported platform, a dynamo bug)
 stays eager; the first failure of each kernel is logged, with its reason. Kernels compile
@@ -101,26 +104,36 @@ _worker: list[threading.Thread] = []
 _closing = threading.Event()
 
 
+_thread = threading.local()  # .mode: this thread's override of the process's mode
+
+
 def get_mode() -> str:
-    return _state["mode"]
+    """The calling thread's mode: its ``mode(...)`` override, else the process's."""
+    return getattr(_thread, "mode", None) or _state["mode"]
+
+
+def _check_mode(name: str) -> str:
+    if name not in _MODES:
+        raise ValueError(f"mode must be one of {_MODES}, got {name!r}")
+    return name
 
 
 def set_mode(mode: str) -> None:
-    """'auto' (by size, compiling in the background), 'eager' (never compile) or 'compiled' (always, in the caller)."""
-    if mode not in _MODES:
-        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
-    _state["mode"] = mode
+    """The process's mode: 'auto' (by size, compiling in the background), 'eager' (never
+    compile) or 'compiled' (always, in the caller)."""
+    _state["mode"] = _check_mode(mode)
 
 
 @contextlib.contextmanager
 def mode(name: str) -> Iterator[None]:
-    """Temporarily force a mode (tests and the benchmark)."""
-    old = get_mode()
-    set_mode(name)
+    """Force a mode in the calling thread for the block (tests, the benchmark, ``warmup``);
+    other threads keep theirs."""
+    old = getattr(_thread, "mode", None)
+    _thread.mode = _check_mode(name)
     try:
         yield
     finally:
-        set_mode(old)
+        _thread.mode = old
 
 
 def compile_available() -> bool:

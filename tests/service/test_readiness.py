@@ -95,3 +95,32 @@ def test_a_failed_warmup_is_logged_and_health_never_says_serving(monkeypatch, se
         asyncio.run(app.warm(built, argparse.Namespace(warmup="import", device="cpu")))
     assert health_pb2.HealthCheckResponse.SERVING not in health.set_to
     assert [line["event"] for line in server_log] == ["warm-up failed; health stays NOT_SERVING"]
+
+
+def test_by_default_it_serves_first_and_compiles_in_the_background(tmp_path):
+    """SERVING after the import alone; the kernels compile afterwards on their own thread in
+    forced compiled mode while a call is answered in auto mode, eagerly, without waiting."""
+    import numpy as np
+
+    from client import AdvisorClient
+    from tests.service.conftest import TOKEN, ServerProcess
+
+    token = tmp_path / "token"
+    token.write_text(TOKEN)
+    server = ServerProcess(tmp_path, "--warmup", "background", "--token-file", str(token))
+    try:
+        events = [line.get("event") for line in server.lines()]
+        serving = events.index("serving")
+        assert "warm-up step" in events[:serving]  # the import, before SERVING
+        assert all(
+            not str(line.get("step", "")).startswith("compile") for line in server.lines()[:serving]
+        )
+        y = np.random.default_rng(0).normal(size=4_000)
+        with AdvisorClient(server.target, token=TOKEN, timeout=60) as client:
+            report = client.evaluate(y + 0.1, y, ["MSELoss"], diagnostics=False)
+        assert report.results[0].value == pytest.approx(0.01, rel=1e-6)
+        assert report.results[0].path == "fused-eager"  # small: auto mode runs it eagerly
+    finally:
+        assert server.stop() == 0
+    events = [(line.get("event"), line.get("state")) for line in server.lines()]
+    assert events.index(("kernel warm-up", "started")) > events.index(("serving", None))
