@@ -136,13 +136,12 @@ def _say_features(preparation: Any) -> None:
     print("\n".join(lines), file=sys.stderr)
 
 
-def _table_columns(args: argparse.Namespace, exclude: tuple[str, ...] = ()) -> tuple[Any, Any]:
-    """The target column and the feature columns (all others but ``exclude`` unless
-    ``--features``)."""
+def _table_columns(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The target column and the feature columns (all others unless ``--features``)."""
     from advisor import io
 
     table = io.read_table(args.data)
-    return io.select(table, args.target, _names(args.features), exclude)
+    return io.select(table, args.target, _names(args.features))
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
@@ -210,25 +209,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_predictions(args: argparse.Namespace) -> tuple[Any, tuple[str, ...]]:
-    """``--predictions``: a column of the data file, else ``FILE[:NAME]``; and the columns the
-    features must leave out (the predictions' own)."""
+def _report_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """Targets, features and predictions from one read of DATA. ``--predictions`` is a column
+    of DATA (then never a feature), else ``FILE[:NAME]``."""
     from advisor import io
 
-    spec = args.predictions
-    if spec is None:
-        return None, ()
-    if not Path(io.split_key(spec)[0]).is_file():
-        table = io.read_table(args.data)
-        if spec in table:
-            return table[spec], (spec,)
-        raise AdvisorError(
-            f"{spec!r} is neither a column of {args.data} nor a file",
-            field="predictions",
-            expected=f"FILE[:NAME] or one of: {', '.join(table)}",
-            got=spec,
-        )
-    return _read(spec, "predictions"), ()
+    table = io.read_table(args.data)
+    spec, predictions, exclude = args.predictions, None, ()
+    if spec is not None and not Path(io.split_key(spec)[0]).is_file():
+        if spec not in table:
+            raise AdvisorError(
+                f"{spec!r} is neither a column of {args.data} nor a file",
+                field="predictions",
+                expected=f"FILE[:NAME] or one of: {', '.join(table)}",
+                got=spec,
+            )
+        predictions, exclude = table[spec], (spec,)
+    elif spec is not None:
+        predictions = _read(spec, "predictions")
+    targets, features = io.select(table, args.target, _names(args.features), exclude)
+    return targets, features, predictions
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -239,8 +239,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         from advisor.reporting.assemble import assemble
 
-        predictions, exclude = _report_predictions(args)
-        targets, features = _table_columns(args, exclude)
+        targets, features, predictions = _report_inputs(args)
         with _advisor(args) as advisor:
             report = assemble(
                 advisor,
