@@ -149,8 +149,8 @@ def _labels(targets: Any, text_labels: bool) -> tuple[Any, tuple[Any, ...] | Non
     if isinstance(targets, torch.Tensor):
         return targets, None
     array = as_array(targets, "targets")
-    if array.dtype.kind not in "OUS":
-        return targets, None
+    if array.dtype.kind not in "OUS":  # numbers, pandas' nullable and object booleans included
+        return array, None
     if array.dtype.kind == "S":
         raise DTypeError("holds bytes; labels are numbers or text", field="targets", expected="numbers or text", got=str(array.dtype))
     values = object_to_typed(array.astype(object), "targets")

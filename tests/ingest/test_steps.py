@@ -117,3 +117,23 @@ def test_a_text_column_with_signal_beats_the_numbers_alone():
         report = advisor.validate(features, invest, ["HuberLoss"], task="regression", epochs=100, seed=0)
         scores[label] = report.results[0].mean["mae"]
     assert scores["all"] < 0.7 * scores["numeric"], scores
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        pd.Series([True, False, None, True] * 25, dtype=object),  # as a CSV of yes/no reads
+        pd.Series([True, False, None, True] * 25, dtype="boolean"),  # pandas' nullable booleans
+        pd.Series([1, 0, None, 1] * 25, dtype="Int64"),
+    ],
+    ids=["object", "boolean", "Int64"],
+)
+def test_boolean_and_nullable_labels_with_holes_evaluate_like_their_numbers(labels):
+    probabilities = np.linspace(0.05, 0.95, len(labels))
+    report = advisor.evaluate(probabilities, labels, ["BCELoss"])
+    kept = labels.notna().to_numpy()
+    expected = torch.nn.functional.binary_cross_entropy(
+        torch.as_tensor(probabilities[kept]), torch.as_tensor(np.array(labels[kept].astype(float)))
+    )
+    assert report.n_excluded == 25 and report.n_samples == 75
+    assert report.results[0].value == pytest.approx(expected.item(), rel=1e-12)
