@@ -185,3 +185,32 @@ def test_rendering_imports_neither_torch_nor_sklearn(full_report, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
     assert (tmp_path / "page.html").read_text(encoding="utf-8") == render.html(full_report)
+
+
+def _task_cases():
+    rng = np.random.default_rng(0)
+    n = 400
+    x = rng.normal(size=(n, 3))
+    mu = np.exp(0.5 + 0.6 * x[:, 0])
+    visits = rng.negative_binomial(2, 2 / (2 + mu))
+    bought = (x[:, 1] + rng.normal(size=n) > 0).astype(object)
+    bought[::37] = None  # missing labels: left out of every step
+    tags = (rng.random((n, 4)) < [0.5, 0.2, 0.05, 0.3]).astype(float)
+    frame = pd.DataFrame(x, columns=["a", "b", "c"])
+    return {
+        "count": (pd.Series(visits, name="visits"), frame, np.log(mu)),
+        "binary": (pd.Series(bought, name="bought"), frame, 1 / (1 + np.exp(-x[:, 1]))),
+        "multilabel": (tags, x, rng.normal(size=(n, 4))),
+    }
+
+
+@pytest.mark.parametrize("task", ["count", "binary", "multilabel"])
+def test_each_task_fills_every_part(task):
+    targets, features, predictions = _task_cases()[task]
+    report = advisor.report(targets, features, predictions, validate=True, folds=2, epochs=3, top_k=3)
+    assert report.recommendation.profile.task.task.value == task
+    assert any(not r.skipped for r in report.evaluation.results)
+    assert report.validation.best is not None
+    page = render.html(report)
+    assert _sections(page) == list(SECTIONS)
+    assert len(re.findall(r'data-figure="', page)) == 4
