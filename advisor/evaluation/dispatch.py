@@ -268,9 +268,10 @@ def _background(st: _Structure, args: tuple[Any, ...], static: dict[str, Any]) -
     _queue.put((st, _few_rows(args), static))
     with _lock:
         if not _worker or not _worker[0].is_alive():
+            if not _worker:  # once: the exit handler serves every thread started after
+                atexit.register(shutdown)
             _worker[:] = [threading.Thread(target=_compile_loop, name="advisor-compile", daemon=True)]
             _worker[0].start()
-            atexit.register(shutdown)
 
 
 def _done_one() -> None:
