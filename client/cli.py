@@ -360,9 +360,24 @@ def _bench_advice(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_anchors(args: argparse.Namespace) -> int:
+    """The engine against a hand-fused kernel, the torch.nn.functional loop, the read bound and
+    the autograd loop, then across data layouts (in-process)."""
+    if args.server:
+        raise AdvisorError("--anchors runs in-process", field="anchors")
+    from advisor.evaluation import anchors
+    from advisor.schema.benchmark import format_anchors
+
+    rows = anchors.run((args.anchor_rows,), device=args.device)
+    print(json.dumps([r.model_dump() for r in rows], indent=2) if args.json else format_anchors(rows))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.advice:
         return _bench_advice(args)
+    if args.anchors:
+        return _bench_anchors(args)
     if args.quick and args.server:
         raise AdvisorError(
             "--quick picks the cases in-process; name them with --case to run remotely",
@@ -584,6 +599,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="instead of throughput: the recommendation on 18 real data sets shipped with "
         "scikit-learn and statsmodels, against their literature and the default loss",
+    )
+    p.add_argument(
+        "--anchors",
+        action="store_true",
+        help="instead of the cases: the eight regression losses against a hand-fused compiled "
+        "kernel, the torch.nn.functional loop, the memory-read bound and an autograd loop, then "
+        "the time across data layouts (minutes: it compiles)",
+    )
+    p.add_argument(
+        "--anchor-rows", type=int, default=1_000_000, metavar="N", help="rows for --anchors (default 1e6)"
     )
     p.add_argument(
         "--diagnostics",

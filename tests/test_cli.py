@@ -237,6 +237,18 @@ def test_bench_names_its_cases_in_help_and_in_the_error(capsys):
     assert all(name in text for name in CASES)
 
 
+def test_bench_anchors_prints_the_runners_rows(monkeypatch, capsys):
+    anchors = pytest.importorskip("advisor.evaluation.anchors")
+    from advisor.schema.benchmark import AnchorRow, format_anchors
+
+    rows = [AnchorRow(mode="diagnostics", layout="random_outliers", n_rows=2_000, device="cpu",
+                      seconds={"advisor": 0.01, "autograd_loop": 0.02})]
+    seen = []
+    monkeypatch.setattr(anchors, "run", lambda sizes, device: seen.append(sizes) or rows)
+    assert main(["bench", "--anchors", "--anchor-rows", "2000"]) == 0
+    assert seen == [(2_000,)] and capsys.readouterr().out == format_anchors(rows) + "\n"
+
+
 def _bench_rows():
     from advisor.schema.benchmark import BenchRow
 

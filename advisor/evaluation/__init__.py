@@ -12,8 +12,10 @@ background), ``chunking`` (memory bound), ``runner`` (a fused block over batches
 the sample's rows, then the state pass), ``diagnostics`` (the state, its merge rules, the
 quantile sample and its bound, saturation), ``stream`` (batches in one pass, bounded memory),
 ``reference`` (the catalog's own function), ``baselines`` (skill score), ``lints`` and
-``warm``; the throughput benchmark is ``bench`` (the runner), ``benchcases`` (its cases and
-loop baseline) and ``probes`` (peak memory, compile cost, the eager/compiled crossover).
+``warm``; the throughput benchmark is ``bench`` (the runner), ``benchcases`` (its cases' data
+and loop baseline; the cases are in ``advisor.schema.benchmark``), ``anchors`` (the engine
+against a hand-fused kernel, the functional loop, the read bound and across layouts) and
+``probes`` (peak memory, compile cost, the eager/compiled crossover, timing and stopping).
 """
 
 from advisor.evaluation.defaults import default_candidates

@@ -45,7 +45,13 @@ from advisor.errors import InvalidInputError
 from advisor.evaluation import dispatch
 from advisor.evaluation.benchcases import data, label, modules
 from advisor.evaluation.inputs import resolve_device
-from advisor.evaluation.probes import measure_crossover, peak_memory, probe_in_subprocess
+from advisor.evaluation.probes import (
+    Stopped,
+    check_cancel,
+    measure_crossover,
+    peak_memory,
+    probe_in_subprocess,
+)
 from advisor.evaluation.probes import timed as _timed
 from advisor.schema.benchmark import (
     CASES,
@@ -59,16 +65,6 @@ from advisor.schema.benchmark import (
 __all__ = ["CASES", "QUICK_CASES", "STANDARD_CASES", "BenchRow", "format_table", "measure_crossover", "run"]
 
 Progress = Callable[[int, int, str], None]
-
-
-class _Stopped(Exception):
-    """The caller's ``cancel`` was set: the rows finished so far are the answer."""
-
-
-def _check(cancel: Any) -> None:
-    """Between timed calls: stop as soon as the caller says so (an ``is_set()`` event or a callable)."""
-    if cancel is not None and (cancel.is_set() if hasattr(cancel, "is_set") else cancel()):
-        raise _Stopped
 
 
 def _names(cases: list[str] | None, quick: bool) -> list[str]:
@@ -111,7 +107,7 @@ def run(
     rows: list[BenchRow] = []
     try:
         for name in names:
-            _check(cancel)
+            check_cancel(cancel)
             case = CASES[name]
             x, y = data(case, dev)
             for diag in modes:
@@ -120,7 +116,7 @@ def run(
                 rows.append(_row(name, case, x, y, diag, repeats, full=not quick, cancel=cancel))
             del x, y
             gc.collect()
-    except _Stopped:
+    except Stopped:
         return rows
     if progress is not None:
         progress(total, total, "done")
@@ -161,7 +157,7 @@ def _row(
     fallbacks_before = dispatch.stats["fallbacks"]
 
     def timed(fn: Callable[[], Any], device: torch.device) -> float:
-        _check(cancel)
+        check_cancel(cancel)
         return _timed(fn, device)
 
     cands = list(case.candidates)
@@ -174,7 +170,7 @@ def _row(
     paths = sorted({str(r.path) for r in report.results})
     del report
     for m in mods:
-        _check(cancel)
+        check_cancel(cancel)
         _loop_one(m, x, y, diag)
     fused_t: list[float] = []
     loop_t: list[float] = []
@@ -192,7 +188,7 @@ def _row(
     heavy = max(range(len(mods)), key=per_cand.__getitem__)
     alone = range(len(cands)) if full else (heavy,)
     for j in alone:
-        _check(cancel)
+        check_cancel(cancel)
         _fused(x, y, [cands[j]], diag, full)  # compiles each single-candidate structure
     single_t = {j: float("inf") for j in alone}
     for _ in range(repeats):
@@ -203,7 +199,7 @@ def _row(
     fused_s, loop_s, single_s = min(fused_t), min(loop_t), single_t[dearest]
     gc.collect()
     probed: dict[str, Any] = {}
-    _check(cancel)
+    check_cancel(cancel)
     if full:
         probed = probe_in_subprocess(name, diag, dev) or {}
     elif dev.type == "cuda":

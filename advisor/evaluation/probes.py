@@ -1,4 +1,5 @@
-"""Measurements the benchmark takes besides wall time: peak memory, compile cost, crossover.
+"""Measurements the benchmark takes besides wall time: peak memory, compile cost, crossover;
+and the timing and stopping tools both benchmark runners share (``timed``, ``check_cancel``).
 
 Peak memory (``peak_memory``) is the largest amount of tensor memory allocated during one
 call beyond what was allocated before it: on CUDA ``torch.cuda.max_memory_allocated``, on the
@@ -38,6 +39,16 @@ PROBE_TIMEOUT_S = 900
 
 CPU_METHOD = "torch.profiler allocation events (CPU allocator)"
 CUDA_METHOD = "torch.cuda.max_memory_allocated"
+
+
+class Stopped(Exception):
+    """The caller's ``cancel`` was set: the rows finished so far are the answer."""
+
+
+def check_cancel(cancel: Any) -> None:
+    """Between timed calls: stop as soon as the caller says so (an ``is_set()`` event or a callable)."""
+    if cancel is not None and (cancel.is_set() if hasattr(cancel, "is_set") else cancel()):
+        raise Stopped
 
 
 def sync(device: torch.device) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["CASES", "QUICK_CASES", "REGRESSION", "STANDARD_CASES", "BenchRow", "Case"]
+__all__ = ["CASES", "QUICK_CASES", "REGRESSION", "STANDARD_CASES", "AnchorRow", "BenchRow", "Case"]
 
 REGRESSION = (
     "L1Loss",
@@ -204,3 +204,62 @@ def format_table(rows: list[BenchRow]) -> str:
         if fell:
             lines.append("structures that fell back to eager (their rows do not time the compiled path): " + "; ".join(fell))
     return "\n".join(line.rstrip() for line in lines)
+
+
+class AnchorRow(BaseModel):
+    """``advisor.evaluate`` and its anchors at one size and layout (``evaluation.anchors``).
+
+    ``seconds`` holds each side's fastest call: 'advisor' always; with mode 'values' also
+    'hand' (a hand-fused compiled function of the same formulas), 'functional' (the loop of
+    torch.nn.functional calls) and 'read' (one reduction over each input); with mode
+    'diagnostics' also 'autograd_loop' (reduction='none' plus torch.autograd.grad per candidate).
+    Rows of mode 'layout' time the diagnostics over one data layout each, for the spread.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    mode: str = Field(description="'values', 'diagnostics' or 'layout'")
+    layout: str
+    n_rows: int
+    device: str
+    seconds: dict[str, float]
+
+    def ratio(self, over: str, under: str) -> float | None:
+        """seconds[over] / seconds[under], None when either side is missing."""
+        if over not in self.seconds or under not in self.seconds:
+            return None
+        return self.seconds[over] / self.seconds[under]
+
+
+def _size(n: int) -> str:
+    return f"{n:.0e}".replace("e+0", "e").replace("e+", "e")
+
+
+def format_anchors(rows: list[AnchorRow]) -> str:
+    """The anchors as plain text: times in ms and the ratios the targets name."""
+    lines = []
+    for r in rows:
+        s = {k: f"{v * 1e3:.3g} ms" for k, v in r.seconds.items()}
+        if r.mode == "values":
+            lines.append(
+                f"values N={_size(r.n_rows)}: advisor {s['advisor']}, hand-fused {s['hand']} "
+                f"(advisor/hand {_num(r.ratio('advisor', 'hand'))}), F loop {s['functional']} "
+                f"(F loop/advisor {_num(r.ratio('functional', 'advisor'))}), read bound {s['read']} "
+                f"(advisor/read {_num(r.ratio('advisor', 'read'))})"
+            )
+        elif r.mode == "diagnostics":
+            lines.append(
+                f"diagnostics N={_size(r.n_rows)}: advisor {s['advisor']}, reduction='none' + autograd.grad "
+                f"loop {s['autograd_loop']} (loop/advisor {_num(r.ratio('autograd_loop', 'advisor'))})"
+            )
+    layouts = [r for r in rows if r.mode == "layout"]
+    if layouts:
+        times = {r.layout: r.seconds["advisor"] for r in layouts}
+        lines.append(
+            f"layouts, diagnostics N={_size(layouts[0].n_rows)}: "
+            + ", ".join(f"{name} {t * 1e3:.3g} ms" for name, t in times.items())
+            + f"; spread {_num(max(times.values()) / min(times.values()))}"
+        )
+    if rows:
+        lines.append(f"{len(REGRESSION)} regression losses on {rows[0].device}; each side's fastest call, sides alternating.")
+    return "\n".join(lines)

@@ -94,3 +94,39 @@ def test_the_benchmark_rpc_runs_the_quick_set_unless_cases_are_named(monkeypatch
     rpc_bench.run([], False, "cpu", token)
     rpc_bench.run(["regression-1e6"], True, "cpu", token)
     assert seen == [(None, True, token), (["regression-1e6"], False, token)]
+
+
+def test_the_hand_fused_anchor_computes_the_engines_means():
+    """The anchor is timed against advisor.evaluate only because it computes the same eight means."""
+    import torch
+
+    import advisor
+    from advisor.evaluation import anchors
+    from advisor.evaluation.benchcases import layout
+    from advisor.schema.benchmark import REGRESSION
+
+    x, y = layout(5_000, "random_outliers")
+    ours = [r.value for r in advisor.evaluate(x, y, list(REGRESSION), diagnostics=False).results]
+    theirs = anchors.hand_fused(x, y, torch.tensor(anchors.HAND_PARAMS)).tolist()
+    assert ours == pytest.approx(theirs, rel=1e-5)
+
+
+def test_anchor_rows_print_the_ratios_of_their_times():
+    from advisor.schema.benchmark import AnchorRow, format_anchors
+
+    values = AnchorRow(mode="values", layout="random_outliers", n_rows=1_000_000, device="cpu",
+                       seconds={"advisor": 0.02, "hand": 0.016, "functional": 0.25, "read": 0.001})
+    diag = AnchorRow(mode="diagnostics", layout="random_outliers", n_rows=1_000_000, device="cpu",
+                     seconds={"advisor": 0.03, "autograd_loop": 0.045})
+    spread = [AnchorRow(mode="layout", layout=name, n_rows=1_000_000, device="cpu", seconds={"advisor": t})
+              for name, t in (("sorted_targets", 0.03), ("float16", 0.036))]
+    text = format_anchors([values, diag, *spread])
+    assert "values N=1e6" in text and "advisor/hand 1.25" in text and "F loop/advisor 12.5" in text
+    assert "advisor/read 20" in text and "loop/advisor 1.5" in text and "spread 1.2" in text
+    assert values.ratio("advisor", "autograd_loop") is None
+
+
+def test_anchors_stop_when_cancelled_before_any_work():
+    from advisor.evaluation import anchors
+
+    assert anchors.run((1_000,), repeats=1, cancel=lambda: True) == []
