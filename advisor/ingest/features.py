@@ -42,6 +42,8 @@ MAX_CATEGORIES = 32
 MIN_CATEGORY_ROWS = 10
 FIT_ROWS = 100_000
 TRANSFORM_ROWS = 32_768
+#: The largest float32: prepared features are float32, the dtype the models read.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: text columns with more distinct values than this share of their rows are identifiers
 ID_DISTINCT_SHARE = 0.9
 #: fewer rows than this and "every value distinct" says nothing about identifiers
@@ -205,12 +207,22 @@ def _numeric(values: np.ndarray, name: str, where: str) -> Column:
     missing = np.isnan(values)
     n_missing = int(np.count_nonzero(missing))
     present = values[~missing] if n_missing else values
-    if present.size and (np.isinf(present.min()) or np.isinf(present.max())):
+    lo, hi = (float(present.min()), float(present.max())) if present.size else (0.0, 0.0)
+    if np.isinf(lo) or np.isinf(hi):
         raise NonFiniteError(
             f"column {name!r} holds {int(np.isinf(present).sum())} infinite values",
             field=where,
             expected="finite numbers (NaN counts as missing)",
             got="inf",
+        )
+    if max(-lo, hi) > FLOAT32_MAX:  # the models read float32, where these become infinite
+        beyond = int(np.count_nonzero(np.abs(present) > FLOAT32_MAX))
+        raise NonFiniteError(
+            f"column {name!r} holds {beyond} values beyond float32's range (±{FLOAT32_MAX:.3g}), "
+            "which the models read; rescale the column (a log, or a change of unit)",
+            field=where,
+            expected=f"|values| <= {FLOAT32_MAX:.3g}",
+            got=lo if -lo > hi else hi,
         )
     n_distinct = _distinct_numbers(present)
     column = Column(name, "numeric", "numeric", "", n_missing, n_distinct, [values], [name])

@@ -128,12 +128,13 @@ def test_text_that_reads_as_numbers_or_dates_or_booleans():
             "features.when",
         ),
         ({"x": np.array([1.0, np.inf] * 10)}, NonFiniteError, "features.x"),
+        ({"x": np.array([1.0, -1e300] * 10)}, NonFiniteError, "features.x"),
         (pd.DataFrame(), EmptyInputError, "features"),
         (pd.DataFrame({"x": np.arange(5.0)}), ShapeMismatchError, "features"),
         ({"same": np.ones(20), "none": np.full(20, np.nan)}, EmptyInputError, "features"),
         ({"a": np.arange(20.0), "b": np.arange(19.0)}, ShapeMismatchError, "features.b"),
     ],
-    ids=["bytes", "objects", "mixed-time-zones", "infinity", "empty", "rows", "no-usable-column", "ragged"],
+    ids=["bytes", "objects", "mixed-time-zones", "infinity", "beyond-float32", "empty", "rows", "no-usable-column", "ragged"],
 )
 def test_bad_tables_get_typed_errors_naming_the_column(features, error, field):
     with pytest.raises(error) as err:
