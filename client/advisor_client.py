@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from advisor.reporting.assemble import Reports
 from advisor.schema.evaluation import EvaluationReport, check_quantile_sample
 from advisor.schema.profile import DataProfile
 from advisor.schema.recommendation import Recommendation
@@ -150,7 +151,7 @@ class _Request:
                 self.client.delete(self.uploaded)
 
 
-class AdvisorClient:
+class AdvisorClient(Reports):
     """Same methods and return types as :class:`client.LocalAdvisor`, over gRPC.
 
     ``tls``: ``None`` for plaintext, ``True`` for the system roots, a path to a PEM CA bundle,

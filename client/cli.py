@@ -237,12 +237,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.from_json:
         report = Report.model_validate_json(_readable(args.from_json, "from_json"))
     else:
-        from advisor.reporting.assemble import assemble
-
         targets, features, predictions = _report_inputs(args)
         with _advisor(args) as advisor:
-            report = assemble(
-                advisor,
+            report = advisor.report(
                 targets,
                 features,
                 predictions,

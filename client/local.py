@@ -9,11 +9,12 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from advisor.reporting.assemble import Reports
 from client.advisor_client import DEFAULT_SAMPLE, UploadedDataset, candidate_dicts
 from client.arrays import DatasetRef, to_numpy
 
 
-class LocalAdvisor:
+class LocalAdvisor(Reports):
     def __init__(self, device: str = "auto", eval_mode: str | None = None) -> None:
         """``eval_mode``: 'eager', 'compiled' or 'auto' for ``evaluate`` (``advisor.evaluation.dispatch``);
         None keeps the process's. A one-shot command runs eager: it would not live to use a compilation."""

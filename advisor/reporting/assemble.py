@@ -90,3 +90,13 @@ def assemble(
         validation=validation,
         notes=notes,
     )
+
+
+class Reports:
+    """``report`` for the client classes (``AdvisorClient``, ``LocalAdvisor``): their own
+    ``recommend``, ``evaluate`` and ``validate`` become the report's steps."""
+
+    def report(self, targets: Any, features: Any = None, predictions: Any = None, **options: Any) -> Report:
+        """Recommend; evaluate on ``predictions``; validate when ``validate=True``. The options
+        are ``assemble``'s; render with ``advisor.reporting.render.write(report, path)``."""
+        return assemble(self, targets, features, predictions, **options)

@@ -7,7 +7,6 @@ import pytest
 
 import advisor
 from advisor.reporting import render
-from advisor.reporting.assemble import assemble
 
 pytest.importorskip("jinja2")
 pytest.importorskip("matplotlib")
@@ -18,7 +17,7 @@ def test_the_server_computes_and_the_client_renders_the_same_report(client):
     predictions = pd.read_csv("advisor/data/delivery_predictions.csv")["predicted_minutes"]
     features, target = frame.drop(columns="minutes"), frame["minutes"]
     options = {"validate": True, "folds": 2, "epochs": 3, "top_k": 3}
-    remote = assemble(client, target, features, predictions.to_numpy(), **options)
+    remote = client.report(target, features, predictions.to_numpy(), **options)
     local = advisor.report(target, features, predictions.to_numpy(), **options)
     assert remote.recommendation == local.recommendation
     assert [r.loss for r in remote.evaluation.results] == [r.loss for r in local.evaluation.results]
