@@ -2,6 +2,12 @@
 
 Nothing here imports torch or scikit-learn at import time; ``LocalAdvisor`` imports the compute
 stack only when one of its methods runs.
+
+Modules: ``cli`` (the ``loss-advisor`` command), ``advisor_client`` (``AdvisorClient``, over
+gRPC), ``local`` (``LocalAdvisor``, in-process, the same methods), ``arrays`` (arrays and
+tables to the wire), ``errors`` (gRPC statuses to typed errors), ``loss_options`` (the
+``NAME:k=v`` candidate syntax), ``quiet_grpc`` (grpc imported without its core log lines) and
+``rpc`` (the generated stubs). Both clients' ``report`` comes from ``advisor.reporting``.
 """
 
 from __future__ import annotations
