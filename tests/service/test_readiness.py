@@ -21,7 +21,7 @@ def test_the_log_says_what_the_server_did_between_listening_and_serving(server):
     events = [line.get("event") for line in lines]
     listening, serving = events.index("listening"), events.index("serving")
     steps = [line for line in lines[listening:serving] if line.get("event") == "warm-up step"]
-    assert [s["step"] for s in steps] == ["import"]  # the shared server warms with --warmup import
+    assert [s["step"] for s in steps] == ["import", "self-check"]  # the shared server: --warmup import
     assert steps[0]["duration_ms"] >= 0
     assert lines[serving]["warmup_ms"] >= steps[0]["duration_ms"]
 
@@ -58,8 +58,8 @@ def test_each_compile_step_is_logged_with_its_duration(monkeypatch, server_log):
     monkeypatch.setattr(advisor, "warmup", warmup)
     app._warm("compile", "cpu")
     steps = [(line["step"], line["duration_ms"]) for line in server_log if line["event"] == "warm-up step"]
-    assert steps[0][0] == "import"
-    assert steps[1:] == [("compile regression/float32/values", 1250.0), ("compile binary/float32/values", 500.0)]
+    assert [name for name, _ in steps[:2]] == ["import", "self-check"]
+    assert steps[2:] == [("compile regression/float32/values", 1250.0), ("compile binary/float32/values", 500.0)]
 
 
 def test_warmup_reports_each_step_as_it_is_done(monkeypatch):
@@ -95,6 +95,21 @@ def test_a_failed_warmup_is_logged_and_health_never_says_serving(monkeypatch, se
         asyncio.run(app.warm(built, argparse.Namespace(warmup="import", device="cpu")))
     assert health_pb2.HealthCheckResponse.SERVING not in health.set_to
     assert [line["event"] for line in server_log] == ["warm-up failed; health stays NOT_SERVING"]
+
+
+def test_a_method_that_fails_its_self_check_keeps_health_not_serving(monkeypatch, server_log):
+    import advisor
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("validation is broken")
+
+    monkeypatch.setattr(advisor, "validate", broken)
+    health = _Health()
+    with ThreadPoolExecutor(1) as pool:
+        built = SimpleNamespace(servicer=SimpleNamespace(pool=pool), health=health)
+        asyncio.run(app.warm(built, argparse.Namespace(warmup="import", device="cpu")))
+    assert health_pb2.HealthCheckResponse.SERVING not in health.set_to
+    assert server_log[-1]["event"] == "warm-up failed; health stays NOT_SERVING"
 
 
 def test_by_default_it_serves_first_and_compiles_in_the_background(tmp_path):
