@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -258,6 +259,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 source=Path(args.data).name,
                 target=args.target,
             )
+        report = report.model_copy(update={"command": shlex.join(["loss-advisor", *args.argv])})
         if not args.json:
             prepared = report.recommendation.profile.features
             _say_features(prepared.preparation if prepared else None)
@@ -724,6 +726,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     1 for anything else. Set LOSS_ADVISOR_DEBUG=1 to see the traceback of an unexpected error."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if args.command == "serve":
         args.serve_argv = extra
     elif extra:

@@ -35,6 +35,9 @@ class Report(BaseModel):
     notes: list[str] = Field(
         default_factory=list, description="why a part is missing, and what the report left out"
     )
+    command: str | None = Field(
+        None, description="the command line that made it, to make it again (the CLI's)"
+    )
 
     def summary(self) -> str:
         """A few lines for a terminal: the choice, and what each part of the page holds."""

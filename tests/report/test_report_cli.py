@@ -46,6 +46,7 @@ def test_json_then_the_page_from_it(tmp_path, capsys):
     report = Report.model_validate_json(out)
     assert report.evaluation is not None and report.validation is not None
     assert report.target == "minutes" and report.source == "delivery_times.csv"
+    assert report.command == "loss-advisor " + " ".join([*args, "--validate", "--folds", "2", "--epochs", "3"])
     assert not list(tmp_path.iterdir())  # --json alone writes no page
     saved.write_text(out, encoding="utf-8")
     assert main(["report", "--from-json", str(saved), "-o", str(page)]) == 0
