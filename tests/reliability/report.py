@@ -66,6 +66,12 @@ def table(rows: list[dict]) -> str:
             "Server memory, fuzzing",
             f"{_mb(fuzz['rss_before_mb'])} before, {_mb(fuzz['rss_after_mb'])} after",
         )
+    for soak in suites.get("soak", []):
+        add(
+            "Server memory, soak (hostile calls over every RPC after a warm-up)",
+            f"{soak['calls']} calls in {soak['seconds']} s: {_mb(soak['rss_before_mb'])} before, "
+            f"{_mb(soak['rss_after_mb'])} after ({soak['growth_mb']:+.1f} MB)",
+        )
     for raw in suites.get("raw", []):
         add(
             "Garbage at the socket",
