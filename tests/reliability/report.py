@@ -72,6 +72,12 @@ def table(rows: list[dict]) -> str:
             f"{soak['calls']} calls in {soak['seconds']} s: {_mb(soak['rss_before_mb'])} before, "
             f"{_mb(soak['rss_after_mb'])} after ({soak['growth_mb']:+.1f} MB)",
         )
+        defects = soak.get("known_defects") or {}
+        if defects:
+            add(
+                "INTERNAL from known library defects, soak",
+                "; ".join(f"{n} × {name}" for name, n in defects.items()),
+            )
     for raw in suites.get("raw", []):
         add(
             "Garbage at the socket",

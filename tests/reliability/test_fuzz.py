@@ -181,6 +181,7 @@ def test_memory_stays_flat_over_a_soak(server, stub, meta, record):
         seconds=round(elapsed, 1),
         methods=dict(methods),
         statuses=dict(seen),
+        known_defects=dict(defects),
         rss_before_mb=round(before / 2**20, 1),
         rss_after_mb=round(after / 2**20, 1),
         growth_mb=round((after - before) / 2**20, 1),
