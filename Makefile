@@ -47,8 +47,8 @@ bench: install-dev
 bench-quick: install-dev
 	$(BIN)/loss-advisor bench --quick
 
-# Long forms of tests/reliability (2,500+ fuzzed requests, 30 s load, 300 cancels), then
-# their figures as the Markdown table of the README's Reliability section.
+# Long forms of tests/reliability (2,500+ fuzzed requests, a 10,000-call soak, 30 s load,
+# 300 cancels), then their figures as the Markdown table of the README's Reliability section.
 reliability: install-dev
 	$(BIN)/python -m tests.reliability.report
 

@@ -311,10 +311,10 @@ class Servicer(pb_grpc.LossAdvisorServicer):
                             raise InvalidInputError("a second header", field="header")
                         header_seen = True
                         seen.header.CopyFrom(chunk.header)
-                        entries, total, footprint = self._header(chunk.header)
+                        entries, total, footprint, charge = self._header(chunk.header)
                         # Held before any byte arrives, released below if the upload fails.
-                        self.store.reserve(footprint)
-                        reserved = footprint
+                        self.store.reserve(charge)
+                        reserved = charge
                     elif part == "data":
                         if not header_seen:
                             raise InvalidInputError("data before the header", field="data")
@@ -349,9 +349,10 @@ class Servicer(pb_grpc.LossAdvisorServicer):
                         dtype, dims, view[offset : offset + size], field
                     )
                     offset += size
-                footprint, reserved = reserved, 0
-                dataset_id, ttl = self.store.put(arrays, footprint, tenant, reserved=True)
-                # What the dataset holds of the store's budget (strings cost more than their text).
+                charge, reserved = reserved, 0
+                dataset_id, ttl = self.store.put(arrays, charge, tenant, reserved=True)
+                # The memory its arrays hold (strings cost more than their text); the store
+                # charges its budget that plus ``codec.bookkeeping``.
                 return pb.DatasetInfo(dataset_id=dataset_id, bytes=footprint, ttl_s=ttl)
             finally:
                 if reserved:
@@ -361,8 +362,9 @@ class Servicer(pb_grpc.LossAdvisorServicer):
             "UploadDataset", _Size(lambda: received), context, work, where=lambda: seen
         )
 
-    def _header(self, header: pb.UploadHeader) -> tuple[list, int, int]:
-        """(entries, numeric bytes to expect, memory the dataset will hold), checked."""
+    def _header(self, header: pb.UploadHeader) -> tuple[list, int, int, int]:
+        """(entries, numeric bytes to expect, memory the arrays will hold, what the store is
+        charged: that memory and the bookkeeping of the dataset and its arrays), checked."""
         entries = []
         total = 0
         footprint = 0
@@ -397,8 +399,9 @@ class Servicer(pb_grpc.LossAdvisorServicer):
             total += codec.nbytes(entry.dtype, count)
             footprint += codec.footprint(entry.dtype, count, entry.strings)
             entries.append((entry.name, entry.dtype, dims, list(entry.strings)))
-        self.store.reserve_check(footprint)
-        return entries, total, footprint
+        charge = footprint + codec.bookkeeping(names)
+        self.store.reserve_check(charge)
+        return entries, total, footprint, charge
 
     async def Validate(self, request, context):
         started = time.perf_counter()

@@ -8,6 +8,12 @@ The budget covers uploads still in flight as well as stored datasets: an upload 
 declared size before its bytes arrive, so many concurrent uploads cannot together hold more
 memory than the budget. When the budget is full the least recently used datasets go first, and
 each eviction is logged so a NOT_FOUND later can be explained from the log.
+
+Bounds: the bytes charged (``nbytes`` of each ``put`` or ``reserve``) never exceed
+``budget_bytes``, and a dataset unused for ``ttl_s`` is dropped. The server charges each
+upload its arrays' memory plus ``codec.bookkeeping`` (a fixed cost per dataset and per array),
+so the budget also bounds how many datasets are held, empty ones included: at most
+``budget_bytes / codec.DATASET_OVERHEAD``.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ so that wide rows (a thousand classes) cost what narrow ones do in time and memo
 targets need neither: the class prior is counted on every target, and where the candidate
 fuses, its loss at the prior over every row comes from one row per target value
 (``class_rows``).
+
+The ``memo`` these functions take is one request's (``evaluate`` makes it per call and drops it
+on return), keyed by that request's tensors: nothing here is kept across calls.
 """
 
 from __future__ import annotations

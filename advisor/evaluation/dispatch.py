@@ -7,6 +7,11 @@ hyperparameters as tensors). Each structure gets its own compiled copy of the ke
 code object, so dynamo's cache and recompile limit are its own and it can be dropped), kept
 in an LRU of ``CACHE_SIZE`` structures.
 
+Bounds on what is kept across calls: ``CACHE_SIZE`` structures (the LRU), ``MAX_QUEUED``
+background compilations queued or under way (each holding ``BACKGROUND_ROWS`` rows of its
+arguments) and one logged failure per kernel name; the rest (``stats``, the mode) is of fixed
+size.
+
 In 'auto' mode a call whose structure is not compiled yet runs eagerly, and the structure is
 compiled in a background thread on a few rows of the same arguments; later calls use it once
 it is ready, so no request waits for a cold compile. Below ``CROSSOVER_ELEMENTS`` (elements
@@ -64,6 +69,11 @@ CROSSOVER_ELEMENTS = 1 << 19
 CACHE_SIZE = 64
 #: Rows a background compilation traces on (sizes are symbolic: the graph serves any size).
 BACKGROUND_ROWS = 64
+#: Background compilations queued or under way at most. A call that finds the queue full runs
+#: eagerly and leaves its structure to be queued by a later call: with more distinct structures
+#: in use than ``CACHE_SIZE``, evicted ones come back new and would otherwise queue without end
+#: while each compile takes seconds.
+MAX_QUEUED = CACHE_SIZE
 #: How long the interpreter's exit waits for a background compilation under way. Leaving one
 #: running while the interpreter finalises can abort the process from C++ ("terminate called
 #: without an active exception"); queued ones are dropped.
@@ -96,7 +106,7 @@ class _Structure:
 
 
 _structures: OrderedDict[tuple, _Structure] = OrderedDict()
-_logged_failures: set[str] = set()
+_logged_failures: set[str] = set()  # kernel names: at most len(KERNELS)
 _queue: queue.Queue = queue.Queue()
 _pending = threading.Condition()
 _pending_count = [0]
@@ -259,11 +269,14 @@ def _few_rows(args: tuple[Any, ...]) -> tuple[Any, ...]:
     )
 
 
-def _background(st: _Structure, args: tuple[Any, ...], static: dict[str, Any]) -> None:
-    """Queue ``st`` for the compile thread (a daemon started on first use; ``shutdown`` runs at exit)."""
+def _background(st: _Structure, args: tuple[Any, ...], static: dict[str, Any]) -> bool:
+    """Queue ``st`` for the compile thread (a daemon started on first use; ``shutdown`` runs at
+    exit); False when closing or ``MAX_QUEUED`` are queued already."""
     if _closing.is_set():
-        return
+        return False
     with _pending:
+        if _pending_count[0] >= MAX_QUEUED:
+            return False
         _pending_count[0] += 1
     _queue.put((st, _few_rows(args), static))
     with _lock:
@@ -272,6 +285,7 @@ def _background(st: _Structure, args: tuple[Any, ...], static: dict[str, Any]) -
                 atexit.register(shutdown)
             _worker[:] = [threading.Thread(target=_compile_loop, name="advisor-compile", daemon=True)]
             _worker[0].start()
+    return True
 
 
 def _done_one() -> None:
@@ -328,8 +342,7 @@ def run(name: str, args: tuple[Any, ...], static: dict[str, Any], *, compiled: b
                 stats["compiled_calls"] += 1
                 return out, "fused-compiled"
         elif st.error is None and not st.queued and args[0].shape[0] >= 2:  # a single row would trace its size as a constant
-            st.queued = True
-            _background(st, args, static)
+            st.queued = _background(st, args, static)
     stats["eager_calls"] += 1
     return KERNELS[name](*args, **static), "fused-eager"
 

@@ -3,6 +3,8 @@
 Everything here runs once per request, never once per candidate: at N = 1e7 a single extra
 pass over the data costs as much as evaluating a cheap loss, so finiteness is read from one
 ``aminmax`` per tensor (NaN propagates through min and max) instead of an ``isfinite`` pass.
+That min/max memo (``Inputs._minmax``) holds one entry per tensor of the request and goes with
+its ``Inputs``, which lives as long as the request.
 """
 
 from __future__ import annotations

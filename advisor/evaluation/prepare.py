@@ -3,6 +3,10 @@
 ``advisor.losses.registry.prepare_inputs`` converts and checks every input for one call; with K
 candidates it would cast and scan the data K times. This cache does the same conversions once
 per (tensor, convention) and reads finiteness from the request's cached min/max.
+
+Bound: one cache per request (``evaluate`` makes it, and drops it on return), holding at most
+one entry per (input tensor, dtype, convention) and one check per (loss, params it read): no
+memo lives across calls.
 """
 
 from __future__ import annotations

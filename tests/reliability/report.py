@@ -66,6 +66,18 @@ def table(rows: list[dict]) -> str:
             "Server memory, fuzzing",
             f"{_mb(fuzz['rss_before_mb'])} before, {_mb(fuzz['rss_after_mb'])} after",
         )
+    for soak in suites.get("soak", []):
+        add(
+            "Server memory, soak (hostile calls over every RPC after a warm-up)",
+            f"{soak['calls']} calls in {soak['seconds']} s: {_mb(soak['rss_before_mb'])} before, "
+            f"{_mb(soak['rss_after_mb'])} after ({soak['growth_mb']:+.1f} MB)",
+        )
+        defects = soak.get("known_defects") or {}
+        if defects:
+            add(
+                "INTERNAL from known library defects, soak",
+                "; ".join(f"{n} × {name}" for name, n in defects.items()),
+            )
     for raw in suites.get("raw", []):
         add(
             "Garbage at the socket",

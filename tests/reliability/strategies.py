@@ -360,3 +360,16 @@ calls = st.one_of(
     delete(),
     upload(),
 )
+#: Each method's own hostile requests, for runs that must reach every method whatever the
+#: draws (the soak): in ``calls`` the methods whose requests have few distinct forms come up
+#: rarely, since hypothesis does not send the same request twice.
+by_method = {
+    "Profile": profile(),
+    "Recommend": recommend(),
+    "Evaluate": evaluate(),
+    "Validate": validate(),
+    "ListLosses": list_losses(),
+    "Benchmark": benchmark(),
+    "UploadDataset": upload(),
+    "DeleteDataset": delete(),
+}

@@ -7,19 +7,36 @@ it the answer is RESOURCE_EXHAUSTED with a QuotaFailure naming the field that we
 code, not INVALID_ARGUMENT, because the request is well formed and a server configured with a
 larger ceiling would take it; it is this server's capacity the caller ran into, as with the
 message size cap, and the remedy (split the request, or ask another server) is the caller's.
+
+Every cache kept across calls is filled past its documented bound here, and stays within it:
+the dispatcher's compiled structures (``CACHE_SIZE``), its background compile queue
+(``MAX_QUEUED``) and its logged failures (one per kernel); the dataset store's entries, which
+its byte budget bounds once each dataset is charged its bookkeeping. The memos of one request
+(``PrepareCache``, the engine's and the baselines' memo, ``Inputs`` min/max) must not outlive it.
+The store's TTL is tested in ``tests/service/test_codec_and_store.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import threading
+import weakref
+from collections import OrderedDict
 
 import grpc
 import numpy as np
 import pytest
+import torch
 
+import advisor
+from advisor.errors import CapacityError
+from advisor.evaluation import dispatch
+from advisor.evaluation.prepare import PrepareCache
 from client.rpc.lossadvisor.v1 import advisor_pb2 as pb
 from server import add_serve_arguments, codec
+from server.service import Servicer
+from server.store import DatasetStore
 from tests.reliability.calls import inline
 from tests.reliability.conftest import MAX_ELEMENTS, STORE_MB, TENANT_A, TENANT_B
 from tests.reliability.harness import auth, quota_subjects
@@ -152,3 +169,105 @@ def test_over_the_element_ceiling_names_the_field(stub, meta):
         stub.UploadDataset(iter([pb.UploadChunk(header=header)]), metadata=meta, timeout=10)
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert quota_subjects(caught.value) == ["header.arrays[1].shape"]
+
+
+# ---------------------------------------------------------------------- caches and their bounds
+
+
+def test_compiled_structures_stay_within_cache_size(monkeypatch):
+    monkeypatch.setattr(dispatch, "_structures", OrderedDict())
+    evictions = dispatch.stats["evictions"]
+    keys = [("kernel", (("slot", i),), ()) for i in range(dispatch.CACHE_SIZE + 50)]
+    for key in keys:
+        dispatch._structure(key, "kernel")
+        assert len(dispatch._structures) <= dispatch.CACHE_SIZE
+    assert list(dispatch._structures) == keys[-dispatch.CACHE_SIZE :]  # the oldest went first
+    assert dispatch.stats["evictions"] - evictions == 50
+
+
+def test_background_compiles_queue_no_further_than_their_bound(monkeypatch):
+    assert dispatch.wait_compiled(600)  # a compile left by an earlier test would skew the count
+    monkeypatch.setattr(dispatch, "_closing", threading.Event())
+    release = threading.Event()
+    monkeypatch.setattr(dispatch, "_compile", lambda st, args, static: release.wait(60) and None)
+    args = (torch.zeros(8), torch.zeros(8))
+    try:
+        queued = [
+            dispatch._background(dispatch._Structure("kernel"), args, {})
+            for _ in range(dispatch.MAX_QUEUED + 40)
+        ]
+        assert sum(queued) == dispatch.MAX_QUEUED
+        assert dispatch._pending_count[0] == dispatch.MAX_QUEUED
+        assert dispatch._queue.qsize() <= dispatch.MAX_QUEUED
+    finally:
+        release.set()
+    assert dispatch.wait_compiled(60)
+    assert dispatch._background(dispatch._Structure("kernel"), args, {})  # room again
+    assert dispatch.wait_compiled(60)
+
+
+def test_logged_compile_failures_are_one_per_kernel(monkeypatch):
+    monkeypatch.setattr(dispatch, "_logged_failures", set())
+    monkeypatch.setattr(dispatch, "stats", dict(dispatch.stats))
+    names = sorted(dispatch.KERNELS)
+    for i in range(10 * len(names)):
+        dispatch._fail(dispatch._Structure(names[i % len(names)]), RuntimeError(f"failure {i}"))
+    assert dispatch._logged_failures == set(names)
+
+
+def _empty_upload(arrays: int) -> pb.UploadHeader:
+    entries = [pb.UploadHeader.Entry(name=f"a{i}", dtype="float32", shape=[0]) for i in range(arrays)]
+    return pb.UploadHeader(arrays=entries)
+
+
+def test_empty_datasets_are_charged_so_the_store_holds_a_bounded_number():
+    budget = 64 * 1024
+    store = DatasetStore(budget, ttl_s=3600)
+    servicer = Servicer(store, max_concurrency=1)
+    try:
+        for i in range(2000):
+            entries, total, footprint, charge = servicer._header(_empty_upload(1 + i % 3))
+            assert (total, footprint) == (0, 0)  # nothing to receive, no array memory
+            assert charge >= codec.DATASET_OVERHEAD + codec.ARRAY_OVERHEAD
+            store.reserve(charge)
+            store.put({name: np.zeros(0, np.float32) for name, *_ in entries}, charge, reserved=True)
+            assert store.used_bytes <= budget
+        assert len(store) <= budget // codec.DATASET_OVERHEAD
+        # Many empty arrays in one upload cost what they hold too: here more than the budget.
+        with pytest.raises(CapacityError):
+            servicer._header(_empty_upload(budget // codec.ARRAY_OVERHEAD))
+    finally:
+        servicer.pool.shutdown()
+
+
+def test_an_empty_upload_is_charged_its_bookkeeping(server, stub, meta):
+    since = len(server.events("dataset stored"))
+    header = pb.UploadHeader(arrays=[pb.UploadHeader.Entry(name="x", dtype="float32", shape=[0])])
+    info = stub.UploadDataset(iter([pb.UploadChunk(header=header)]), metadata=meta, timeout=10)
+    assert info.bytes == 0  # what its arrays hold
+    server.settle()
+    stored = server.events("dataset stored")[since:]
+    assert [line["bytes"] for line in stored] == [codec.bookkeeping(["x"])]
+
+
+def test_no_request_memo_outlives_its_request(monkeypatch):
+    made: list[weakref.ref] = []
+    init = PrepareCache.__init__
+
+    def tracked(self, inp):
+        init(self, inp)
+        made.append(weakref.ref(self))
+        made.append(weakref.ref(inp))
+
+    monkeypatch.setattr(PrepareCache, "__init__", tracked)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(200).astype(np.float32)
+    labels = rng.integers(0, 4, 200)
+    logits = rng.standard_normal((200, 4)).astype(np.float32)
+    with dispatch.mode("eager"):
+        for _ in range(5):
+            advisor.evaluate(x, x[::-1].copy(), diagnostics=True)
+            advisor.evaluate(logits, labels, diagnostics=True)
+    gc.collect()
+    assert len(made) >= 20
+    assert [ref for ref in made if ref() is not None] == []

@@ -7,6 +7,11 @@ below gRPC (random bytes, a broken HTTP/2 stream) and inside it (undecodable mes
 all of it a known-good request must still give the right number, and the server's resident
 memory must have grown by less than 50 MB. INTERNAL is allowed only for the library defects
 listed in ``known`` (each is a bug in ``advisor``, reported, and counted in the figures).
+
+The soak is the same attack kept up for long enough that a leak has to show: after a warm-up,
+10,000 hostile calls (300 in the quick form), half the fuzz mix and half an equal share for
+each method, against the one server process, whose resident memory must then have grown by
+less than 50 MB.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from tests.reliability.conftest import LONG
 from tests.reliability.harness import SERVICE
 
 REQUESTS = 2500 if LONG else 300
+SOAK_CALLS = 10_000 if LONG else 300
 WARMUP_REQUESTS = 60
 MEMORY_LIMIT = 50 * 1024 * 1024
 METHODS = [
@@ -78,7 +84,17 @@ def _known_defect(server, outcome) -> str | None:
     return defect.name if defect else None
 
 
-def _fuzz(server, stub, meta, count: int, seen: Counter, broken: list[str], defects: Counter):
+def _fuzz(
+    server,
+    stub,
+    meta,
+    count: int,
+    seen: Counter,
+    broken: list[str],
+    defects: Counter,
+    methods: Counter | None = None,
+    strategy=strategies.calls,
+):
     @settings(
         max_examples=count,
         deadline=None,
@@ -87,10 +103,12 @@ def _fuzz(server, stub, meta, count: int, seen: Counter, broken: list[str], defe
         # No shrinking in the long form: a failure is reported as found, with its request.
         phases=[Phase.generate] if LONG else [Phase.generate, Phase.shrink],
     )
-    @given(call=strategies.calls)
+    @given(call=strategy)
     def attack(call):
         outcome = invoke(stub, call, meta)
         seen[outcome.code.name] += 1
+        if methods is not None:
+            methods[call.method] += 1
         problem = judge(call, outcome)
         defect = _known_defect(server, outcome)
         if defect is not None:
@@ -137,6 +155,42 @@ def test_hostile_requests_keep_the_contract(server, stub, meta, record):
     assert seen["UNKNOWN"] == 0, seen
     assert seen["INTERNAL"] == sum(defects.values()), (seen, defects)
     assert sum(seen.values()) >= REQUESTS * 0.9
+    assert after - before < MEMORY_LIMIT, f"RSS grew {(after - before) / 2**20:.1f} MB"
+
+
+def test_memory_stays_flat_over_a_soak(server, stub, meta, record):
+    _warm(stub, meta)
+    _fuzz(server, stub, meta, WARMUP_REQUESTS, Counter(), [], Counter())
+    before = server.rss_bytes()
+    seen: Counter = Counter()
+    methods: Counter = Counter()
+    defects: Counter = Counter()
+    started = time.perf_counter()
+    # Half the fuzz mix, half an equal share per method, so that every method is soaked.
+    share = SOAK_CALLS // 2 // len(METHODS)
+    _fuzz(server, stub, meta, SOAK_CALLS - share * len(METHODS), seen, [], defects, methods)
+    for method in METHODS:
+        strategy = strategies.by_method[method]
+        _fuzz(server, stub, meta, share, seen, [], defects, methods, strategy)
+    elapsed = time.perf_counter() - started
+    known_good(stub, meta)
+    after = server.rss_bytes()
+    record(
+        suite="soak",
+        calls=sum(seen.values()),
+        seconds=round(elapsed, 1),
+        methods=dict(methods),
+        statuses=dict(seen),
+        known_defects=dict(defects),
+        rss_before_mb=round(before / 2**20, 1),
+        rss_after_mb=round(after / 2**20, 1),
+        growth_mb=round((after - before) / 2**20, 1),
+    )
+    assert server.alive(), server.tail()
+    assert set(methods) == set(METHODS), methods
+    assert seen["UNKNOWN"] == 0, seen
+    assert seen["INTERNAL"] == sum(defects.values()), (seen, defects)
+    assert sum(seen.values()) >= SOAK_CALLS * 0.9
     assert after - before < MEMORY_LIMIT, f"RSS grew {(after - before) / 2**20:.1f} MB"
 
 
