@@ -16,9 +16,9 @@ magnitudes, (K, n), one contiguous row per candidate: the quantile sample, and r
 float64 sums of the per-sample losses and of their mean's denominator (None where that is
 the element count), the (K, len(diagnostics.FIELDS)) state or None, the rows or None, and
 for the multiclass kernel the count of saturated rows when anything beyond values is asked
-(None elsewhere). Elementwise gradients come from ``torch.func.grad`` of each candidate's
-summed losses with respect to the predictions; multiclass gradient norms from their closed
-form.
+(None elsewhere). Elementwise gradients are autograd's of each candidate's summed losses with
+respect to the predictions (``torch.func.grad`` when compiled, ``torch.autograd.grad`` when
+run eagerly: ``_loss_and_grad``); multiclass gradient norms come from their closed form.
 """
 
 from __future__ import annotations
@@ -139,14 +139,26 @@ REGRESSION_KINDS = (
 
 
 def _loss_and_grad(column, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-sample losses ``column(x)`` and the magnitude of their summed loss's gradient in x."""
+    """Per-sample losses ``column(x)`` and the magnitude of their summed loss's gradient in x.
 
-    def total(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        col = column(z)
-        return col.sum(), col
+    Under ``torch.compile`` the gradient is ``torch.func.grad``, which traces into the graph;
+    run eagerly it is ``torch.autograd.grad`` on the same function: the same derivative,
+    without functorch's per-call transform levels, and without the import of torch._dynamo
+    that functorch's grad pays on its first call (seconds, in a process that never compiles).
+    """
+    if torch.compiler.is_compiling():
 
-    g, col = torch.func.grad(total, has_aux=True)(x)
-    return col, g.abs()
+        def total(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            col = column(z)
+            return col.sum(), col
+
+        g, col = torch.func.grad(total, has_aux=True)(x)
+        return col, g.abs()
+    with torch.enable_grad():
+        leaf = x.detach().requires_grad_(True)
+        col = column(leaf)
+        (g,) = torch.autograd.grad(col.sum(), leaf)
+    return col.detach(), g.abs()
 
 
 def _elementwise(term, kinds, x, y, P, extra, s, T, out):
