@@ -18,16 +18,26 @@ simplex   2-D, entries >= 0, every row sums to 1 (tolerance 1e-3)               
 matrix    any other 2-D numeric                                                  regression
 two       exactly two distinct values ({0,1}, {0.,1.}, {-1,1} margin-style, ...)  binary
 real      non-integer values                                                     regression
-count     non-negative integers, mean <= 100, right skew >= 0.1, min <= mean/2,   count
+count     non-negative integers, mean <= 100, right skew >= 0.1 and >= half a      count
+          negative binomial's of the same moments, not clear of zero (a count of
+          these moments would reach below the minimum), min <= mean/2,
           mode <= median + max(1, std/2), and a thinning tail: the largest value in
           <= max(2, 2%) rows or <= 1/20 of the mode's (6+ values; with <= 5 values:
           once or in <= 1.5%, or count ratios shrinking as Poisson's do to <= 5%), or,
           with 5+ values, an interior (or flat-topped) mode with counts falling
-          monotonically to a last value <= 1/5 (1/10) of the mode's
+          monotonically to a last value <= 1/5 (1/10) of the mode's; or 4..10
+          codes with gaps from 0 whose frequencies fall from the first two (the
+          last may pool the tail): a how-many-times answer, coarsened
 labels    integers, 3..50 values contiguous from 0 or 1, >= 5 rows per value on  multiclass
           average and >= 2 each, or <= 10 integer values with >= 5 rows each
+          (an interior, unimodal mode over <= 10 codes: an ordinal code, ambiguous
+          with regression)
 ordered   any other integer target: many distinct ordered values                 regression
 ========  =====================================================================  ===========
+
+Integer rules also name a reading (class index, ordinal code, count, measured quantity) and
+its runner-up; ``advisor.profiler.integers`` revises them from held-out fits when features
+are given (rule ``held-out``).
 
 ranking, embedding and sequence have no target signature, so they only come from the hint.
 """
