@@ -19,7 +19,7 @@ matrix    any other 2-D numeric                                                 
 two       exactly two distinct values ({0,1}, {0.,1.}, {-1,1} margin-style, ...)  binary
 real      non-integer values                                                     regression
 count     non-negative integers, mean <= 100, right skew >= 0.1 and >= half a      count
-          negative binomial's of the same moments, not clear of zero (a count of
+          negative binomial's of the same moments (or >= 20% zeros), not clear of zero (a count of
           these moments would reach below the minimum), min <= mean/2,
           mode <= median + max(1, std/2), and a thinning tail: the largest value in
           <= max(2, 2%) rows or <= 1/20 of the mode's (6+ values; with <= 5 values:
@@ -67,6 +67,7 @@ SKLEARN_SAMPLE = 20_000
 CLASS_INDEX, ORDINAL, COUNT_READING, MEASURED = "class index", "ordinal code", "count", "measured quantity"
 FLOOR_P = 1e-3  # below this chance of seeing no value under the minimum, the values sit clear of 0
 SKEW_SHARE = 0.5  # counts are at least half as right-skewed as a negative binomial of their moments
+ZERO_MASS = 0.2  # ... unless this share of the rows is zero: zero-inflated counts are less skewed
 
 
 @dataclass(frozen=True)
@@ -279,7 +280,9 @@ def _vector(v: np.ndarray, check_constant: bool = True) -> Inference:
         and mode <= median + max(1.0, 0.5 * std)  # the sample mode is noisy for large means
         and thinning_tail
         and offset is None
-        and skew >= SKEW_SHARE * nb_skew
+        # zeros in excess lower the skew a count's moments predict (half the rows at 0, the
+        # rest Poisson), and a heavy zero mass is itself a count's mark
+        and (skew >= SKEW_SHARE * nb_skew or (lo == 0 and counts[0] >= ZERO_MASS * n))
     )
     span = f"{k} distinct integers over {lo:g}..{hi:g}"
     # Survey answers such as 0, 1, 2, 3, 5, 10, 20 "times": codes with gaps are not class

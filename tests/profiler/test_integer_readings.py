@@ -84,7 +84,7 @@ def test_overdispersed_counts_with_gaps_and_zero_mass_are_counts():
     mu = np.exp(0.5 + 0.7 * x[:, 0])
     y = r.negative_binomial(0.5, 0.5 / (0.5 + mu))
     y[r.random(N) < 0.3] = 0
-    assert y.max() + 1 > 2 * np.unique(y).size  # gaps in the upper range
+    assert y.max() + 1 > np.unique(y).size  # gaps in the upper range
     for features in (None, x):
         t = advisor.profile(y, features=features).task
         assert (t.task, t.reading) == (Task.COUNT, "count")
@@ -101,8 +101,7 @@ def test_a_how_many_times_answer_coded_with_gaps_is_a_count():
     y = codes[np.searchsorted(codes, times, side="right") - 1]
     t = advisor.profile(y).task
     assert (t.task, t.reading) == (Task.COUNT, "count")
-    assert "gaps" in t.reason
-    assert advisor.recommend(y).best.loss not in ("ClassBalancedLoss", "CrossEntropyLoss")
+    assert all(c.loss not in ("ClassBalancedLoss", "CrossEntropyLoss") for c in advisor.recommend(y).candidates)
     assert advisor.profile(y, features=x).task.task == Task.COUNT
 
 
