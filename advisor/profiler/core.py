@@ -14,7 +14,7 @@ import numpy as np
 from advisor.errors import DTypeError, LabelOutOfRangeError
 from advisor.ingest.labels import ClassLabels
 from advisor.ingest.targets import Cleaned, clean
-from advisor.profiler import classes, counts, targets, task_rules
+from advisor.profiler import classes, counts, integers, targets, task_rules
 from advisor.profiler.features import feature_stats
 from advisor.profiler.predictions import prediction_stats
 from advisor.profiler.residuals import label_noise_stats, residual_stats
@@ -70,6 +70,20 @@ def _profile(
 ) -> DataProfile:
     inference = task_rules.infer(c, hint)
     notes: list[str] = []
+    found = x = positions = None
+    if features is not None:
+        found, x, positions = feature_stats(features, c.n_total, c.kept, categorical)
+    held_out = None
+    if hint is None and x is not None and c.kind == "numeric" and c.values.ndim == 1:
+        inference, held_out = integers.decide(inference, c.values[positions], x)
+    if inference.ambiguous and inference.runner_up is not None:
+        notes.append(
+            f"ambiguous: the integers read as a {inference.reading} ({inference.task.value}), but a "
+            f"{inference.runner_up_reading} ({inference.runner_up.value}) is close; the recommendation "
+            f"lists the losses of both readings, and task={inference.runner_up.value!r} settles it"
+        )
+    # an ambiguous inference measures the runner-up's sections too, so its losses can be ranked
+    tasks = {inference.task, inference.runner_up} if inference.ambiguous else {inference.task}
     if c.n_missing:
         notes.append(
             f"{c.n_missing} of {c.n_total} target rows ({100 * c.n_missing / c.n_total:.1f}%) are missing "
@@ -77,6 +91,8 @@ def _profile(
         )
     tstats = _target_stats(c, inference.task)
     cstats = _class_section(c, inference.task, notes)
+    if cstats is None and Task.MULTICLASS in tasks:
+        cstats = _class_section(c, Task.MULTICLASS, notes)
     mstats = dstats = None
     if inference.task == Task.MULTILABEL:
         if c.values.ndim == 2 and c.kind != "string":
@@ -93,7 +109,7 @@ def _profile(
     count_section = None
     if (
         c.kind != "string"
-        and inference.task in (Task.COUNT, Task.REGRESSION)
+        and tasks & {Task.COUNT, Task.REGRESSION}
         and counts.applies(c.values)
     ):
         count_section = CountStats(**counts.count_stats(c.values))
@@ -102,8 +118,7 @@ def _profile(
             "task=count but targets are not non-negative integers; count statistics skipped"
         )
     fstats = rstats = None
-    if features is not None:
-        found, x, positions = feature_stats(features, c.n_total, c.kept, categorical)
+    if found is not None:
         fstats = FeatureStats(**found)
         if inference.task in (Task.REGRESSION, Task.COUNT) and c.kind != "string" and c.values.ndim == 1:
             count = inference.task == Task.COUNT and count_section is not None
@@ -143,6 +158,10 @@ def _profile(
             runner_up=inference.runner_up,
             source="hint" if hint is not None else "rules",
             rule=inference.rule,
+            reading=inference.reading,
+            runner_up_reading=inference.runner_up_reading,
+            ambiguous=inference.ambiguous,
+            held_out=held_out,
             sklearn_type=task_rules.sklearn_type(c.values)
             if c.kind != "string" or c.values.ndim == 1
             else None,

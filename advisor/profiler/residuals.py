@@ -25,6 +25,16 @@ true class gets probability below ``MISTAKE_P`` while another class gets at leas
 ``CONFIDENT_P``: a model that separates the classes that well elsewhere is more likely
 looking at a wrong label than at a hard row, so their share estimates label noise.
 
+For integer targets, ``reading_fits`` asks the same baselines which reading of the integers
+fits better on held-out rows: as class indices (the classifier's out-of-fold probability of
+the true code), as counts (the count baseline's mean under a negative binomial whose alpha is
+the moments estimate above; Poisson when that is 0) or as a measured quantity (the regression
+baseline's prediction under a normal of the out-of-fold residuals' spread, integrated over
+the unit interval the integer was rounded from). Codes with gaps (a survey's 0, 1, 2, 3, 5,
+10, 20 times) are scored as the bands they stand for, each reaching to the next code and the
+last one open. All three are probabilities of the same integers, so their log-likelihoods per
+row compare directly, row by row.
+
 Heavy tails are read from the outlier share alone (``HEAVY_SHARE`` beyond modified z 3.5;
 Gaussian errors put 0.05% there), not from the kurtosis: where a quick model misses the
 extremes of a steep signal, a few residuals are huge and the kurtosis with them, though the
@@ -91,6 +101,62 @@ def residual_stats(
             trend is not None and abs(trend) >= TREND_MIN and p_value is not None and p_value < TREND_P
         ),
     }
+
+
+def reading_fits(
+    y: np.ndarray, x: np.ndarray, readings: tuple[str, ...], seed: int = 0
+) -> dict[str, np.ndarray] | None:
+    """Per reading ("class index", "count", "measured quantity"), the out-of-fold
+    log-likelihood of each of (at most ``SAMPLE_ROWS``) integer targets ``y``; None when
+    there are too few rows. Codes with gaps are scored as bands reaching to the next code."""
+    from scipy import stats
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if y.ndim != 1 or y.size < MIN_ROWS or x.shape[1] == 0:
+        return None
+    y, x = _sample(y, x, seed)
+    folds = KFold(FOLDS, shuffle=True, random_state=seed)
+    out: dict[str, np.ndarray] = {}
+    tiny = 1e-12
+    codes_seen = np.unique(y)
+    # codes with gaps (0, 1, 2, 3, 5, 10, 20 times) stand for bands up to the next code, the
+    # last one open; contiguous integers stand for themselves
+    if codes_seen.size == int(codes_seen[-1] - codes_seen[0]) + 1:
+        upper = y + 1.0
+    else:
+        upper = np.append(codes_seen[1:], np.inf)[np.searchsorted(codes_seen, y)]
+    if "class index" in readings:
+        codes = np.unique(y, return_inverse=True)[1]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # codes rarer than the folds: their rows score ~0
+            strata = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
+            fitted = _out_of_fold("classes", x, codes, strata, "predict_proba", seed)
+        rows = np.arange(codes.size)
+        out["class index"] = max(
+            (np.log(np.maximum(p[rows, codes], tiny)) for p in fitted.values()), key=np.mean
+        )
+    if "count" in readings and y.min() >= 0:
+        fitted = _out_of_fold("count", x, y, folds, "predict", seed)
+        best = []
+        for prediction in fitted.values():
+            mu = np.maximum(prediction, 1e-9)
+            alpha = _dispersion(y, mu, x.shape[1])["nb_alpha"]
+            if alpha > 1e-9:
+                r = 1.0 / alpha
+                dist = stats.nbinom(r, r / (r + mu))
+            else:
+                dist = stats.poisson(mu)
+            best.append(np.log(np.maximum(dist.cdf(upper - 1.0) - dist.cdf(y - 1.0), tiny)))
+        out["count"] = max(best, key=np.mean)
+    if "measured quantity" in readings:
+        fitted = _out_of_fold("regression", x, y, folds, "predict", seed)
+        best = []
+        for prediction in fitted.values():
+            scale = max(float(np.std(y - prediction)), 1e-9)
+            p = stats.norm.cdf(upper - 0.5, prediction, scale) - stats.norm.cdf(y - 0.5, prediction, scale)
+            best.append(np.log(np.maximum(p, tiny)))
+        out["measured quantity"] = max(best, key=np.mean)
+    return out
 
 
 def label_noise_stats(codes: np.ndarray, x: np.ndarray, seed: int = 0) -> dict[str, Any] | None:

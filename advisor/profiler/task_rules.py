@@ -18,16 +18,26 @@ simplex   2-D, entries >= 0, every row sums to 1 (tolerance 1e-3)               
 matrix    any other 2-D numeric                                                  regression
 two       exactly two distinct values ({0,1}, {0.,1.}, {-1,1} margin-style, ...)  binary
 real      non-integer values                                                     regression
-count     non-negative integers, mean <= 100, right skew >= 0.1, min <= mean/2,   count
+count     non-negative integers, mean <= 100, right skew >= 0.1 and >= half a      count
+          negative binomial's of the same moments (or >= 20% zeros), not clear of zero (a count of
+          these moments would reach below the minimum), min <= mean/2,
           mode <= median + max(1, std/2), and a thinning tail: the largest value in
           <= max(2, 2%) rows or <= 1/20 of the mode's (6+ values; with <= 5 values:
           once or in <= 1.5%, or count ratios shrinking as Poisson's do to <= 5%), or,
           with 5+ values, an interior (or flat-topped) mode with counts falling
-          monotonically to a last value <= 1/5 (1/10) of the mode's
+          monotonically to a last value <= 1/5 (1/10) of the mode's; or 4..10
+          codes with gaps from 0 whose frequencies fall from the first two (the
+          last may pool the tail): a how-many-times answer, coarsened
 labels    integers, 3..50 values contiguous from 0 or 1, >= 5 rows per value on  multiclass
           average and >= 2 each, or <= 10 integer values with >= 5 rows each
+          (an interior, unimodal mode over <= 10 codes: an ordinal code, ambiguous
+          with regression)
 ordered   any other integer target: many distinct ordered values                 regression
 ========  =====================================================================  ===========
+
+Integer rules also name a reading (class index, ordinal code, count, measured quantity) and
+its runner-up; ``advisor.profiler.integers`` revises them from held-out fits when features
+are given (rule ``held-out``).
 
 ranking, embedding and sequence have no target signature, so they only come from the hint.
 """
@@ -53,6 +63,13 @@ MIN_ROWS_PER_CLASS = 5
 SKLEARN_SAMPLE = 20_000
 
 
+#: what integer values stand for; ``advisor.profiler.integers`` names and maps them to tasks
+CLASS_INDEX, ORDINAL, COUNT_READING, MEASURED = "class index", "ordinal code", "count", "measured quantity"
+FLOOR_P = 1e-3  # below this chance of seeing no value under the minimum, the values sit clear of 0
+SKEW_SHARE = 0.5  # counts are at least half as right-skewed as a negative binomial of their moments
+ZERO_MASS = 0.2  # ... unless this share of the rows is zero: zero-inflated counts are less skewed
+
+
 @dataclass(frozen=True)
 class Inference:
     task: Task
@@ -60,6 +77,10 @@ class Inference:
     reason: str
     rule: str
     runner_up: Task | None = None
+    reading: str | None = None
+    runner_up_reading: str | None = None
+    ambiguous: bool = False
+    ruled_out: tuple[str, ...] = ()  # readings the codes exclude, whatever a model fits
 
 
 def sklearn_type(values: np.ndarray) -> str | None:
@@ -249,6 +270,8 @@ def _vector(v: np.ndarray, check_constant: bool = True) -> Inference:
         thinning_tail = (
             counts[-1] <= max(2.0, 0.02 * n) or counts[-1] <= counts.max() / 20 or count_shaped
         )
+    offset = _clear_of_zero(v, lo, mean, std)
+    nb_skew = _nb_skew(mean, std)
     count_like = (
         lo >= 0
         and mean <= COUNT_MAX_MEAN
@@ -256,29 +279,123 @@ def _vector(v: np.ndarray, check_constant: bool = True) -> Inference:
         and lo <= 0.5 * mean
         and mode <= median + max(1.0, 0.5 * std)  # the sample mode is noisy for large means
         and thinning_tail
+        and offset is None
+        # zeros in excess lower the skew a count's moments predict (half the rows at 0, the
+        # rest Poisson), and a heavy zero mass is itself a count's mark
+        and (skew >= SKEW_SHARE * nb_skew or (lo == 0 and counts[0] >= ZERO_MASS * n))
     )
     span = f"{k} distinct integers over {lo:g}..{hi:g}"
-    if count_like:
+    # Survey answers such as 0, 1, 2, 3, 5, 10, 20 "times": codes with gaps are not class
+    # indices, and a frequency falling from the lowest codes is a count's, coarsened. The last
+    # answer often pools the tail ("20 or more"), so its frequency is not held to the fall.
+    coded_counts = (
+        not contiguous
+        and lo == 0
+        and 4 <= k <= MAX_ARBITRARY_CLASSES
+        and peak <= 1
+        and bool(np.all(np.diff(counts[peak:-1]) <= 0))
+        and skew >= COUNT_MIN_SKEW
+    )
+    if count_like or coded_counts:
+        # Without features, class indices whose frequencies fall like a count's cannot be told
+        # from counts; ``integers`` asks a quick model when features are given.
+        ambiguous = bool(label_like and contiguous)
+        if coded_counts and not count_like:
+            why = f"non-negative codes with gaps ({span}, {k} of the {int(span_width) + 1} values in range) whose frequencies fall from {lo:g}: a count, coarsened"
+        else:
+            why = f"non-negative integers ({span}) with small mean {mean:.3g}, right skew {skew:.2f} and a thinning tail"
         return Inference(
             Task.COUNT,
-            0.8,
-            f"non-negative integers ({span}) with small mean {mean:.3g}, right skew {skew:.2f} and a thinning tail",
+            0.6 if ambiguous else 0.8,
+            why,
             "count",
             Task.MULTICLASS if label_like else Task.REGRESSION,
+            COUNT_READING,
+            CLASS_INDEX if label_like else MEASURED,
+            ambiguous,
         )
     if label_like:
         runner = Task.COUNT if lo >= 0 and skew >= COUNT_MIN_SKEW else Task.REGRESSION
+        # A few contiguous codes whose frequencies rise to an interior mode and fall again read
+        # as a latent quantity cut into bands (a 1..5 scale): classes with an order, for which
+        # a regression loss that uses the order is the honest alternative.
+        rising = bool(np.all(np.diff(counts[: peak + 1]) >= 0))
+        ordinal = contiguous and k <= MAX_ARBITRARY_CLASSES and 0 < peak < k - 1 and rising and falling
+        if ordinal:
+            return Inference(
+                Task.MULTICLASS,
+                0.6,
+                f"{span}, at least {int(counts.min())} rows each, frequencies rising to {uniq[peak]:g} and "
+                "falling: an ordinal code (ordered classes)",
+                "labels",
+                Task.REGRESSION,
+                ORDINAL,
+                MEASURED,
+                True,
+            )
         return Inference(
             Task.MULTICLASS,
             0.85,
             f"{span}, at least {int(counts.min())} rows each: class indices",
             "labels",
             runner,
+            CLASS_INDEX,
+            COUNT_READING if runner == Task.COUNT else MEASURED,
         )
+    why = f"{span}: many distinct ordered values (type_of_target would call this multiclass)"
+    if offset is not None:
+        why += f"; {offset}"
+    elif lo >= 0 and skew < SKEW_SHARE * nb_skew and skew >= COUNT_MIN_SKEW:
+        why += (
+            f"; right skew {skew:.2f} is short of the {nb_skew:.2f} a count of this mean and variance "
+            "(negative binomial) would show: a measured quantity"
+        )
+    countable = lo >= 0 and mean <= COUNT_MAX_MEAN
     return Inference(
         Task.REGRESSION,
         0.85,
-        f"{span}: many distinct ordered values (type_of_target would call this multiclass)",
+        why,
         "ordered",
-        Task.COUNT if lo >= 0 and mean <= COUNT_MAX_MEAN else None,
+        Task.COUNT if countable and offset is None else None,
+        MEASURED,
+        COUNT_READING if countable and offset is None else None,
+        ruled_out=(COUNT_READING,) if offset is not None else (),
+    )
+
+
+def _nb_skew(mean: float, std: float) -> float:
+    """Skew of the negative binomial (Poisson when not overdispersed) with this mean and
+    standard deviation: (2·var/mean - 1)/sd; the least right skew a count of them shows."""
+    if not (mean > 0 and 0 < std < np.inf):
+        return 0.0
+    dispersion = max(std**2 / mean, 1.0)
+    return (2.0 * dispersion - 1.0) / std
+
+
+def _clear_of_zero(v: np.ndarray, lo: float, mean: float, std: float) -> str | None:
+    """Why the values are not counts because they keep clear of zero, or None.
+
+    A count of this mean and variance (negative binomial; counts are often truncated at 0,
+    so its zeros are set aside) reaches below the smallest value seen; when seeing no such
+    row in n is less likely than ``FLOOR_P``, the values are measured from an offset (ages
+    from 18), not counted from 0.
+    """
+    if not (lo >= 2 and mean > 0 and 0 < std < np.inf):
+        return None
+    from scipy import stats
+
+    var = std**2
+    if var > mean:
+        r = mean**2 / (var - mean)
+        dist = stats.nbinom(r, r / (r + mean))
+    else:
+        dist = stats.poisson(mean)
+    p0 = float(dist.pmf(0))
+    below = (float(dist.cdf(lo - 1)) - p0) / max(1.0 - p0, 1e-300)
+    chance = float(np.exp(v.size * np.log1p(-min(below, 1.0 - 1e-16))))
+    if chance >= FLOOR_P:
+        return None
+    return (
+        f"a count of this mean and variance puts {100 * below:.1f}% of its non-zero values below {lo:g}, "
+        f"yet none of {v.size} rows is there: values measured from an offset, not counted from 0"
     )

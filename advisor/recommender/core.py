@@ -1,4 +1,9 @@
-"""``recommend``: profile the data, read the decision table, return ranked losses with reasons."""
+"""``recommend``: profile the data, read the decision table, return ranked losses with reasons.
+
+When the profile's task inference is ambiguous (integers that read as counts or as classes,
+say), the table is read a second time with the runner-up task, and its top losses travel as
+``Recommendation.runner_up``.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,10 @@ from advisor.recommender.facts import facts as _facts
 from advisor.recommender.rank import rank
 from advisor.schema.goal import parse_goal
 from advisor.schema.profile import DataProfile
-from advisor.schema.recommendation import Goal, Recommendation
+from advisor.schema.recommendation import Candidate, Goal, Recommendation
 from advisor.vocabulary import Task
+
+RUNNER_UP_LOSSES = 3
 
 
 def recommend(
@@ -54,4 +61,20 @@ def recommend_from_profile(
             "every candidate was ruled out (see the avoid reasons by passing fewer constraints)",
             field="predictions",
         )
-    return Recommendation(profile=profile, goal=parsed_goal, candidates=candidates, avoid=avoid)
+    return Recommendation(
+        profile=profile,
+        goal=parsed_goal,
+        candidates=candidates,
+        avoid=avoid,
+        runner_up=_runner_up(profile, parsed_goal),
+    )
+
+
+def _runner_up(profile: DataProfile, goal: Goal | None) -> list[Candidate]:
+    """The runner-up task's top losses, when the inference is ambiguous; else none."""
+    t = profile.task
+    if not t.ambiguous or t.runner_up is None or t.runner_up == t.task:
+        return []
+    other = profile.model_copy(update={"task": t.model_copy(update={"task": t.runner_up})})
+    candidates, _ = rank(other, goal, _facts(other, goal), RUNNER_UP_LOSSES)
+    return candidates

@@ -25,6 +25,7 @@ __all__ = [
     "FeatureStats",
     "MultilabelStats",
     "PredictionStats",
+    "Reading",
     "ResidualStats",
     "Tails",
     "TargetStats",
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 Label = int | float | str
+Reading = Literal["class index", "ordinal code", "count", "measured quantity"]
 
 
 class _Model(BaseModel):
@@ -49,6 +51,19 @@ class TaskInference(_Model):
     rule: str = Field(description="id of the inference rule that decided")
     sklearn_type: str | None = Field(
         default=None, description="what sklearn's type_of_target said, kept for comparison"
+    )
+    # integer targets only: what the codes stand for, which decides between the tasks above
+    reading: Reading | None = Field(default=None, description="what integer targets were read as")
+    runner_up_reading: Reading | None = None
+    ambiguous: bool = Field(
+        default=False,
+        description="the evidence does not separate the reading from the runner-up's; "
+        "a recommendation then lists the runner-up's losses too",
+    )
+    held_out: dict[str, float] | None = Field(
+        default=None,
+        description="per reading, the mean out-of-fold log-likelihood per row (nats) of a quick "
+        "model of the features that reads the integers that way; higher fits better",
     )
 
     def __eq__(self, other: object) -> bool:
@@ -254,8 +269,7 @@ class DataProfile(_Model):
         quick model left unexplained, then the notes. Plain numbers, no Python reprs."""
         t, k = self.task, self.targets
         lines = [f"Task: {t.task.value} (confidence {t.confidence:.2f}, {t.source}): {t.reason}"]
-        if t.runner_up is not None:
-            lines.append(f"  runner-up task: {t.runner_up.value}")
+        lines.extend(reading_lines(t))
         lines.append(f"Targets: {k.n_used} used of {k.n} ({k.n_missing} missing), {k.n_distinct} distinct")
         if k.mean is not None:
             lines.append(
@@ -299,6 +313,20 @@ class DataProfile(_Model):
             lines.append("Notes:")
             lines.extend(f"  - {note}" for note in self.notes)
         return "\n".join(lines)
+
+
+def reading_lines(t: TaskInference) -> list[str]:
+    """The runner-up task and, for integer targets, the readings and their held-out fits."""
+    lines = []
+    if t.runner_up is not None:
+        lines.append(f"  runner-up task: {t.runner_up.value}{' (ambiguous)' if t.ambiguous else ''}")
+    if t.reading is not None:
+        other = f", runner-up: {t.runner_up_reading}" if t.runner_up_reading else ""
+        lines.append(f"  integers read as: {t.reading}{other}")
+    if t.held_out:
+        fits = ", ".join(f"{name} {value:.3f}" for name, value in t.held_out.items())
+        lines.append(f"  held-out log-likelihood per row: {fits}")
+    return lines
 
 
 def _num(value: float | None) -> str:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from advisor.schema.profile import DataProfile
+from advisor.schema.profile import DataProfile, reading_lines
 
 __all__ = ["Avoid", "Candidate", "Goal", "Recommendation"]
 
@@ -68,6 +68,11 @@ class Recommendation(_Model):
     goal: Goal | None = None
     candidates: list[Candidate]
     avoid: list[Avoid] = Field(default_factory=list)
+    runner_up: list[Candidate] = Field(
+        default_factory=list,
+        description="the top losses if the targets are read as the runner-up task; given only when "
+        "the task inference is ambiguous (profile.task.ambiguous)",
+    )
 
     @property
     def best(self) -> Candidate:
@@ -78,8 +83,7 @@ class Recommendation(_Model):
         """Readable text for people: the task and why, the ranking with reasons, what to avoid."""
         t = self.profile.task
         lines = [f"Task: {t.task.value} (confidence {t.confidence:.2f}, {t.source}): {t.reason}"]
-        if t.runner_up is not None:
-            lines.append(f"  runner-up task: {t.runner_up.value}")
+        lines.extend(reading_lines(t))
         if self.goal is not None:
             lines.append(f"Goal: {self.goal}")
         lines.append("Recommended losses:")
@@ -88,6 +92,11 @@ class Recommendation(_Model):
             lines.extend(f"     - {r}" for r in c.rationale)
             if c.rules:
                 lines.append(f"     rules: {', '.join(c.rules)} (docs/decision-table.md)")
+        if self.runner_up and t.runner_up is not None:
+            lines.append(f"If the targets are read as {t.runner_up_reading or t.runner_up.value} ({t.runner_up.value}):")
+            for i, c in enumerate(self.runner_up, 1):
+                lines.append(f"  {i}. {c.call_text()}  [score {c.score:.2f}]")
+                lines.extend(f"     - {r}" for r in c.rationale[:1])
         if self.avoid:
             lines.append("Avoid:")
             for a in self.avoid:
