@@ -61,7 +61,7 @@ def _cited_rules(report: Report) -> list[dict[str, Any]]:
     from advisor.recommender.table import RULES
 
     rec = report.recommendation
-    cited = {rule for item in [*rec.candidates, *rec.avoid] for rule in item.rules}
+    cited = {rule for item in [*rec.candidates, *rec.runner_up, *rec.avoid] for rule in item.rules}
     return [
         {"id": rule.id, "parts": parts(rule, code=str)} for rule in RULES if rule.id in cited
     ]

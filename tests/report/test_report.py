@@ -214,3 +214,19 @@ def test_each_task_fills_every_part(task):
     page = render.html(report)
     assert _sections(page) == list(SECTIONS)
     assert len(re.findall(r'data-figure="', page)) == 4
+
+
+def test_an_ambiguous_reading_shows_both_readings_losses():
+    from tests.profiler.test_integer_readings import _long_tailed_classes
+
+    y, _ = _long_tailed_classes(2)
+    report = advisor.report(y)
+    t, rec = report.recommendation.profile.task, report.recommendation
+    assert t.ambiguous and rec.runner_up
+    page = render.html(report)
+    assert f"Integers read as <strong>{t.reading}</strong>, runner-up: {t.runner_up_reading}" in page
+    assert f"If the targets are read as {t.runner_up_reading}" in page
+    for c in rec.runner_up:
+        assert f"<code>{plots.label_of(c.loss, c.params, limit=200)}</code>" in page
+        for rule in c.rules:
+            assert f'id="rule-{rule}"' in page
