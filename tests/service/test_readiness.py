@@ -89,12 +89,17 @@ def test_a_failed_warmup_is_logged_and_health_never_says_serving(monkeypatch, se
         raise ImportError("no module named torch")
 
     monkeypatch.setattr(app, "_warm", broken)
+    assert health_pb2.HealthCheckResponse.SERVING not in _warm_up().set_to
+    assert [line["event"] for line in server_log] == ["warm-up failed; health stays NOT_SERVING"]
+
+
+def _warm_up() -> _Health:
+    """``app.warm`` with --warmup import on a one-thread pool; the health states it set."""
     health = _Health()
     with ThreadPoolExecutor(1) as pool:
         built = SimpleNamespace(servicer=SimpleNamespace(pool=pool), health=health)
         asyncio.run(app.warm(built, argparse.Namespace(warmup="import", device="cpu")))
-    assert health_pb2.HealthCheckResponse.SERVING not in health.set_to
-    assert [line["event"] for line in server_log] == ["warm-up failed; health stays NOT_SERVING"]
+    return health
 
 
 def test_a_method_that_fails_its_self_check_keeps_health_not_serving(monkeypatch, server_log):
@@ -104,11 +109,7 @@ def test_a_method_that_fails_its_self_check_keeps_health_not_serving(monkeypatch
         raise RuntimeError("validation is broken")
 
     monkeypatch.setattr(advisor, "validate", broken)
-    health = _Health()
-    with ThreadPoolExecutor(1) as pool:
-        built = SimpleNamespace(servicer=SimpleNamespace(pool=pool), health=health)
-        asyncio.run(app.warm(built, argparse.Namespace(warmup="import", device="cpu")))
-    assert health_pb2.HealthCheckResponse.SERVING not in health.set_to
+    assert health_pb2.HealthCheckResponse.SERVING not in _warm_up().set_to
     assert server_log[-1]["event"] == "warm-up failed; health stays NOT_SERVING"
 
 
