@@ -121,9 +121,12 @@ def test_the_sample_is_seeded():
     assert a == b
 
 
-def test_multiclass_sampled_quantiles_within_the_bound():
+@pytest.mark.parametrize(("n", "c"), [(300_000, 10), (100_000, 256)], ids=["sampled-apart", "rows-kept"])
+def test_multiclass_sampled_quantiles_within_the_bound(n, c):
+    """Ten classes: the sample is gathered and evaluated apart; 256 classes over fewer rows:
+    every row's two outputs are kept (cheaper than gathering 65,536 rows of 256 scores) and the
+    sample drawn from them. The same bound either way."""
     g = torch.Generator().manual_seed(5)
-    n, c = 300_000, 10
     x = torch.randn(n, c, generator=g)
     t = torch.randint(0, c, (n,), generator=g)
     t[::7] = 0  # a periodic layout in the labels
@@ -138,6 +141,7 @@ def test_multiclass_sampled_quantiles_within_the_bound():
     assert d.grad_max == pytest.approx(float(norms.max()), rel=1e-5)
     exact, bound = _share_bound(norms, d.quantile_rank_error)
     assert abs(d.top1pct_grad_share - exact) <= bound + 1e-6
+    assert d.quantile_sample == diagnostics.QUANTILE_SAMPLE and d.grad_mean == pytest.approx(float(norms.mean()), rel=1e-5)
 
 
 @pytest.mark.parametrize("bad", [0, -5, 2.5, True, "many"])
