@@ -13,6 +13,7 @@ from typing import Any
 
 __all__ = [
     "AdvisorError",
+    "CancelledError",
     "CapacityError",
     "DTypeError",
     "DatasetNotFoundError",
@@ -92,3 +93,7 @@ class DatasetNotFoundError(AdvisorError, LookupError):
 
 class CapacityError(AdvisorError):
     """The request is valid but larger than this process is configured to handle."""
+
+
+class CancelledError(AdvisorError):
+    """The caller's ``cancel`` was set while the work ran: it stopped, and there is no result."""

@@ -108,6 +108,7 @@ class LocalAdvisor(Reports):
         sample_weight: Any = None,
         diagnostics: bool = True,
         quantile_sample: Any = DEFAULT_SAMPLE,
+        cancel: threading.Event | None = None,
     ):
         import advisor
         from advisor.evaluation import dispatch
@@ -129,6 +130,7 @@ class LocalAdvisor(Reports):
                 sample_weight=self._array(sample_weight, "sample_weight"),
                 device=self.device,
                 diagnostics=diagnostics,
+                cancel=cancel,
                 **({} if quantile_sample is DEFAULT_SAMPLE else {"quantile_sample": quantile_sample}),
             )
 

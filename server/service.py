@@ -239,7 +239,7 @@ class Servicer(pb_grpc.LossAdvisorServicer):
     async def Evaluate(self, request, context):
         resolver = self._resolver(context)
 
-        def work(_cancel):
+        def work(cancel):
             import advisor
 
             kwargs = mapping.evaluate_kwargs(request, resolver)
@@ -248,6 +248,7 @@ class Servicer(pb_grpc.LossAdvisorServicer):
                 kwargs.pop("targets"),
                 kwargs.pop("candidates"),
                 device=self.device,
+                cancel=cancel,  # a call that ends stops its evaluation at the next chunk
                 **kwargs,
             )
             return mapping.evaluate_response(report)

@@ -22,6 +22,7 @@ from grpc_status import rpc_status
 
 from advisor.errors import (
     AdvisorError,
+    CancelledError,
     CapacityError,
     DatasetNotFoundError,
     InvalidInputError,
@@ -46,6 +47,8 @@ def _code(exc: AdvisorError) -> grpc.StatusCode:
         return grpc.StatusCode.NOT_FOUND
     if isinstance(exc, CapacityError):
         return grpc.StatusCode.RESOURCE_EXHAUSTED
+    if isinstance(exc, CancelledError):  # the work stopped because its call ended
+        return grpc.StatusCode.CANCELLED
     if isinstance(exc, (InvalidInputError, ParameterError, UnknownLossError)):
         return grpc.StatusCode.INVALID_ARGUMENT
     return grpc.StatusCode.INVALID_ARGUMENT

@@ -59,6 +59,7 @@ from typing import Any
 
 import torch
 
+from advisor.evaluation import cancel
 from advisor.evaluation.kernels import KERNELS
 
 log = logging.getLogger("advisor.evaluation")
@@ -326,6 +327,7 @@ def wait_compiled(timeout: float | None = None) -> bool:
 
 def run(name: str, args: tuple[Any, ...], static: dict[str, Any], *, compiled: bool) -> tuple[Any, str]:
     """Run one kernel call; returns the outputs and the path taken ('fused-compiled' or 'fused-eager')."""
+    cancel.check()
     if compiled and hasattr(torch, "compile"):
         st = _structure(_key(name, args, static), name)
         if st.ready and st.error is None:

@@ -15,6 +15,7 @@ import torch
 
 from advisor.errors import InvalidInputError
 from advisor.evaluation import baselines, diagnostics, plans
+from advisor.evaluation.cancel import cancellable
 from advisor.evaluation.candidates import Candidate, json_params, parse, skipped
 from advisor.evaluation.defaults import default_candidates
 from advisor.evaluation.diagnostics import QUANTILE_SAMPLE
@@ -55,6 +56,7 @@ def evaluate(
     device: str | torch.device = "auto",
     diagnostics: bool = True,
     quantile_sample: int | None = QUANTILE_SAMPLE,
+    cancel: Any = None,
 ) -> EvaluationReport:
     """Evaluate candidate losses on (predictions, targets) in one pass per input convention.
 
@@ -73,7 +75,25 @@ def evaluate(
     confidence, as ``Diagnostics.quantile_rank_error`` reports); exact where the data have no
     more rows. None asks for exact order statistics at any size: every per-sample row is
     written, memory linear in N, and slower. Every other diagnostic is exact either way.
+
+    ``cancel`` (a ``threading.Event`` or a callable returning True) is checked before every
+    kernel call, so a large evaluation stops within a chunk once it is set, raising
+    ``advisor.errors.CancelledError``.
     """
+    with cancellable(cancel):
+        return _evaluate(predictions, targets, candidates, task, sample_weight, device, diagnostics, quantile_sample)
+
+
+def _evaluate(
+    predictions: Any,
+    targets: Any,
+    candidates: Sequence[Any] | None,
+    task: Task | str | None,
+    sample_weight: Any,
+    device: str | torch.device,
+    diagnostics: bool,
+    quantile_sample: int | None,
+) -> EvaluationReport:
     if is_stream(predictions, targets):
         return evaluate_stream(
             predictions, candidates, task=task, device=device, diagnostics=diagnostics, quantile_sample=quantile_sample

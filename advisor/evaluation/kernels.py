@@ -27,6 +27,7 @@ import math
 
 import torch
 
+from advisor.evaluation.cancel import check as check_cancel
 from advisor.evaluation.diagnostics import column_stats
 from advisor.losses.regression import log_cosh_of_abs
 
@@ -179,6 +180,8 @@ def _elementwise(term, kinds, x, y, P, extra, s, T, out):
         return torch.stack([column(k, x).sum(dtype=torch.float64) for k in range(K)]), None, None, None, None, None
     sums, states, losses, grads = [], [], [], []
     for k in range(K):
+        if not torch.compiler.is_compiling():  # eager: stop between slots once cancelled
+            check_cancel()
         col, g = _loss_and_grad(lambda z, k=k: column(k, z), x)
         sums.append(col.sum(dtype=torch.float64))
         if out == "stats":

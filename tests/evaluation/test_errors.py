@@ -156,3 +156,23 @@ def test_one_sample_of_class_probabilities_is_still_torchs_reading():
     res = advisor.evaluate(x, p, ["CrossEntropyLoss"]).results[0]
     assert not res.skipped
     assert res.value == pytest.approx(float(torch.nn.CrossEntropyLoss()(x, p)), rel=1e-5)
+
+
+def test_a_cancelled_evaluation_stops_at_the_next_kernel_call():
+    """``cancel`` is checked before every kernel call: set after the first, nothing more runs."""
+    from advisor.errors import CancelledError
+    from advisor.evaluation import dispatch
+
+    x, y = torch.randn(10_000), torch.randn(10_000)
+    checks = []
+
+    def cancel() -> bool:
+        checks.append(1)
+        return len(checks) > 1
+
+    with pytest.raises(CancelledError) as err:
+        advisor.evaluate(x, y, ["MSELoss", "L1Loss"], cancel=cancel)
+    assert err.value.field == "cancel" and len(checks) == 2
+    calls = dispatch.stats["eager_calls"] + dispatch.stats["compiled_calls"]
+    assert advisor.evaluate(x, y, ["MSELoss"], cancel=lambda: False).results[0].value > 0
+    assert dispatch.stats["eager_calls"] + dispatch.stats["compiled_calls"] > calls

@@ -1,0 +1,39 @@
+"""Stopping an evaluation whose caller has gone: the calling thread's cancel signal.
+
+``advisor.evaluate(cancel=...)`` installs the signal for its thread (``cancellable``); every
+kernel call checks it first (``dispatch.run``), and so does each candidate's slot of an
+elementwise kernel run eagerly (``kernels``, where one call over a chunk of a million rows
+takes a while), so a large evaluation stops within a slot's work. Compiled kernels skip the
+check inside (``torch.compiler.is_compiling``): their calls are short, and the check before
+each call covers them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from advisor.errors import CancelledError
+
+_thread = threading.local()  # .cancel: an event with is_set(), or a callable returning True
+
+
+@contextlib.contextmanager
+def cancellable(cancel: Any) -> Iterator[None]:
+    """Within the block, ``check`` raises ``CancelledError`` once ``cancel`` is set."""
+    old = getattr(_thread, "cancel", None)
+    _thread.cancel = cancel
+    try:
+        yield
+    finally:
+        _thread.cancel = old
+
+
+def check() -> None:
+    """Raise ``CancelledError`` if this thread's evaluation was cancelled."""
+    cancel = getattr(_thread, "cancel", None)
+    if cancel is not None and (cancel.is_set() if hasattr(cancel, "is_set") else cancel()):
+        raise CancelledError("the call was cancelled; the evaluation stopped", field="cancel")
+
