@@ -11,8 +11,9 @@ whom), ``kernels`` (the family kernels), ``dispatch`` (eager or compiled, compil
 background), ``chunking`` (memory bound), ``runner`` (a fused block over batches and chunks:
 the sample's rows, then the state pass), ``diagnostics`` (the state, its merge rules, the
 quantile sample and its bound, saturation), ``stream`` (batches in one pass, bounded memory),
-``reference`` (the catalog's own function), ``baselines`` (skill score), ``lints``, ``warm``
-and ``cancel`` (a caller's stop signal, checked between kernel calls and eager slots); the throughput benchmark is ``bench`` (the runner), ``benchcases`` (its cases' data
+``reference`` (the catalog's own function), ``baselines`` (skill score), ``lints`` and
+``warm`` (a caller's stop signal, ``advisor.cancel``, is checked between kernel calls and
+eager slots); the throughput benchmark is ``bench`` (the runner), ``benchcases`` (its cases' data
 and loop baseline; the cases are in ``advisor.schema.benchmark``), ``anchors`` (the engine
 against a hand-fused kernel, the functional loop, the read bound and across layouts) and
 ``probes`` (peak memory, compile cost, the eager/compiled crossover, timing and stopping).

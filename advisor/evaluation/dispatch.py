@@ -59,7 +59,7 @@ from typing import Any
 
 import torch
 
-from advisor.evaluation import cancel
+from advisor import cancel
 from advisor.evaluation.kernels import KERNELS
 
 log = logging.getLogger("advisor.evaluation")

@@ -13,9 +13,9 @@ from typing import Any
 
 import torch
 
+from advisor.cancel import cancellable
 from advisor.errors import InvalidInputError
 from advisor.evaluation import baselines, diagnostics, plans
-from advisor.evaluation.cancel import cancellable
 from advisor.evaluation.candidates import Candidate, json_params, parse, skipped
 from advisor.evaluation.defaults import default_candidates
 from advisor.evaluation.diagnostics import QUANTILE_SAMPLE

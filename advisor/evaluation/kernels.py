@@ -27,7 +27,7 @@ import math
 
 import torch
 
-from advisor.evaluation.cancel import check as check_cancel
+from advisor.cancel import check as check_cancel
 from advisor.evaluation.diagnostics import column_stats
 from advisor.losses.regression import log_cosh_of_abs
 

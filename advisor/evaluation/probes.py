@@ -28,6 +28,7 @@ from typing import Any
 
 import torch
 
+from advisor.cancel import is_set
 from advisor.evaluation import dispatch
 from advisor.evaluation.benchcases import data
 from advisor.schema.benchmark import CASES, Case
@@ -47,7 +48,7 @@ class Stopped(Exception):
 
 def check_cancel(cancel: Any) -> None:
     """Between timed calls: stop as soon as the caller says so (an ``is_set()`` event or a callable)."""
-    if cancel is not None and (cancel.is_set() if hasattr(cancel, "is_set") else cancel()):
+    if is_set(cancel):
         raise Stopped
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from advisor.cancel import is_set
 from advisor.errors import ParameterError
 from advisor.validation.data import Prepared
 from advisor.validation.heads import head_for
@@ -104,7 +105,7 @@ class RayBackend:
                 for epoch in range(reported + 1, done + 1):
                     progress(epoch, epochs, f"epoch {epoch}/{epochs}")
                 reported = max(reported, done)
-            if cancel is not None and _is_set(cancel):
+            if is_set(cancel):
                 coordinator.cancel.remote()
         merged = _merge(ray.get(refs), device)
         if progress is not None:  # the last epochs' reports may still be on their way
@@ -146,10 +147,6 @@ def _split(k: int, groups: int) -> list[list[int]]:
         out.append(list(range(start, end)))
         start = end
     return out
-
-
-def _is_set(cancel: Any) -> bool:
-    return bool(cancel.is_set()) if hasattr(cancel, "is_set") else bool(cancel())
 
 
 def _train_group(data: Prepared, job: dict[str, Any]) -> Trained:

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from advisor.cancel import is_set
 from advisor.validation.data import Prepared
 from advisor.validation.heads import Head
 from advisor.validation.probes import StackedProbe
@@ -41,18 +42,10 @@ class Trained:
     probe: StackedProbe | None = None  # the trained weights, for predicting on new rows
 
 
-def _cancelled(cancel: Any) -> bool:
-    if cancel is None:
-        return False
-    if hasattr(cancel, "is_set"):
-        return bool(cancel.is_set())
-    return bool(cancel())
-
-
 def _stop_reason(
     epoch: int, started: float, budget_s: float | None, cancel: Any, stop: Stop | None
 ) -> str | None:
-    if _cancelled(cancel):
+    if is_set(cancel):
         return "cancelled"
     if budget_s is not None and time.perf_counter() - started > budget_s:
         return "budget"

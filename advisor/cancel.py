@@ -1,8 +1,9 @@
-"""Stopping an evaluation whose caller has gone: the calling thread's cancel signal.
+"""A caller's stop signal: an event with ``is_set()`` or a callable returning True.
 
-``advisor.evaluate(cancel=...)`` installs the signal for its thread (``cancellable``); every
-kernel call checks it first (``dispatch.run``), and so does each candidate's slot of an
-elementwise kernel run eagerly (``kernels``, where one call over a chunk of a million rows
+``is_set`` reads one, for every step that stops early: validation's training loop (locally and
+on Ray), the benchmarks between timed calls, and evaluation. ``advisor.evaluate(cancel=...)``
+installs its signal for its thread (``cancellable``); every kernel call checks it first
+(``dispatch.run``), and so does each candidate's slot of an elementwise kernel run eagerly (``kernels``, where one call over a chunk of a million rows
 takes a while), so a large evaluation stops within a slot's work. Compiled kernels skip the
 check inside (``torch.compiler.is_compiling``): their calls are short, and the check before
 each call covers them.
@@ -17,7 +18,14 @@ from typing import Any
 
 from advisor.errors import CancelledError
 
-_thread = threading.local()  # .cancel: an event with is_set(), or a callable returning True
+_thread = threading.local()  # .cancel: this thread's evaluation's signal
+
+
+def is_set(cancel: Any) -> bool:
+    """Whether ``cancel`` (None: no signal) says stop."""
+    if cancel is None:
+        return False
+    return bool(cancel.is_set()) if hasattr(cancel, "is_set") else bool(cancel())
 
 
 @contextlib.contextmanager
@@ -33,7 +41,6 @@ def cancellable(cancel: Any) -> Iterator[None]:
 
 def check() -> None:
     """Raise ``CancelledError`` if this thread's evaluation was cancelled."""
-    cancel = getattr(_thread, "cancel", None)
-    if cancel is not None and (cancel.is_set() if hasattr(cancel, "is_set") else cancel()):
+    if is_set(getattr(_thread, "cancel", None)):
         raise CancelledError("the call was cancelled; the evaluation stopped", field="cancel")
 
