@@ -23,47 +23,24 @@ def report(
     predictions: Any = None,
     *,
     path: str | Path | None = None,
-    validate: bool = False,
-    task: str | None = None,
-    goal: str | None = None,
-    top_k: int = 5,
-    categorical: list[str] | None = None,
-    folds: int = 5,
-    model: str = "linear",
-    epochs: int = 100,
-    budget_s: float | None = None,
-    seed: int = 0,
-    title: str | None = None,
+    **options: Any,
 ) -> Report:
     """Profile and recommend; evaluate the candidates on ``predictions`` when given; validate
-    them with probe models when ``validate``. With ``path``, also write the HTML page there.
+    them with probe models when ``validate=True``. With ``path``, also write the HTML page there.
 
-    The arguments mean what they mean to ``advisor.recommend``, ``advisor.evaluate`` and
-    ``advisor.validate``. The returned ``Report`` serialises with ``model_dump_json``; render
-    it later with ``advisor.reporting.render.write(report, path)``.
+    ``options`` are ``advisor.reporting.assemble.assemble``'s (``task``, ``goal``, ``top_k``,
+    ``categorical``, ``validate``, ``folds``, ``model``, ``epochs``, ``budget_s``, ``seed``,
+    ``title``...), meaning what they mean to ``advisor.recommend``, ``advisor.evaluate`` and
+    ``advisor.validate``; a named pandas Series of targets names the report. The returned
+    ``Report`` serialises with ``model_dump_json``; render it later with
+    ``advisor.reporting.render.write(report, path)``.
     """
     import advisor
     from advisor.reporting.assemble import assemble
 
     name = getattr(targets, "name", None)
-    result = assemble(
-        advisor,
-        targets,
-        features,
-        predictions,
-        task=task,
-        goal=goal,
-        top_k=top_k,
-        categorical=categorical,
-        validate=validate,
-        folds=folds,
-        model=model,
-        epochs=epochs,
-        budget_s=budget_s,
-        seed=seed,
-        title=title,
-        target=name if isinstance(name, str) else None,
-    )
+    options.setdefault("target", name if isinstance(name, str) else None)
+    result = assemble(advisor, targets, features, predictions, **options)
     if path is not None:
         from advisor.reporting.render import write
 
