@@ -136,20 +136,25 @@ def object_to_typed(arr: np.ndarray, field: str) -> np.ndarray:
     ).reshape(arr.shape)
 
 
-def clean(x: Any, field: str) -> Cleaned:
-    """Validate shape and dtype, count and drop missing rows; 2-D column vectors become 1-D."""
-    arr = as_array(x, field)
+def _one_or_two_dims(arr: np.ndarray, field: str, wanted: str) -> None:
+    """A scalar or an array of more than two dimensions is refused, naming ``field``."""
     if arr.ndim == 0:
         raise ShapeMismatchError(
             "must be an array, got a scalar", field=field, expected="1-D or 2-D", got=()
         )
     if arr.ndim > 2:
         raise ShapeMismatchError(
-            f"must be 1-D (one value per row) or 2-D (rows x outputs), got {arr.ndim}-D",
+            f"must be {wanted}, got {arr.ndim}-D",
             field=field,
             expected="1-D or 2-D",
             got=tuple(arr.shape),
         )
+
+
+def clean(x: Any, field: str) -> Cleaned:
+    """Validate shape and dtype, count and drop missing rows; 2-D column vectors become 1-D."""
+    arr = as_array(x, field)
+    _one_or_two_dims(arr, field, "1-D (one value per row) or 2-D (rows x outputs)")
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.size == 0:
@@ -217,17 +222,7 @@ def numeric_matrix(x: Any, field: str) -> np.ndarray:
         raise DTypeError("must be numeric", field=field, expected="numbers", got="strings")
     if arr.dtype.kind not in "biuf":
         raise DTypeError("must be numeric", field=field, expected="numbers", got=str(arr.dtype))
-    if arr.ndim == 0:
-        raise ShapeMismatchError(
-            "must be an array, got a scalar", field=field, expected="1-D or 2-D", got=()
-        )
-    if arr.ndim > 2:
-        raise ShapeMismatchError(
-            f"must be 1-D or 2-D, got {arr.ndim}-D",
-            field=field,
-            expected="1-D or 2-D",
-            got=tuple(arr.shape),
-        )
+    _one_or_two_dims(arr, field, "1-D or 2-D")
     if arr.size == 0:
         raise EmptyInputError(
             "has no values", field=field, expected="at least one row", got=tuple(arr.shape)
