@@ -195,7 +195,8 @@ def _compile_kernels(device: str) -> None:
 
 
 def _warm(mode: str, device: str) -> None:
-    """Import the domain, then (``mode`` 'compile') compile its kernels: one log line a step."""
+    """Import the domain and check each method, then (``mode`` 'compile') compile its kernels:
+    one log line a step."""
     _import_domain()
     if mode == "compile":
         _compile_kernels(device)

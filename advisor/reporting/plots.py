@@ -195,28 +195,29 @@ def _svg(fig: Any) -> str:
     return text[text.index("<svg") :]  # the XML prolog and doctype do not belong in a data URI
 
 
-def _figure(draw: Any, data: Any, rows: int) -> str:
+def _figure(draw: Any, data: Any, height: float) -> str:
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.45 * max(rows, 2)))
+    fig, ax = plt.subplots(figsize=(9, height))
     draw(ax, data)
     fig.tight_layout()
     return _svg(fig)
+
+
+def _height(rows: int) -> float:
+    """Inches for a chart of one bar or marker row per candidate."""
+    return 1.2 + 0.45 * max(rows, 2)
 
 
 def figures(report: Report) -> dict[str, str]:
     """The report's figures as SVG text, by name; only those its data can fill."""
     out: dict[str, str] = {}
     if report.evaluation is not None:
-        n = len(report.evaluation.results)
-        out["loss_spread"] = _figure(draw_loss_spread, report.evaluation, n)
-        out["gradient_share"] = _figure(draw_gradient_share, report.evaluation, n)
+        height = _height(len(report.evaluation.results))
+        out["loss_spread"] = _figure(draw_loss_spread, report.evaluation, height)
+        out["gradient_share"] = _figure(draw_gradient_share, report.evaluation, height)
     if report.validation is not None:
-        plt = _pyplot()
-        fig, ax = plt.subplots(figsize=(9, 4.5))
-        draw_curves(ax, report.validation)
-        fig.tight_layout()
-        out["curves"] = _svg(fig)
-        out["metric"] = _figure(draw_metric, report.validation, len(report.validation.results))
+        out["curves"] = _figure(draw_curves, report.validation, 4.5)
+        out["metric"] = _figure(draw_metric, report.validation, _height(len(report.validation.results)))
     return out
 
 
