@@ -121,7 +121,7 @@ class Servicer(pb_grpc.LossAdvisorServicer):
         except BaseException:
             self.limiter.leave()
             raise
-        future.add_done_callback(lambda _f: self.limiter.leave())
+        future.add_done_callback(self._finished)
         remaining = context.time_remaining()
         if remaining is not None:
             # grpc cancels the handler at the deadline itself; this is only the backstop, late
@@ -135,6 +135,15 @@ class Servicer(pb_grpc.LossAdvisorServicer):
         except asyncio.CancelledError:
             cancel.set()
             raise
+
+    def _finished(self, future: asyncio.Future) -> None:
+        """A computation ended: free its slot, and take its exception if it raised one. When
+        its call ended first (cancelled, past its deadline), nobody awaits the future any
+        more, and asyncio would log its exception (a work stopped by cancel raises) as a
+        bare "Future exception was never retrieved" traceback."""
+        self.limiter.leave()
+        if not future.cancelled():
+            future.exception()
 
     async def _unary(
         self,
