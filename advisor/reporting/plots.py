@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # pragma: no cover
     from advisor.schema.evaluation import EvaluationReport
@@ -127,8 +127,17 @@ def _trained(validation: ValidationReport) -> list[Any]:
     return [r for r in validation.results if not r.skipped and r.validation_curve]
 
 
-def normalised_curves(validation: ValidationReport) -> dict[str, tuple[list[float], list[float]]]:
-    """Per candidate label: (train, held-out) curves over its own first held-out loss.
+class Curves(NamedTuple):
+    """One candidate's curves over its own first held-out loss."""
+
+    train: list[float]
+    held_out: list[float]
+    spread: list[float]  # per epoch, the held-out loss's std over folds, on the same scale
+
+
+def normalised_curves(validation: ValidationReport) -> dict[str, Curves]:
+    """Per candidate label: its train and held-out curves and the held-out spread over folds,
+    each over its own first held-out loss.
 
     A first held-out loss of zero or below (a loss that can be negative, like a Gaussian
     likelihood) leaves the curves as they are: dividing would flip or blow them up.
@@ -137,30 +146,40 @@ def normalised_curves(validation: ValidationReport) -> dict[str, tuple[list[floa
     for r in _trained(validation):
         first = r.validation_curve[0]
         scale = first if math.isfinite(first) and first > 0 else 1.0
-        out[r.label] = ([v / scale for v in r.train_curve], [v / scale for v in r.validation_curve])
+        out[r.label] = Curves(
+            [v / scale for v in r.train_curve],
+            [v / scale for v in r.validation_curve],
+            [v / scale for v in r.validation_curve_std],
+        )
     return out
 
 
 def draw_curves(ax: Any, validation: ValidationReport) -> None:
-    """Train (dashed) and held-out (solid) loss per epoch, each over its first held-out epoch."""
+    """Train (dashed) and held-out (solid) loss per epoch, each over its first held-out epoch,
+    with a band of ± one standard deviation of the held-out loss over folds."""
     ax.set_title("Validation curves, each candidate over its own first epoch")
     curves = normalised_curves(validation)
     if not curves:
         _no_data(ax, "no candidate was trained")
         return
     by_label = {r.label: r for r in validation.results}
-    for label, (train, held_out) in curves.items():
-        (line,) = ax.plot(range(1, len(held_out) + 1), held_out, label=_name(by_label[label]))
+    for label, (train, held_out, spread) in curves.items():
+        epochs = range(1, len(held_out) + 1)
+        (line,) = ax.plot(epochs, held_out, label=_name(by_label[label]))
+        if len(spread) == len(held_out) and any(v > 0 for v in spread):
+            low = [m - s for m, s in zip(held_out, spread, strict=True)]
+            high = [m + s for m, s in zip(held_out, spread, strict=True)]
+            ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
         if train:
             ax.plot(range(1, len(train) + 1), train, linestyle="--", color=line.get_color(), alpha=0.7)
-    values = [v for pair in curves.values() for curve in pair for v in curve if math.isfinite(v)]
+    values = [v for c in curves.values() for curve in (c.train, c.held_out) for v in curve if math.isfinite(v)]
     positive = [v for v in values if v > 0]
     if positive and len(positive) == len(values) and max(positive) / min(positive) > LOG_SPAN:
         ax.set_yscale("log")
         ax.set_ylabel("loss ÷ first held-out loss (log scale)")
     else:
         ax.set_ylabel("loss ÷ first held-out loss")
-    ax.set_xlabel("epoch (dashed: training loss)")
+    ax.set_xlabel("epoch (dashed: training loss; band: ± one std of the held-out loss over folds)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
 
 

@@ -47,6 +47,10 @@ class CandidateValidation(_Model):
     validation_curve: list[float] = Field(
         default_factory=list, description="per epoch, held-out loss, mean over folds"
     )
+    validation_curve_std: list[float] = Field(
+        default_factory=list,
+        description="per epoch, the held-out loss's standard deviation over folds (0 with one)",
+    )
     paired: PairedComparison | None = None
 
 

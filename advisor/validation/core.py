@@ -143,6 +143,7 @@ def validate(
                 std={m: _nanstd([fm[m] for fm in fold_metrics]) for m in fold_metrics[0]},
                 train_curve=trained.train_curves[j],
                 validation_curve=trained.validation_curves[j],
+                validation_curve_std=trained.validation_spreads[j],
             )
         )
     ranking = _rank(results, primary, greater)

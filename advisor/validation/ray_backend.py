@@ -197,6 +197,7 @@ def _merge(parts: list[Trained], device: torch.device) -> Trained:
         outputs=[o.to(here) for p in parts for o in p.outputs],
         train_curves=[c for p in parts for c in p.train_curves],
         validation_curves=[c for p in parts for c in p.validation_curves],
+        validation_spreads=[c for p in parts for c in p.validation_spreads],
         epochs_completed=parts[0].epochs_completed,
         stop_reason=parts[0].stop_reason,
     )

@@ -37,6 +37,8 @@ class Trained:
     outputs: list[torch.Tensor]  # per candidate: (F, n, width) loss inputs on every row
     train_curves: list[list[float]] = field(default_factory=list)
     validation_curves: list[list[float]] = field(default_factory=list)
+    # per epoch, the held-out loss's standard deviation over folds (ddof=1; 0 with one fold)
+    validation_spreads: list[list[float]] = field(default_factory=list)
     epochs_completed: int = 0
     stop_reason: str = "completed"
     probe: StackedProbe | None = None  # the trained weights, for predicting on new rows
@@ -86,7 +88,10 @@ def train(
     n = x.shape[1]
     steps = math.ceil(n / batch_size)
     result = Trained(
-        outputs=[], train_curves=[[] for _ in heads], validation_curves=[[] for _ in heads]
+        outputs=[],
+        train_curves=[[] for _ in heads],
+        validation_curves=[[] for _ in heads],
+        validation_spreads=[[] for _ in heads],
     )
     started = time.perf_counter()
 
@@ -122,10 +127,13 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             optimizer.step()
-        means = (sums / counts.clamp(min=1.0)).mean(dim=2).cpu()  # (K, 2), mean over folds
+        per_fold = sums / counts.clamp(min=1.0)  # (K, 2, F)
+        means = per_fold.mean(dim=2).cpu()  # (K, 2), mean over folds
+        spreads = per_fold[:, 1].std(dim=1).cpu() if folds > 1 else torch.zeros(k)
         for i in range(k):
             result.train_curves[i].append(float(means[i, 0]))
             result.validation_curves[i].append(float(means[i, 1]))
+            result.validation_spreads[i].append(float(spreads[i]))
         result.epochs_completed = epoch + 1
         if progress is not None:
             progress(epoch + 1, epochs, f"epoch {epoch + 1}/{epochs}")

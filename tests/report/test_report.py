@@ -104,6 +104,7 @@ def _validation(curves: dict[str, list[float]]) -> ValidationReport:
             params={"delta": 1.5} if name == "HuberLoss" else {},
             train_curve=[v * 0.9 for v in curve],
             validation_curve=curve,
+            validation_curve_std=[v / 10 for v in curve],
             mean={"mae": float(i + 1)},
             std={"mae": 0.1},
         )
@@ -122,9 +123,13 @@ def test_curves_are_each_over_their_own_first_epoch():
     np.testing.assert_allclose(curves["HuberLoss"][1], [1.0, 0.5, 0.25, 0.2])
     np.testing.assert_allclose(curves["L1Loss"][1], [1.0, 0.5, 0.25, 0.25])
     np.testing.assert_allclose(curves["L1Loss"][0], [0.9, 0.45, 0.225, 0.225])
+    np.testing.assert_allclose(curves["HuberLoss"].spread, [0.1, 0.05, 0.025, 0.02])
     plt = plots._pyplot()
     fig, ax = plt.subplots()
     plots.draw_curves(ax, report)
+    bands = [c.get_paths()[0].vertices[:, 1] for c in ax.collections]
+    assert len(bands) == 2  # one held-out band per candidate, ± its normalised spread
+    assert bands[0].min() == pytest.approx(0.2 - 0.02) and bands[0].max() == pytest.approx(1.1)
     assert ax.get_yscale() == "linear"  # 0.2 to 1: raw losses of 4 and 2e6 would have hidden one
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["HuberLoss(delta=1.5)", "L1Loss"]
     plt.close(fig)

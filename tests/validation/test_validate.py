@@ -106,7 +106,10 @@ def test_defaults_validate_the_recommendation_and_report_agreement():
         report.agrees_with_recommendation is (report.results[0].loss == report.recommended)
         or report.disagreement
     )
-    assert len(report.results[0].train_curve) == 20 == len(report.results[0].validation_curve)
+    first = report.results[0]
+    assert len(first.train_curve) == 20 == len(first.validation_curve) == len(first.validation_curve_std)
+    # three folds' held-out losses differ, but by less than the losses themselves
+    assert all(0 < s < m for s, m in zip(first.validation_curve_std, first.validation_curve, strict=True))
     assert report.table().startswith("regression")
 
 
