@@ -1,6 +1,6 @@
 """``advisor.evaluate`` against the anchors its targets name, in the same run, and across layouts.
 
-The runner is ``advisor.evaluation.anchors.run`` (also ``loss-advisor bench --anchors``): values
+The runner is ``advisor.benchmarking.anchors.run`` (also ``loss-advisor bench --anchors``): values
 against a hand-fused compiled function of the same eight formulas, the ``torch.nn.functional``
 loop and the memory-read bound; diagnostics against reduction='none' plus ``autograd.grad``;
 the diagnostics' time over the data layouts where exact or strided schemes have slow paths.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from advisor.evaluation import anchors
+from advisor.benchmarking import anchors
 from advisor.schema.benchmark import format_anchors
 
 FULL = os.environ.get("BENCH_FULL") == "1"

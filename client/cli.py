@@ -364,11 +364,22 @@ def _bench_anchors(args: argparse.Namespace) -> int:
     the autograd loop, then across data layouts (in-process)."""
     if args.server:
         raise AdvisorError("--anchors runs in-process", field="anchors")
-    from advisor.evaluation import anchors
+    from advisor.benchmarking import anchors
     from advisor.schema.benchmark import format_anchors
 
     rows = anchors.run((args.anchor_rows,), device=args.device)
     print(json.dumps([r.model_dump() for r in rows], indent=2) if args.json else format_anchors(rows))
+    return 0
+
+
+def _bench_long_lived(args: argparse.Namespace) -> int:
+    """The benchmark cases fresh, then after many mixed requests in the same process."""
+    if args.server:
+        raise AdvisorError("--long-lived runs in-process", field="long_lived")
+    from advisor.benchmarking import longlived
+
+    report = longlived.run(args.long_lived, device=args.device)
+    print(report.model_dump_json(indent=2) if args.json else report.format())
     return 0
 
 
@@ -377,6 +388,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return _bench_advice(args)
     if args.anchors:
         return _bench_anchors(args)
+    if args.long_lived is not None:
+        return _bench_long_lived(args)
     if args.quick and args.server:
         raise AdvisorError(
             "--quick picks the cases in-process; name them with --case to run remotely",
@@ -610,6 +623,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--anchor-rows", type=int, default=1_000_000, metavar="N", help="rows for --anchors (default 1e6)"
     )
     p.add_argument(
+        "--long-lived",
+        type=int,
+        nargs="?",
+        const=1000,
+        metavar="REQUESTS",
+        help="instead of the cases: the regression and multiclass cases timed fresh, then again "
+        "after REQUESTS (default 1000) mixed requests in the same process, with its compile "
+        "counters and memory (minutes)",
+    )
+    p.add_argument(
         "--diagnostics",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -682,7 +705,7 @@ def _check_options(args: argparse.Namespace) -> None:
         from advisor.schema.goal import parse_goal
 
         parse_goal(args.goal)
-    for name, low in (("top_k", 1), ("folds", 2), ("epochs", 1)):
+    for name, low in (("top_k", 1), ("folds", 2), ("epochs", 1), ("long_lived", 1)):
         value = getattr(args, name, None)
         if value is not None and value < low:
             raise ParameterError(f"must be at least {low}", field=name, expected=f">= {low}", got=value)

@@ -187,9 +187,9 @@ class LocalAdvisor(Reports):
         progress: Callable[[int, int, str], None] | None = None,
     ) -> dict[str, Any]:
         """The same reply as the remote ``benchmark``: the device and one dict per row."""
-        from advisor.evaluation import bench
+        from advisor.benchmarking import throughput
 
-        rows = bench.run(
+        rows = throughput.run(
             list(cases) if cases else None,
             diagnostics=diagnostics,
             device=self.device,

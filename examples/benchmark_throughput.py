@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from advisor.evaluation import bench
+from advisor.benchmarking import throughput
 
 QUICK = os.environ.get("LOSS_ADVISOR_EXAMPLE_QUICK") == "1"
 
@@ -22,8 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--full", action="store_true", help="full-size cases, not the quick set")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     args = parser.parse_args(argv)
-    rows = bench.run(device=args.device, quick=not args.full, repeats=1 if QUICK else 3)
-    print(bench.format_table(rows))
+    rows = throughput.run(device=args.device, quick=not args.full, repeats=1 if QUICK else 3)
+    print(throughput.format_table(rows))
 
 
 if __name__ == "__main__":

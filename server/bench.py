@@ -1,4 +1,4 @@
-"""The Benchmark RPC: ``advisor.evaluation.bench.run`` on the serving device, rows as JSON dicts.
+"""The Benchmark RPC: ``advisor.benchmarking.throughput.run`` on the serving device, rows as JSON dicts.
 
 The RPC and ``loss-advisor bench`` print the same rows because both call the same runner.
 The request carries one ``diagnostics`` flag, so a reply has one mode per case. Each row is the
@@ -21,10 +21,10 @@ def run(cases: list[str], diagnostics: bool, device: str, cancel: Any = None) ->
     No case named runs the quick set (seconds, no subprocess probes): the full cases take
     minutes and only run when asked for by name. ``cancel`` stops the run between timed calls.
     """
-    from advisor.evaluation import bench
+    from advisor.benchmarking import throughput
 
     asked = list(cases)
-    rows = bench.run(
+    rows = throughput.run(
         [LEGACY_CASES.get(c, c) for c in asked] or None,
         diagnostics=bool(diagnostics),
         device=device,

@@ -210,8 +210,8 @@ def test_evaluate_errors_are_one_line(regression_files, extra, message):
 
 
 def test_bench_quick_json(capsys):
-    bench = pytest.importorskip("advisor.evaluation.bench")
-    case = next(iter(bench.QUICK_CASES)) if hasattr(bench, "QUICK_CASES") else None
+    throughput = pytest.importorskip("advisor.benchmarking.throughput")
+    case = next(iter(throughput.QUICK_CASES)) if hasattr(throughput, "QUICK_CASES") else None
     args = ["bench", "--quick", "--no-diagnostics", "--json"]
     if case:
         args += ["--case", case]
@@ -238,7 +238,7 @@ def test_bench_names_its_cases_in_help_and_in_the_error(capsys):
 
 
 def test_bench_anchors_prints_the_runners_rows(monkeypatch, capsys):
-    anchors = pytest.importorskip("advisor.evaluation.anchors")
+    anchors = pytest.importorskip("advisor.benchmarking.anchors")
     from advisor.schema.benchmark import AnchorRow, format_anchors
 
     rows = [AnchorRow(mode="diagnostics", layout="random_outliers", n_rows=2_000, device="cpu",
@@ -247,6 +247,26 @@ def test_bench_anchors_prints_the_runners_rows(monkeypatch, capsys):
     monkeypatch.setattr(anchors, "run", lambda sizes, device: seen.append(sizes) or rows)
     assert main(["bench", "--anchors", "--anchor-rows", "2000"]) == 0
     assert seen == [(2_000,)] and capsys.readouterr().out == format_anchors(rows) + "\n"
+
+
+def test_bench_long_lived_prints_the_runners_report(monkeypatch, capsys):
+    longlived = pytest.importorskip("advisor.benchmarking.longlived")
+    from advisor.schema.benchmark import LongLivedReport, LongLivedRow
+
+    report = LongLivedReport(
+        device="cpu", requests=12, requests_s=1.5, counters={"compiles": 2, "evictions": 1},
+        structures_kept=2, rss_before_bytes=2**28, rss_after_bytes=2**28 + 2**20,
+        rows=[LongLivedRow(case="regression-1e6", diagnostics=True, fresh_s=0.04, fresh_path="fused-compiled",
+                           after_s=0.05, after_path="fused-eager")],
+    )  # fmt: skip
+    seen = []
+    monkeypatch.setattr(longlived, "run", lambda requests, device: seen.append(requests) or report)
+    assert main(["bench", "--long-lived", "12"]) == 0
+    out = capsys.readouterr().out
+    assert seen == [12] and out == report.format() + "\n"
+    assert "after/fresh 1.25 (paths fused-compiled -> fused-eager)" in out and "(+1.0)" in out
+    assert main(["bench", "--long-lived", "0"]) == 2
+    assert "long_lived: must be at least 1" in capsys.readouterr().err
 
 
 def _bench_rows():
@@ -280,16 +300,16 @@ def _bench_rows():
 
 
 def test_bench_prints_the_runners_table(monkeypatch, capsys):
-    bench = pytest.importorskip("advisor.evaluation.bench")
+    throughput = pytest.importorskip("advisor.benchmarking.throughput")
     calls = []
 
     def fake_run(cases=None, **kwargs):
         calls.append((cases, kwargs))
         return _bench_rows()
 
-    monkeypatch.setattr(bench, "run", fake_run)
+    monkeypatch.setattr(throughput, "run", fake_run)
     assert main(["bench", "--quick", "--no-diagnostics"]) == 0
-    assert capsys.readouterr().out == bench.format_table(_bench_rows()) + "\n"
+    assert capsys.readouterr().out == throughput.format_table(_bench_rows()) + "\n"
     ((cases, kwargs),) = calls
     assert cases is None and kwargs["quick"] is True and kwargs["diagnostics"] is False
 
@@ -355,7 +375,7 @@ def test_remote_recommend_and_evaluate_equal_in_process(remote, regression_files
 
 
 def test_remote_bench_runs_the_named_case_on_the_server(remote, capsys):
-    pytest.importorskip("advisor.evaluation.bench")
+    pytest.importorskip("advisor.benchmarking.throughput")
     args = ["bench", "--case", "regression-1e5", "--no-diagnostics", "--json"]
     assert main([*args, *remote]) == 0
     reply = json.loads(capsys.readouterr().out)

@@ -59,5 +59,5 @@ def test_tune_with_optuna():
 
 
 def test_benchmark_throughput():
-    pytest.importorskip("advisor.evaluation.bench")
+    pytest.importorskip("advisor.benchmarking.throughput")
     assert run_example("benchmark_throughput.py").strip()

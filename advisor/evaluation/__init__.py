@@ -12,11 +12,9 @@ background), ``chunking`` (memory bound), ``runner`` (a fused block over batches
 the sample's rows, then the state pass), ``diagnostics`` (the state, its merge rules, the
 quantile sample and its bound, saturation), ``stream`` (batches in one pass, bounded memory),
 ``reference`` (the catalog's own function), ``baselines`` (skill score), ``lints`` and
-``warm`` (a caller's stop signal, ``advisor.cancel``, is checked between kernel calls and
-eager slots); the throughput benchmark is ``bench`` (the runner), ``benchcases`` (its cases' data
-and loop baseline; the cases are in ``advisor.schema.benchmark``), ``anchors`` (the engine
-against a hand-fused kernel, the functional loop, the read bound and across layouts) and
-``probes`` (peak memory, compile cost, the eager/compiled crossover, timing and stopping).
+``warm`` (ahead-of-time compilation). A caller's stop signal (``advisor.cancel``) is checked
+between kernel calls and eager slots. The throughput benchmark of this engine lives in
+``advisor.benchmarking``.
 """
 
 from advisor.evaluation.defaults import default_candidates

@@ -17,7 +17,7 @@ compiled in a background thread on a few rows of the same arguments; later calls
 it is ready, so no request waits for a cold compile. Below ``CROSSOVER_ELEMENTS`` (elements
 read per candidate group) auto mode runs eager anyway: there a compiled call's fixed
 guard-and-launch cost is not repaid. The constant comes from
-``advisor.evaluation.bench.measure_crossover()`` (warm eager and compiled calls timed against
+``advisor.benchmarking.throughput.measure_crossover()`` (warm eager and compiled calls timed against
 each other over its grid of sizes; a single MSELoss, the least work per element, is the
 last to profit), fixed rather than re-measured per process so that results do not depend on
 timing noise. 'compiled' mode (the benchmark, ``advisor.warmup``, tests) compiles in the

@@ -1,4 +1,4 @@
-"""The evaluation throughput benchmark's cases and rows (``advisor.evaluation.bench.run``).
+"""The evaluation throughput benchmark's cases and rows (``advisor.benchmarking.throughput.run``).
 
 A case is one candidate family at one size. The regression family is the eight losses the
 fused kernel covers for real-valued targets; the multiclass family is the cross-entropy
@@ -20,7 +20,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["CASES", "QUICK_CASES", "REGRESSION", "STANDARD_CASES", "AnchorRow", "BenchRow", "Case"]
+__all__ = [
+    "CASES", "QUICK_CASES", "REGRESSION", "STANDARD_CASES",
+    "AnchorRow", "BenchRow", "Case", "LongLivedReport", "LongLivedRow",
+]  # fmt: skip
 
 REGRESSION = (
     "L1Loss",
@@ -207,7 +210,7 @@ def format_table(rows: list[BenchRow]) -> str:
 
 
 class AnchorRow(BaseModel):
-    """``advisor.evaluate`` and its anchors at one size and layout (``evaluation.anchors``).
+    """``advisor.evaluate`` and its anchors at one size and layout (``benchmarking.anchors``).
 
     ``seconds`` holds each side's fastest call: 'advisor' always; with mode 'values' also
     'hand' (a hand-fused compiled function of the same formulas), 'functional' (the loop of
@@ -263,3 +266,71 @@ def format_anchors(rows: list[AnchorRow]) -> str:
     if rows:
         lines.append(f"{len(REGRESSION)} regression losses on {rows[0].device}; each side's fastest call, sides alternating.")
     return "\n".join(lines)
+
+
+class LongLivedRow(BaseModel):
+    """One timed case, fresh and after the mixed requests (``benchmarking.longlived``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case: str
+    diagnostics: bool
+    fresh_s: float = Field(description="fastest call right after the case was compiled")
+    fresh_path: str
+    after_s: float = Field(description="fastest call after the mixed requests, nothing recompiled on purpose")
+    after_path: str = Field(description="'fused-eager' here: the structure was evicted or never came back")
+
+    @property
+    def ratio(self) -> float:
+        """after_s / fresh_s: 1 when the long-lived process is as fast as the fresh one."""
+        return self.after_s / self.fresh_s
+
+
+class LongLivedReport(BaseModel):
+    """A process before and after serving many mixed requests."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device: str
+    requests: int = Field(description="mixed requests served between the two timings")
+    requests_s: float = Field(description="seconds the mixed requests took, background compiles running")
+    drain_s: float = Field(0.0, description="seconds then spent waiting for the background compiles they queued")
+    stopped: bool = Field(False, description="cancelled before the end: the rows are what was measured")
+    rows: list[LongLivedRow]
+    counters: dict[str, int] = Field(
+        description=(
+            "the dispatch counters over the run: compiles (in the caller), background_compiles,"
+            " evictions, fallbacks, recompile_limit_hits, compiled_calls, eager_calls"
+        )
+    )
+    structures_kept: int = Field(description="compiled structures in the LRU at the end")
+    broken_kernels: dict[str, str] = Field(default_factory=dict, description="kernels left eager, with the reason")
+    rss_before_bytes: int | None = None
+    rss_after_bytes: int | None = None
+
+    def format(self) -> str:
+        """Plain text: one line per case, then the counters."""
+        lines = [
+            f"{self.requests} mixed requests on {self.device} in {self.requests_s:.1f} s, then"
+            f" {self.drain_s:.1f} s for the background compiles they queued" + (" (stopped)" if self.stopped else "")
+        ]
+        for r in self.rows:
+            mode = "diagnostics" if r.diagnostics else "values"
+            lines.append(
+                f"  {r.case} ({mode}): fresh {r.fresh_s * 1e3:.3g} ms, after {r.after_s * 1e3:.3g} ms,"
+                f" after/fresh {r.ratio:.2f}" + ("" if r.after_path == r.fresh_path else f" (paths {r.fresh_path} -> {r.after_path})")
+            )
+        c = self.counters
+        lines.append(
+            f"compiles {c.get('compiles', 0)} (background {c.get('background_compiles', 0)}), evictions"
+            f" {c.get('evictions', 0)}, fallbacks {c.get('fallbacks', 0)}, recompile-limit hits"
+            f" {c.get('recompile_limit_hits', 0)}, structures kept {self.structures_kept}"
+        )
+        if self.rss_before_bytes is not None and self.rss_after_bytes is not None:
+            mib = 2**20
+            lines.append(
+                f"resident memory {self.rss_before_bytes / mib:.0f} -> {self.rss_after_bytes / mib:.0f} MiB"
+                f" ({(self.rss_after_bytes - self.rss_before_bytes) / mib:+.1f})"
+            )
+        lines.extend(f"broken kernel {name}: {why}" for name, why in self.broken_kernels.items())
+        return "\n".join(lines)

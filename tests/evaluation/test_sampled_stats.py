@@ -16,9 +16,9 @@ import pytest
 import torch
 
 import advisor
+from advisor.benchmarking.cases import LAYOUTS, layout
 from advisor.errors import InvalidInputError
 from advisor.evaluation import diagnostics
-from advisor.evaluation.benchcases import LAYOUTS, layout
 from tests.evaluation.data import rank_ok
 
 N = 1_000_000

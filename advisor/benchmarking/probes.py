@@ -7,7 +7,7 @@ CPU the allocation events of ``torch.profiler`` (``profile_memory=True``) summed
 which counts every buffer torch's CPU allocator hands out, compiled kernels' buffers included
 (not Python objects, numpy copies nor allocator slack).
 
-Compile cost is probed in a fresh interpreter (``python -m advisor.evaluation.probes``) with an
+Compile cost is probed in a fresh interpreter (``python -m advisor.benchmarking.probes``) with an
 empty inductor cache (``probe_in_subprocess``): inductor also keeps compiled code in memory,
 so only a new process sees a truly cold compile. That process also measures the peak memory
 at the case's full size, with kineto's log lines silenced through the environment variable it
@@ -28,9 +28,9 @@ from typing import Any
 
 import torch
 
+from advisor.benchmarking.cases import data
 from advisor.cancel import is_set
 from advisor.evaluation import dispatch
-from advisor.evaluation.benchcases import data
 from advisor.schema.benchmark import CASES, Case
 
 log = logging.getLogger("advisor.evaluation")
@@ -136,7 +136,7 @@ def probe_in_subprocess(name: str, diag: bool, device: torch.device) -> dict[str
             TRITON_CACHE_DIR=os.path.join(cache, "triton"),
             KINETO_LOG_LEVEL="3",
         )
-        cmd = [sys.executable, "-m", "advisor.evaluation.probes", name, "1" if diag else "0", str(device)]
+        cmd = [sys.executable, "-m", "advisor.benchmarking.probes", name, "1" if diag else "0", str(device)]
         try:
             done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, check=False)
         except subprocess.TimeoutExpired:

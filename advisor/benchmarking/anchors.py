@@ -10,7 +10,7 @@ device, alternating the sides and keeping each side's fastest call:
 * with diagnostics: a loop of reduction='none' modules plus ``torch.autograd.grad`` per
   candidate, the least a user computes for per-sample gradients;
 * no cliffs: the same eight with diagnostics over the data layouts of
-  ``benchcases.LAYOUTS``; the spread is the slowest layout over the fastest.
+  ``cases.LAYOUTS``; the spread is the slowest layout over the fastest.
 
 ``run`` serves ``loss-advisor bench --anchors`` and ``benchmarks/test_engine_anchors_bench.py``,
 so both print the same rows (``schema.benchmark.AnchorRow``). Before timing, the hand-fused
@@ -28,11 +28,11 @@ import torch
 import torch.nn.functional as F
 
 from advisor import losses
+from advisor.benchmarking.cases import LAYOUTS, layout, name_of
+from advisor.benchmarking.probes import Stopped, check_cancel, timed
 from advisor.errors import InvalidInputError
 from advisor.evaluation import dispatch
-from advisor.evaluation.benchcases import LAYOUTS, layout, name_of
 from advisor.evaluation.inputs import resolve_device
-from advisor.evaluation.probes import Stopped, check_cancel, timed
 from advisor.schema.benchmark import REGRESSION, AnchorRow
 
 F64 = torch.float64

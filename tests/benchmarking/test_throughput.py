@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import pytest
 
+from advisor.benchmarking import throughput
 from advisor.errors import InvalidInputError
-from advisor.evaluation import bench
 
 
 def _smallest_quick_case() -> str:
-    return min(bench.QUICK_CASES, key=lambda name: bench.CASES[name].n_rows * (bench.CASES[name].n_classes or 1))
+    return min(throughput.QUICK_CASES, key=lambda name: throughput.CASES[name].n_rows * (throughput.CASES[name].n_classes or 1))
 
 
 @pytest.fixture(scope="module")
 def rows():
-    return bench.run([_smallest_quick_case()], diagnostics=False, quick=True, repeats=1)
+    return throughput.run([_smallest_quick_case()], diagnostics=False, quick=True, repeats=1)
 
 
 def test_row_fields_are_consistent(rows):
     name = _smallest_quick_case()
-    case = bench.CASES[name]
+    case = throughput.CASES[name]
     (row,) = rows
     assert row.case == name and row.family == case.family and row.n_rows == case.n_rows
     assert row.k == len(case.candidates)
@@ -41,30 +41,30 @@ def test_row_fields_are_consistent(rows):
 
 
 def test_format_table_names_the_case(rows):
-    text = bench.format_table(rows)
+    text = throughput.format_table(rows)
     assert rows[0].case in text
     assert "fused/single" in text.splitlines()[0]
     assert "fell back" not in text
-    fell = bench.format_table([rows[0].model_copy(update={"fallbacks": 2})])
+    fell = throughput.format_table([rows[0].model_copy(update={"fallbacks": 2})])
     assert "fell back to eager" in fell and ": 2" in fell
 
 
 def test_quick_runs_the_quick_cases_and_standard_the_required_ones():
-    assert set(bench.QUICK_CASES) <= set(bench.CASES)
+    assert set(throughput.QUICK_CASES) <= set(throughput.CASES)
     for name in ("regression-1e6", "regression-1e7", "multiclass-5e5-c32", "multiclass-5e5-c1000"):
-        assert name in bench.CASES
-    assert all(bench.CASES[name].k >= 7 for name in bench.CASES)
+        assert name in throughput.CASES
+    assert all(throughput.CASES[name].k >= 7 for name in throughput.CASES)
 
 
 def test_unknown_case_names_its_position():
     with pytest.raises(InvalidInputError) as info:
-        bench.run(["no-such-case"], repeats=1)
+        throughput.run(["no-such-case"], repeats=1)
     assert info.value.field == "cases[0]"
 
 
 def test_repeats_must_be_positive():
     with pytest.raises(InvalidInputError) as info:
-        bench.run([_smallest_quick_case()], repeats=0)
+        throughput.run([_smallest_quick_case()], repeats=0)
     assert info.value.field == "repeats"
 
 
@@ -76,7 +76,7 @@ def test_cancel_stops_between_timed_calls():
         calls.append(1)
         return len(calls) > 3
 
-    done = bench.run(list(bench.QUICK_CASES), diagnostics=None, quick=True, repeats=5, cancel=cancel)
+    done = throughput.run(list(throughput.QUICK_CASES), diagnostics=None, quick=True, repeats=5, cancel=cancel)
     assert done == [] and len(calls) == 4  # the fourth check stopped it, inside the first row
 
 
@@ -89,7 +89,7 @@ def test_the_benchmark_rpc_runs_the_quick_set_unless_cases_are_named(monkeypatch
         seen.append((cases, kw["quick"], kw["cancel"]))
         return []
 
-    monkeypatch.setattr(bench, "run", fake)
+    monkeypatch.setattr(throughput, "run", fake)
     token = object()
     rpc_bench.run([], False, "cpu", token)
     rpc_bench.run(["regression-1e6"], True, "cpu", token)
@@ -101,8 +101,8 @@ def test_the_hand_fused_anchor_computes_the_engines_means():
     import torch
 
     import advisor
-    from advisor.evaluation import anchors
-    from advisor.evaluation.benchcases import layout
+    from advisor.benchmarking import anchors
+    from advisor.benchmarking.cases import layout
     from advisor.schema.benchmark import REGRESSION
 
     x, y = layout(5_000, "random_outliers")
@@ -127,6 +127,6 @@ def test_anchor_rows_print_the_ratios_of_their_times():
 
 
 def test_anchors_stop_when_cancelled_before_any_work():
-    from advisor.evaluation import anchors
+    from advisor.benchmarking import anchors
 
     assert anchors.run((1_000,), repeats=1, cancel=lambda: True) == []

@@ -41,18 +41,18 @@ from typing import Any
 
 import torch
 
-from advisor.errors import InvalidInputError
-from advisor.evaluation import dispatch
-from advisor.evaluation.benchcases import data, label, modules
-from advisor.evaluation.inputs import resolve_device
-from advisor.evaluation.probes import (
+from advisor.benchmarking.cases import data, label, modules
+from advisor.benchmarking.probes import (
     Stopped,
     check_cancel,
     measure_crossover,
     peak_memory,
     probe_in_subprocess,
 )
-from advisor.evaluation.probes import timed as _timed
+from advisor.benchmarking.probes import timed as _timed
+from advisor.errors import InvalidInputError
+from advisor.evaluation import dispatch
+from advisor.evaluation.inputs import resolve_device
 from advisor.schema.benchmark import (
     CASES,
     QUICK_CASES,
