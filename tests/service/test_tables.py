@@ -3,6 +3,7 @@ service through the light client all give the same profile, classes and recommen
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 import advisor
 from advisor.schema.recommendation import Recommendation
 from client.cli import main
-from tests.ingest.frames import mixed
+from tests.ingest.frames import mixed, sklearn_frames, statsmodels_frames
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +22,8 @@ def table():
     return frame.assign(churn=churn)
 
 
-def _cli(capsys, path, *extra):
-    assert main(["recommend", str(path), "--target", "churn", "--json", *extra]) == 0
+def _cli(capsys, path, target="churn"):
+    assert main(["recommend", str(path), "--target", target, "--json"]) == 0
     return Recommendation.model_validate_json(capsys.readouterr().out)
 
 
@@ -45,6 +46,31 @@ def test_every_entry_point_reads_the_table_alike(door, table, tmp_path, capsys, 
     assert got.profile.features.preparation == expected.profile.features.preparation
     assert got.profile == expected.profile
     assert [c.model_dump() for c in got.candidates] == [c.model_dump() for c in expected.candidates]
+
+
+def _real_frames():
+    pytest.importorskip("statsmodels")
+    return {**statsmodels_frames(), "iris_species": sklearn_frames()["iris_species"]}
+
+
+@pytest.mark.parametrize("name", ["grunfeld", "fertility", "anes96", "fair", "iris_species"])
+def test_real_published_tables_read_alike_through_files_and_the_service(name, tmp_path, capsys, client):
+    """As shipped: grunfeld's text firm, fertility's ID, constant and empty columns, anes96's
+    integer codes, iris with its species as text; written to CSV and Parquet, sent as a table."""
+    features, target = _real_frames()[name]
+    column = str(target.name or "target")
+    table = features.assign(**{column: target})
+    expected = advisor.recommend(target, features=features)
+    table.to_csv(tmp_path / "t.csv", index=False)
+    doors = {"csv": tmp_path / "t.csv"}
+    if importlib.util.find_spec("pyarrow") is not None:
+        table.to_parquet(tmp_path / "t.parquet", index=False)
+        doors["parquet"] = tmp_path / "t.parquet"
+    got = {door: _cli(capsys, path, column) for door, path in doors.items()}
+    got["service"] = client.recommend(target, features=features)
+    for door, rec in got.items():
+        assert rec.profile == expected.profile, door
+        assert [c.model_dump() for c in rec.candidates] == [c.model_dump() for c in expected.candidates], door
 
 
 def test_the_service_takes_categorical_and_validates_a_table(table, client):
