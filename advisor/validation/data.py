@@ -20,10 +20,11 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from advisor.errors import (
     DTypeError,
     InvalidInputError,
+    NonFiniteError,
     ParameterError,
     ShapeMismatchError,
 )
-from advisor.ingest.features import FeaturePreparer, read
+from advisor.ingest.features import FLOAT32_MAX, FeaturePreparer, read
 from advisor.ingest.labels import ClassLabels
 from advisor.ingest.targets import Cleaned, clean
 from advisor.schema.profile import FeaturePreparation
@@ -164,6 +165,15 @@ def _targets(c: Cleaned, task: Task) -> _Targets:
                 field="targets",
                 expected=">= 0",
                 got=float(yv.min()),
+            )
+        peak = float(np.abs(yv).max()) if yv.size else 0.0
+        if peak > FLOAT32_MAX:  # the probes train in float32, where these become infinite
+            raise NonFiniteError(
+                f"holds {int(np.count_nonzero(np.abs(yv) > FLOAT32_MAX))} values beyond float32's range "
+                f"(±{FLOAT32_MAX:.3g}), which the probes train in; rescale the target (a log, or a change of unit)",
+                field="targets",
+                expected=f"|values| <= {FLOAT32_MAX:.3g}",
+                got=peak,
             )
         center = float(np.median(yv))
         mad = float(np.median(np.abs(yv - center))) * 1.4826

@@ -199,6 +199,9 @@ def test_bad_data_raise_typed_errors():
     with pytest.raises(InvalidInputError) as info:
         advisor.validate(x, signal - 100.0, ["PoissonNLLLoss"], task="count", epochs=2)
     assert info.value.field == "targets" and "negative" in str(info.value)
+    with pytest.raises(NonFiniteError) as info:  # float32 overflow: NaN metrics, notes of divergence
+        advisor.validate(x, signal * 1e300, ["MSELoss"], task="regression", epochs=2)
+    assert info.value.field == "targets" and "float32" in str(info.value)
 
 
 def test_plot_writes_a_png(tmp_path):
