@@ -349,6 +349,16 @@ def run(name: str, args: tuple[Any, ...], static: dict[str, Any], *, compiled: b
     return KERNELS[name](*args, **static), "fused-eager"
 
 
+def ready(name: str, args: tuple[Any, ...], static: dict[str, Any]) -> bool:
+    """Whether a compiled call with this structure would run compiled now (not eagerly while
+    it compiles): what a caller sizes its chunks for. Does not touch the LRU's order."""
+    if get_mode() == "compiled" and not _closing.is_set():
+        return hasattr(torch, "compile")  # forced: it compiles in the caller if it must
+    with _lock:
+        st = _structures.get(_key(name, args, static))
+    return st is not None and st.ready and st.error is None
+
+
 def broken_kernels() -> dict[str, str]:
     """Kernels with a structure that failed to compile, with the first reason (bench table, health checks)."""
     with _lock:

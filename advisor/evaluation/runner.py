@@ -230,7 +230,11 @@ class Block:
             return produced
 
         def ranges(count: int, mode: str) -> list[tuple[int, int]]:
-            return chunking.chunk_rows(count, chunking.row_bytes(*row_args, mode=mode, compiled=compiled))
+            # sized for the kernel that will run: eager (more temporaries) until the structure
+            # is compiled, so a call served while it compiles in the background keeps the budget
+            like = (x, y, *params, x.new_zeros(k), s)
+            fast = compiled and dispatch.ready(self.kernel, like, {**static, "out": mode})
+            return chunking.chunk_rows(count, chunking.row_bytes(*row_args, mode=mode, compiled=fast))
 
         seen = self.n_rows
         self.n_rows += n

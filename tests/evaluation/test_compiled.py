@@ -165,6 +165,36 @@ def test_an_uncompiled_structure_runs_eager_while_it_compiles_in_the_background(
         assert b.value == pytest.approx(a.value, rel=1e-3)
 
 
+def test_chunks_are_sized_for_the_kernel_that_runs(monkeypatch):
+    """A call served eagerly while its structure compiles keeps the eager kernel's memory
+    budget (more temporaries per row, so smaller chunks); a compiled one gets larger chunks."""
+    from advisor.evaluation import chunking
+
+    sized = []
+    real = chunking.chunk_rows
+    monkeypatch.setattr(chunking, "chunk_rows", lambda n, per, *rest: sized.append(per) or real(n, per, *rest))
+    monkeypatch.setattr(dispatch, "_background", lambda *args: False)  # it stays uncompiled
+    saved = dict(dispatch._structures)
+    dispatch._structures.clear()
+    try:
+        x, y = regression_data(dispatch.CROSSOVER_ELEMENTS + 1000, seed=4)
+        cands = ["MSELoss", "L1Loss"]
+        with dispatch.mode("auto"):
+            eager = advisor.evaluate(x, y, cands, diagnostics=False)
+        per_row = {c: chunking.row_bytes("regression", 2, 1, 1, 0, 4, mode="values", compiled=c) for c in (False, True)}
+        assert [r.path for r in eager.results] == ["fused-eager"] * 2 and sized == [per_row[False]]
+        sized.clear()
+        with dispatch.mode("compiled"):
+            compiled = advisor.evaluate(x, y, cands, diagnostics=False)
+        if dispatch.broken_kernels():
+            pytest.skip(f"torch.compile unavailable here: {dispatch.broken_kernels()}")
+        assert [r.path for r in compiled.results] == ["fused-compiled"] * 2 and sized == [per_row[True]]
+        assert per_row[True] < per_row[False]
+    finally:
+        dispatch._structures.clear()
+        dispatch._structures.update(saved)
+
+
 def test_the_structure_cache_is_bounded(monkeypatch):
     monkeypatch.setattr(dispatch, "CACHE_SIZE", 2)
     saved = dict(dispatch._structures)
