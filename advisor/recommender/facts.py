@@ -130,6 +130,7 @@ def facts(profile: DataProfile, goal: Goal | None) -> dict[str, Any]:
         "errors_of": "targets",
         "tails": None if t.excess_kurtosis is None else f"excess kurtosis {t.excess_kurtosis:.2f}",
         "has_residuals": False,
+        "has_features": profile.features is not None,
         "zero_pct": _pct(t.share_zeros),
         "bound_pct": _pct(at_bounds),
         "negative_pct": _pct(t.share_negative),

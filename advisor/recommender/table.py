@@ -39,13 +39,15 @@ SIGMOID_TASKS = ("binary", "multilabel")
 NOT_CALIBRATED: Clause = ("goal", "!=", "calibrated")
 #: a stated goal about where the fit sits (a median, quantiles, robustness) outranks a reading
 GOAL_NOT_LOCATION: Clause = ("goal", "not in", ("robust", "median", "quantile"))
-#: strictly positive targets, significantly right-skewed (two standard errors of the sample
-#: skewness, the lead that settles a reading elsewhere), and at least half as skewed as a
-#: Gamma of their mean and spread (2·CV), as counts must be half a negative binomial's
+#: strictly positive non-integer targets, significantly right-skewed (two standard errors of
+#: the sample skewness, the lead that settles a reading elsewhere), and at least half as
+#: skewed as a Gamma of their mean and spread (2·CV), as counts must be half a negative
+#: binomial's
 GAMMA_LIKE: tuple[Clause, ...] = (
     ("task", "==", "regression"),
     ("n_outputs", "==", 1),  # pooled over columns of other units, a mean and CV mean nothing
     ("reading", "!=", "proportion"),
+    ("is_integer", "==", False),  # integers read as a quantity have their own readings
     ("min", ">", 0.0),
     ("skew_z", ">=", 2.0),
     ("skew_vs_gamma", ">=", 0.5),
@@ -271,8 +273,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "gamma-targets-alone",
         "past the guides: Gamma GLM (McCullagh & Nelder 1989, ch. 8)",
-        (*GAMMA_LIKE, ("has_residuals", "==", False), GOAL_NOT_LOCATION),
-        "with no residuals of a model on features to read, the targets' own shape stands in for the errors': "
+        (*GAMMA_LIKE, ("has_features", "==", False), GOAL_NOT_LOCATION),
+        "with no features given, the targets' own shape stands in for the errors': "
         "strictly positive and skewed like a Gamma with coefficient of variation {cv:.2f}, the shape of noise whose "
         "spread grows in proportion to the mean, which the Gamma deviance (Tweedie power near 2) models and a "
         "squared error ignores (past the guides: McCullagh & Nelder 1989, ch. 8, Gamma models)",

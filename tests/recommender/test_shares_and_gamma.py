@@ -79,20 +79,25 @@ def test_gamma_targets_alone_get_tweedie_near_gamma(shape):
     assert f"2 × coefficient of variation {cv:.2f}" in " ".join(rec.best.rationale)
 
 
-def test_with_residuals_a_gamma_shape_only_nudges_tweedie():
-    # With features, the targets' skew may be signal the features explain; the residuals
-    # speak for the errors, so the Gamma shape of y only brings TweedieLoss into the list.
+@pytest.mark.parametrize("n", [N, 30])
+def test_with_features_a_gamma_shape_only_nudges_tweedie(n):
+    # With features, the targets' skew may be signal the features explain, whether or not
+    # there are rows enough (50) to measure a quick model's residuals: the Gamma shape of y
+    # only brings TweedieLoss into the list.
     r = np.random.default_rng(6)
-    x = r.normal(size=(N, 3))
-    mean = np.exp(1.0 + x @ [0.6, -0.4, 0.2])
+    x = r.normal(size=(n, 3))
+    mean = np.exp(1.0 + x @ [0.9, -0.6, 0.3])
     y = r.gamma(4.0, mean / 4.0)
     rec = advisor.recommend(y, features=x, top_k=10)
+    assert (rec.profile.residuals is None) == (n < 50)
     tweedie = next(c for c in rec.candidates if c.loss == "TweedieLoss")
     assert "tweedie-skewed-positive" in tweedie.rules
     assert "gamma-targets-alone" not in _rules(rec)
 
 
-@pytest.mark.parametrize("name", ["normal", "uniform", "left-skewed", "zero-mass", "counts", "shares"])
+@pytest.mark.parametrize(
+    "name", ["normal", "uniform", "left-skewed", "zero-mass", "counts", "integers", "shares"]
+)
 def test_what_is_not_gamma_like_gets_no_gamma_rule(name):
     r = np.random.default_rng(7)
     y = {
@@ -101,6 +106,7 @@ def test_what_is_not_gamma_like_gets_no_gamma_rule(name):
         "left-skewed": 100.0 - r.gamma(2.0, 3.0, N),
         "zero-mass": np.where(r.random(N) < 0.3, 0.0, r.gamma(2.0, 3.0, N)),  # not strictly positive
         "counts": r.poisson(3.0, N),  # a count, not a regression
+        "integers": np.round(40.0 + r.gamma(2.0, 30.0, N)),  # a measured quantity of integers
         "shares": r.beta(1.0, 6.0, N),  # right-skewed and positive, but a share
     }[name]
     rec = advisor.recommend(y, top_k=10)
