@@ -293,6 +293,27 @@ RULES: tuple[Rule, ...] = (
         favour={"BCEWithLogitsLoss": 6.0},
     ),
     Rule(
+        "proportion-predicted-shares",
+        "guide 001, BCELoss",
+        (
+            ("task", "==", "regression"),
+            ("reading", "==", "proportion"),
+            ("pred_format", "==", "probabilities"),
+            GOAL_NOT_LOCATION,
+        ),
+        "the predictions lie in [{pred_min:.3g}, {pred_max:.3g}]: shares already, which BCELoss takes as they are "
+        "against the shares in the targets (guide 001, BCELoss)",
+        favour={"BCELoss": 6.5},
+    ),
+    Rule(
+        "logit-loss-on-predicted-shares",
+        "guide 001, BCEWithLogitsLoss",
+        (("task", "==", "regression"), ("reading", "==", "proportion"), ("pred_format", "==", "probabilities")),
+        "the predictions in [{pred_min:.3g}, {pred_max:.3g}] are shares already; BCEWithLogitsLoss would apply a "
+        "second sigmoid to them (guide 001, BCEWithLogitsLoss: 'adds a Sigmoid layer')",
+        avoid=("BCEWithLogitsLoss",),
+    ),
+    Rule(
         "proportion-bounded-pull",
         "past the guides: the logistic loss's bounded gradient",
         (

@@ -126,12 +126,15 @@ def _poisson(params: dict[str, Any]) -> Head:
 
 def _shares(name: str) -> Head:
     """A sigmoid loss on regression targets in [0, 1] (shares): one logit per row, the soft
-    target as it is, and the sigmoid of the logit as the predicted share."""
+    target as it is, and the sigmoid of the logit as the predicted share (which BCELoss
+    takes instead of the logit)."""
+
+    def per_sample(out: torch.Tensor, y: torch.Tensor, p: dict[str, Any]) -> torch.Tensor:
+        z = out[:, 0]
+        return _call(name, torch.sigmoid(z).clamp(1e-7, 1 - 1e-7) if name == "BCELoss" else z, y, params=p)
+
     return Head(
-        width=1,
-        per_sample=lambda out, y, p: _call(name, out[:, 0], y, params=p),
-        predict=lambda out: torch.sigmoid(out[:, 0]),
-        init="logit_center",
+        width=1, per_sample=per_sample, predict=lambda out: torch.sigmoid(out[:, 0]), init="logit_center"
     )
 
 
@@ -182,7 +185,7 @@ REGRESSION_LOSSES = (
     "AdaptiveRobustLoss",
 )
 LOG_LINK_LOSSES = ("TweedieLoss", "NegativeBinomialNLLLoss")
-SHARE_LOSSES = ("BCEWithLogitsLoss",)  # soft targets in [0, 1]; logits in
+SHARE_LOSSES = ("BCEWithLogitsLoss", "BCELoss")  # soft targets in [0, 1]
 BINARY_LOGIT_LOSSES = ("BCEWithLogitsLoss", "FocalLoss", "ClassBalancedLoss")
 MULTICLASS_LOGIT_LOSSES = (
     "CrossEntropyLoss", "FocalLoss", "ClassBalancedLoss", "LogitAdjustedLoss", "MultiMarginLoss",

@@ -52,6 +52,22 @@ def test_outlying_residuals_of_shares_keep_bce_ahead_of_huber():
     assert "out-of-fold residuals" in bounded
 
 
+def test_predicted_shares_pair_with_bce_on_probabilities_and_logits_with_the_fused_form():
+    r = np.random.default_rng(9)
+    y = r.beta(2.0, 5.0, N)
+    shares = np.clip(y + r.normal(0.0, 0.05, N), 0.0, 1.0)
+    rec = advisor.recommend(y, predictions=shares)
+    assert rec.profile.predictions.format == "probabilities"
+    assert rec.best.loss == "BCELoss" and "proportion-predicted-shares" in rec.best.rules
+    assert [a.loss for a in rec.avoid] == ["BCEWithLogitsLoss"]
+    logits = np.log(shares + 1e-3) - np.log(1.0 - shares + 1e-3)
+    rec = advisor.recommend(y, predictions=logits)
+    assert rec.profile.predictions.format == "logits"
+    assert rec.best.loss == "BCEWithLogitsLoss" and not rec.avoid
+    # a plain regression's predictions stay values
+    assert advisor.recommend(100 * y, predictions=100 * shares).profile.predictions.format == "values"
+
+
 @pytest.mark.parametrize(("goal", "best"), [("median", "QuantileLoss"), ("quantile:0.9", "QuantileLoss")])
 def test_a_goal_about_where_the_fit_sits_outranks_the_share_reading(goal, best):
     y = np.random.default_rng(3).beta(2.0, 5.0, N)

@@ -86,11 +86,12 @@ def test_bce_trains_on_shares_through_a_logit_and_predicts_inside_the_unit_inter
     rng, x, signal = linear_data(n=1500, d=3, seed=9)
     p = 1.0 / (1.0 + np.exp(-(1.5 * signal / signal.std() - 1.5)))
     y = rng.binomial(20, p) / 20  # fractions of 20 trials, many near and at 0
-    report = advisor.validate(x, y, ["BCEWithLogitsLoss", "MSELoss"], **FAST)
+    report = advisor.validate(x, y, ["BCEWithLogitsLoss", "BCELoss", "MSELoss"], **FAST)
     assert report.task == "regression" and report.metric == "mae"
     assert report.recommended == "BCEWithLogitsLoss"  # the profile reads the shares
     mae = {r.loss: r.mean["mae"] for r in report.results}
     assert mae["BCEWithLogitsLoss"] < mae["MSELoss"]  # the logit follows the curve a line cannot
+    assert mae["BCELoss"] == pytest.approx(mae["BCEWithLogitsLoss"], rel=0.05)  # the same loss, unfused
     assert report.results[0].mean["r2"] > 0.8
     head = head_for("BCEWithLogitsLoss", {}, Task.REGRESSION, 1)
     shares = head.predict(torch.tensor([[-40.0], [0.0], [40.0]]))
