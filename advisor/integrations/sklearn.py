@@ -29,7 +29,7 @@ from advisor import losses
 from advisor.errors import ParameterError
 from advisor.validation.core import MODELS
 from advisor.validation.data import prepare
-from advisor.validation.heads import head_for
+from advisor.validation.heads import head_for, target_misfit
 from advisor.validation.trainer import _affine, _to_loss_inputs, on_device, train
 from advisor.vocabulary import Task
 
@@ -82,9 +82,10 @@ class _LossProbe(BaseEstimator):
         given = dict(self.params or {})
         resolved = losses.resolve_params(losses.get(self.loss), given)
         head = head_for(self.loss, given, task, data.n_outputs)
-        if head is None:
+        misfit = target_misfit(self.loss, task, data.y_metric)
+        if head is None or misfit:
             raise ParameterError(
-                f"{self.loss} does not train a row-wise probe for a {task.value} task",
+                misfit or f"{self.loss} does not train a row-wise probe for a {task.value} task",
                 field="loss",
                 got=self.loss,
             )

@@ -129,7 +129,11 @@ def _profile(
             measured = label_noise_stats(codes[positions], x)
             rstats = ResidualStats(**measured) if measured is not None else None
     pstats = (
-        PredictionStats(**prediction_stats(predictions, c.n_total, inference.task))
+        PredictionStats(
+            **prediction_stats(
+                predictions, c.n_total, inference.task, shares=inference.reading == task_rules.PROPORTION
+            )
+        )
         if predictions is not None
         else None
     )

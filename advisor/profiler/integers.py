@@ -54,7 +54,7 @@ def decide(
     """The rules' ``inference`` of 1-D integer targets ``y``, revised by which reading a quick
     model of the features ``x`` fits better on held-out rows; and the held-out fits per reading
     (mean log-likelihood per row), None when they could not be measured."""
-    if inference.reading is None or y.ndim != 1:
+    if inference.reading not in TASK_OF or y.ndim != 1:  # no reading, or not of integers
         return inference, None
     codes = np.unique(y)
     readings = [MEASURED]

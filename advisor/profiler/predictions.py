@@ -21,7 +21,11 @@ TOL = 1e-3
 VALUE_TASKS = (Task.REGRESSION, Task.COUNT, Task.RANKING, Task.EMBEDDING)
 
 
-def prediction_stats(predictions: Any, n_rows: int, task: Task) -> dict[str, Any]:
+def prediction_stats(
+    predictions: Any, n_rows: int, task: Task, shares: bool = False
+) -> dict[str, Any]:
+    """Fields of ``PredictionStats``. ``shares``: the targets are read as a proportion, so a
+    regression's 1-D predictions are shares (within [0, 1]) or logits (beyond), not values."""
     p = numeric_matrix(predictions, "predictions")
     if np.isnan(p).any():
         raise NonFiniteError(
@@ -41,7 +45,10 @@ def prediction_stats(predictions: Any, n_rows: int, task: Task) -> dict[str, Any
         p = p[:, 0]
     lo, hi = float(p.min()), float(p.max())
     sums_to_one = bool(np.all(np.abs(p.sum(axis=1) - 1.0) <= TOL)) if p.ndim == 2 else None
-    fmt, enc = _format(p, lo, hi, sums_to_one, task)
+    if shares and p.ndim == 1:
+        fmt, enc = ("probabilities" if lo >= 0 and hi <= 1 else "logits"), "scores"
+    else:
+        fmt, enc = _format(p, lo, hi, sums_to_one, task)
     return {
         "shape": [int(s) for s in p.shape],
         "format": fmt,

@@ -106,6 +106,7 @@ def _numeric_stats(values: np.ndarray) -> dict[str, Any]:
         "max_abs_mz": max(p["max_mz"] for p in per),
         "heavy_tailed": bool(kurt > HEAVY_KURTOSIS or mz_share > HEAVY_OUTLIER_SHARE),
         "share_zeros": float((flat == 0).mean()),
+        "share_ones": float((flat == 1).mean()),
         "share_negative": float((flat < 0).mean()),
     }
     return out

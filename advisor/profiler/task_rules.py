@@ -6,38 +6,43 @@ multiclass included); AutoGluon-style rules call anything with unique/rows <= 0.
 multiclass. For choosing a loss those are the wrong questions: what matters is whether values
 are ordered quantities, counts, or unordered labels. The rules, first match wins:
 
-========  =====================================================================  ===========
-rule      condition                                                              task
-========  =====================================================================  ===========
-hint      ``task=`` given                                                        the hint
-strings   text labels (2 distinct: binary)                                       multiclass
-bool      boolean dtype, 1-D                                                     binary
-onehot    2-D, entries in {0, 1}, every row sums to 1                            multiclass
-multihot  2-D, entries in {0, 1}, rows with 0 or several ones                    multilabel
-simplex   2-D, entries >= 0, every row sums to 1 (tolerance 1e-3)                distribution
-matrix    any other 2-D numeric                                                  regression
-two       exactly two distinct values ({0,1}, {0.,1.}, {-1,1} margin-style, ...)  binary
-real      non-integer values                                                     regression
-count     non-negative integers, mean <= 100, right skew >= 0.1 and >= half a      count
-          negative binomial's of the same moments (or >= 20% zeros), not clear of zero (a count of
-          these moments would reach below the minimum), min <= mean/2,
-          mode <= median + max(1, std/2), and a thinning tail: the largest value in
-          <= max(2, 2%) rows or <= 1/20 of the mode's (6+ values; with <= 5 values:
-          once or in <= 1.5%, or count ratios shrinking as Poisson's do to <= 5%), or,
-          with 5+ values, an interior (or flat-topped) mode with counts falling
-          monotonically to a last value <= 1/5 (1/10) of the mode's; or 4..10
-          codes with gaps from 0 whose frequencies fall from the first two (the
-          last may pool the tail): a how-many-times answer, coarsened
-labels    integers, 3..50 values contiguous from 0 or 1, >= 5 rows per value on  multiclass
-          average and >= 2 each, or <= 10 integer values with >= 5 rows each
-          (an interior, unimodal mode over <= 10 codes: an ordinal code, ambiguous
-          with regression)
-ordered   any other integer target: many distinct ordered values                 regression
-========  =====================================================================  ===========
+==========  =====================================================================  ===========
+rule        condition                                                              task
+==========  =====================================================================  ===========
+hint        ``task=`` given                                                        the hint
+strings     text labels (2 distinct: binary)                                       multiclass
+bool        boolean dtype, 1-D                                                     binary
+onehot      2-D, entries in {0, 1}, every row sums to 1                            multiclass
+multihot    2-D, entries in {0, 1}, rows with 0 or several ones                    multilabel
+simplex     2-D, entries >= 0, every row sums to 1 (tolerance 1e-3)                distribution
+matrix      any other 2-D numeric                                                  regression
+two         exactly two distinct values ({0,1}, {0.,1.}, {-1,1} margin-style, ...)  binary
+proportion  non-integer values, all in [0, 1], more than 10 distinct, not           regression
+            one row at 0 and one at 1 (a min-max rescaling): shares (reading
+            "proportion")
+real        any other non-integer values                                           regression
+count       non-negative integers, mean <= 100, right skew >= 0.1 and >= half a      count
+            negative binomial's of the same moments (or >= 20% zeros), not clear of zero (a count of
+            these moments would reach below the minimum), min <= mean/2,
+            mode <= median + max(1, std/2), and a thinning tail: the largest value in
+            <= max(2, 2%) rows or <= 1/20 of the mode's (6+ values; with <= 5 values:
+            once or in <= 1.5%, or count ratios shrinking as Poisson's do to <= 5%), or,
+            with 5+ values, an interior (or flat-topped) mode with counts falling
+            monotonically to a last value <= 1/5 (1/10) of the mode's; or 4..10
+            codes with gaps from 0 whose frequencies fall from the first two (the
+            last may pool the tail): a how-many-times answer, coarsened
+labels      integers, 3..50 values contiguous from 0 or 1, >= 5 rows per value on  multiclass
+            average and >= 2 each, or <= 10 integer values with >= 5 rows each
+            (an interior, unimodal mode over <= 10 codes: an ordinal code, ambiguous
+            with regression)
+ordered     any other integer target: many distinct ordered values                 regression
+==========  =====================================================================  ===========
 
 Integer rules also name a reading (class index, ordinal code, count, measured quantity) and
 its runner-up; ``advisor.profiler.integers`` revises them from held-out fits when features
-are given (rule ``held-out``).
+are given (rule ``held-out``). Non-integer values in [0, 1] are read as a proportion (a
+share or probability), with a measured quantity as the runner-up; the task stays regression,
+and the recommender reads the reading.
 
 ranking, embedding and sequence have no target signature, so they only come from the hint.
 """
@@ -65,6 +70,8 @@ SKLEARN_SAMPLE = 20_000
 
 #: what integer values stand for; ``advisor.profiler.integers`` names and maps them to tasks
 CLASS_INDEX, ORDINAL, COUNT_READING, MEASURED = "class index", "ordinal code", "count", "measured quantity"
+#: what non-integer values confined to [0, 1] stand for (``_continuous``)
+PROPORTION = "proportion"
 FLOOR_P = 1e-3  # below this chance of seeing no value under the minimum, the values sit clear of 0
 SKEW_SHARE = 0.5  # counts are at least half as right-skewed as a negative binomial of their moments
 ZERO_MASS = 0.2  # ... unless this share of the rows is zero: zero-inflated counts are less skewed
@@ -225,9 +232,7 @@ def _vector(v: np.ndarray, check_constant: bool = True) -> Inference:
         )
     integer = bool(np.all(np.mod(uniq, 1.0) == 0))
     if not integer:
-        return Inference(
-            Task.REGRESSION, 0.95, f"{k} distinct non-integer values: a continuous quantity", "real"
-        )
+        return _continuous(uniq, counts, n)
     lo, hi = float(uniq[0]), float(uniq[-1])
     with np.errstate(all="ignore"):  # near-float-max values overflow; comparisons then fail safe
         mean = float(v.mean())
@@ -360,6 +365,49 @@ def _vector(v: np.ndarray, check_constant: bool = True) -> Inference:
         MEASURED,
         COUNT_READING if countable and offset is None else None,
         ruled_out=(COUNT_READING,) if offset is not None else (),
+    )
+
+
+def _continuous(uniq: np.ndarray, counts: np.ndarray, n: int) -> Inference:
+    """Non-integer values: a measured quantity, or shares when they all lie in [0, 1].
+
+    Values confined to the unit interval are read as shares or probabilities (a fraction of
+    trials, of a population, of a budget), whose mean a Bernoulli quasi-likelihood fits
+    whatever their distribution on [0, 1], bounds included (Papke & Wooldridge 1996). Not
+    when the values are a handful of codes (a rating rescaled to [0, 1] is an ordered code,
+    not a share), nor when exactly one row sits at 0 and one at 1: that is what rescaling a
+    quantity by its minimum and maximum leaves, and a share reaches a bound either never (a
+    continuous share) or in many rows (a fraction of few trials).
+    """
+    k = uniq.size
+    lo, hi = float(uniq[0]), float(uniq[-1])
+    plain = Inference(
+        Task.REGRESSION, 0.95, f"{k} distinct non-integer values: a continuous quantity", "real"
+    )
+    if lo < 0.0 or hi > 1.0 or k <= MAX_ARBITRARY_CLASSES:
+        return plain
+    at_zero = int(counts[0]) if lo == 0.0 else 0
+    at_one = int(counts[-1]) if hi == 1.0 else 0
+    if at_zero == 1 and at_one == 1:
+        return Inference(
+            Task.REGRESSION,
+            0.85,
+            f"{k} distinct non-integer values over exactly [0, 1], with one row at 0 and one at 1: "
+            "a quantity rescaled by its minimum and maximum, not shares",
+            "real",
+            reading=MEASURED,
+            runner_up_reading=PROPORTION,
+        )
+    at = [f"{100 * rows / n:.1f}% of rows exactly at {end}" for end, rows in ((0, at_zero), (1, at_one)) if rows]
+    bounds = " and ".join(at) or "none exactly at 0 or 1"
+    return Inference(
+        Task.REGRESSION,
+        0.9,
+        f"{k} distinct non-integer values, every one within [0, 1] ({lo:.4g} to {hi:.4g}; {bounds}): "
+        "shares or probabilities, a regression whose predictions must stay inside the unit interval",
+        "proportion",
+        reading=PROPORTION,
+        runner_up_reading=MEASURED,
     )
 
 

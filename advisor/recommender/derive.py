@@ -231,9 +231,11 @@ def tweedie_power(p: DataProfile, g: Goal | None) -> Derived:
     if z is None:
         return None
     v = _clip(losses.get("TweedieLoss").param("power"), float(np.clip(2.0 - z, 1.1, 1.9)))
+    kept = "" if 1.1 <= 2.0 - z <= 1.9 else ", kept within [1.1, 1.9] inside the open range (1, 2),"
     return (
         v,
-        f"power = 2 - zero share {z:.3f} = {v:.3g}: towards 1 (Poisson) the more mass sits at 0, towards 2 (Gamma) the less",
+        f"power = 2 - zero share {z:.3f}{kept} = {v:.3g}: towards 1 (Poisson) the more mass sits at 0, towards 2 "
+        "(Gamma) the less",
     )
 
 

@@ -35,7 +35,8 @@ The rules cite where they come from:
 - **past the guides**: the literature the guides do not cover, named in the rule's source or
   its text: the focal, class-balanced and logit-adjusted losses, label smoothing, the Tweedie,
   negative-binomial and Gaussian likelihoods, the quantile (pinball) loss, CTC, proper scoring
-  rules, mean-variance estimation.
+  rules, mean-variance estimation, the fractional logit for shares (Papke & Wooldridge 1996),
+  the Gamma's moments and models (Johnson, Kotz & Balakrishnan 1994; McCullagh & Nelder 1989).
 
 The guides are public tutorials the project was built from; they are read for intent, not as
 truth, and their known mistakes are what the evaluation's lints catch in users' code.

@@ -8,10 +8,11 @@ because that is how people read them.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from advisor.profiler.residuals import HEAVY_SHARE
-from advisor.schema.profile import DataProfile, ResidualStats
+from advisor.schema.profile import DataProfile, ResidualStats, TargetStats
 from advisor.schema.recommendation import Goal
 
 #: confident mistakes beyond this share of rows read as label noise
@@ -76,11 +77,37 @@ def _dispersion_facts(f: dict[str, Any], r: ResidualStats) -> dict[str, Any]:
     }
 
 
+def _skew_se(n: int) -> float | None:
+    """Standard error of the sample skewness of n normal values (Cramér 1946; the one
+    D'Agostino's test and most packages quote): sqrt(6n(n - 1) / ((n - 2)(n + 1)(n + 3)))."""
+    if n < 3:
+        return None
+    return math.sqrt(6.0 * n * (n - 1) / ((n - 2) * (n + 1) * (n + 3)))
+
+
+def _shape_facts(t: TargetStats) -> dict[str, Any]:
+    """How right-skewed strictly positive targets are, against the skew a Gamma of their mean
+    and spread has (2 × the coefficient of variation) and against the sampling noise of the
+    skewness itself; None where the targets are not all positive."""
+    if t.min is None or t.min <= 0 or not t.mean or t.std is None or t.skew is None:
+        return {}
+    cv = t.std / t.mean
+    se = _skew_se(t.n_used)
+    return {
+        "cv": cv,
+        "gamma_skew": 2.0 * cv,
+        "skew_vs_gamma": t.skew / (2.0 * cv) if cv > 0 else None,
+        "skew_z": t.skew / se if se else None,
+    }
+
+
 def facts(profile: DataProfile, goal: Goal | None) -> dict[str, Any]:
     t = profile.targets
+    at_bounds = None if t.share_zeros is None or t.share_ones is None else t.share_zeros + t.share_ones
     f: dict[str, Any] = {
         "task": profile.task.task.value,
         "task_confidence": profile.task.confidence,
+        "reading": profile.task.reading,
         "n": t.n,
         "n_used": t.n_used,
         "n_missing": t.n_missing,
@@ -103,12 +130,15 @@ def facts(profile: DataProfile, goal: Goal | None) -> dict[str, Any]:
         "errors_of": "targets",
         "tails": None if t.excess_kurtosis is None else f"excess kurtosis {t.excess_kurtosis:.2f}",
         "has_residuals": False,
+        "has_features": profile.features is not None,
         "zero_pct": _pct(t.share_zeros),
+        "bound_pct": _pct(at_bounds),
         "negative_pct": _pct(t.share_negative),
         "n_outputs": t.shape[1] if len(t.shape) == 2 else 1,
         "goal": None if goal is None else goal.kind,
         "goal_quantiles": None if goal is None else goal.quantiles,
         "goal_text": None if goal is None else str(goal),
+        **_shape_facts(t),
     }
     c = profile.counts
     if c is not None:

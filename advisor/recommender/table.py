@@ -37,6 +37,21 @@ _NEGATIVE_OPS = ("!=", "not in")
 CLASSIFICATION = ("binary", "multiclass")
 SIGMOID_TASKS = ("binary", "multilabel")
 NOT_CALIBRATED: Clause = ("goal", "!=", "calibrated")
+#: a stated goal about where the fit sits (a median, quantiles, robustness) outranks a reading
+GOAL_NOT_LOCATION: Clause = ("goal", "not in", ("robust", "median", "quantile"))
+#: strictly positive non-integer targets, significantly right-skewed (two standard errors of
+#: the sample skewness, the lead that settles a reading elsewhere), and at least half as
+#: skewed as a Gamma of their mean and spread (2·CV), as counts must be half a negative
+#: binomial's
+GAMMA_LIKE: tuple[Clause, ...] = (
+    ("task", "==", "regression"),
+    ("n_outputs", "==", 1),  # pooled over columns of other units, a mean and CV mean nothing
+    ("reading", "!=", "proportion"),
+    ("is_integer", "==", False),  # integers read as a quantity have their own readings
+    ("min", ">", 0.0),
+    ("skew_z", ">=", 2.0),
+    ("skew_vs_gamma", ">=", 0.5),
+)
 
 
 @dataclass(frozen=True)
@@ -246,12 +261,72 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "tweedie-skewed-positive",
-        "past the guides: Tweedie near Gamma",
-        (("task", "==", "regression"), ("min", ">", 0.0), ("skew", ">=", 2.0)),
-        "strictly positive targets with skew {skew:.2f}: a Tweedie power near 2 (Gamma) lets the variance grow "
-        "with the mean (past the guides: Tweedie)",
+        "past the guides: Tweedie near Gamma; a Gamma's skewness is 2·CV (Johnson, Kotz & Balakrishnan 1994)",
+        GAMMA_LIKE,
+        "strictly positive targets (from {min:.4g}) with skew {skew:.2f}, {skew_z:.1f} standard errors above 0 and "
+        "{skew_vs_gamma:.2f} times the {gamma_skew:.2f} a Gamma of their mean and spread has (2 × coefficient of "
+        "variation {cv:.2f}): a Tweedie power near 2 (Gamma) lets the spread grow in proportion to the mean (past "
+        "the guides: Tweedie; Johnson, Kotz & Balakrishnan 1994, a Gamma's skewness is 2·CV)",
         favour={"TweedieLoss": 2.0},
         params={"TweedieLoss": {"power": "tweedie_power"}},
+    ),
+    Rule(
+        "gamma-targets-alone",
+        "past the guides: Gamma GLM (McCullagh & Nelder 1989, ch. 8)",
+        (*GAMMA_LIKE, ("has_features", "==", False), GOAL_NOT_LOCATION),
+        "with no features given, the targets' own shape stands in for the errors': "
+        "strictly positive and skewed like a Gamma with coefficient of variation {cv:.2f}, the shape of noise whose "
+        "spread grows in proportion to the mean, which the Gamma deviance (Tweedie power near 2) models and a "
+        "squared error ignores (past the guides: McCullagh & Nelder 1989, ch. 8, Gamma models)",
+        favour={"TweedieLoss": 4.0},
+        params={"TweedieLoss": {"power": "tweedie_power"}},
+    ),
+    Rule(
+        "proportion-bce",
+        "past the guides: fractional response models (Papke & Wooldridge 1996)",
+        (("task", "==", "regression"), ("reading", "==", "proportion"), GOAL_NOT_LOCATION),
+        "targets are shares: {n_distinct} distinct values, every one within [0, 1] ({min:.4g} to {max:.4g}, mean "
+        "{mean:.3g}, {bound_pct:.1f}% exactly at 0 or 1). BCEWithLogitsLoss takes them as soft targets: its sigmoid "
+        "keeps predictions inside the unit interval and its Bernoulli variance p(1 - p) narrows towards the bounds "
+        "as a share's does; this fractional logit fits the mean share consistently whatever the shares' "
+        "distribution on [0, 1], bounds included (past the guides: Papke & Wooldridge 1996)",
+        favour={"BCEWithLogitsLoss": 6.0},
+    ),
+    Rule(
+        "proportion-predicted-shares",
+        "guide 001, BCELoss",
+        (
+            ("task", "==", "regression"),
+            ("reading", "==", "proportion"),
+            ("pred_format", "==", "probabilities"),
+            GOAL_NOT_LOCATION,
+        ),
+        "the predictions lie in [{pred_min:.3g}, {pred_max:.3g}]: shares already, which BCELoss takes as they are "
+        "against the shares in the targets (guide 001, BCELoss)",
+        favour={"BCELoss": 6.5},
+    ),
+    Rule(
+        "logit-loss-on-predicted-shares",
+        "guide 001, BCEWithLogitsLoss",
+        (("task", "==", "regression"), ("reading", "==", "proportion"), ("pred_format", "==", "probabilities")),
+        "the predictions in [{pred_min:.3g}, {pred_max:.3g}] are shares already; BCEWithLogitsLoss would apply a "
+        "second sigmoid to them (guide 001, BCEWithLogitsLoss: 'adds a Sigmoid layer')",
+        avoid=("BCEWithLogitsLoss",),
+    ),
+    Rule(
+        "proportion-bounded-pull",
+        "past the guides: the logistic loss's bounded gradient",
+        (
+            ("task", "==", "regression"),
+            ("reading", "==", "proportion"),
+            ("outliers_credible", "==", True),
+            GOAL_NOT_LOCATION,
+        ),
+        "{outlier_pct_mz:.1f}% of {errors_of} are outliers by modified z > 3.5, but a share cannot stray past 0 or "
+        "1, and BCE's gradient in the logit, sigmoid(z) - y, stays within [-1, 1]: like Huber's linear tail it caps "
+        "each row's pull, while keeping the predictions inside the bounds (past the guides: the logistic loss's "
+        "bounded gradient)",
+        favour={"BCEWithLogitsLoss": 2.0},
     ),
     Rule(
         "feature-outliers",

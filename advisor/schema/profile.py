@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 Label = int | float | str
-Reading = Literal["class index", "ordinal code", "count", "measured quantity"]
+Reading = Literal["class index", "ordinal code", "count", "measured quantity", "proportion"]
 
 
 class _Model(BaseModel):
@@ -52,8 +52,12 @@ class TaskInference(_Model):
     sklearn_type: str | None = Field(
         default=None, description="what sklearn's type_of_target said, kept for comparison"
     )
-    # integer targets only: what the codes stand for, which decides between the tasks above
-    reading: Reading | None = Field(default=None, description="what integer targets were read as")
+    # what the values stand for: integer codes (class index, ordinal code, count, measured
+    # quantity), which decides between the tasks above, or shares in [0, 1] (proportion)
+    reading: Reading | None = Field(
+        default=None,
+        description="what integer targets, or non-integer targets in [0, 1], were read as",
+    )
     runner_up_reading: Reading | None = None
     ambiguous: bool = Field(
         default=False,
@@ -116,6 +120,9 @@ class TargetStats(Tails):
     std: float | None = None
     median: float | None = None
     share_zeros: float | None = None
+    share_ones: float | None = Field(
+        default=None, description="share of values exactly 1 (the upper bound of shares)"
+    )
     share_negative: float | None = None
 
 
@@ -316,13 +323,15 @@ class DataProfile(_Model):
 
 
 def reading_lines(t: TaskInference) -> list[str]:
-    """The runner-up task and, for integer targets, the readings and their held-out fits."""
+    """The runner-up task and, for integer targets and shares, the readings (with the
+    held-out fits of the integer readings)."""
     lines = []
     if t.runner_up is not None:
         lines.append(f"  runner-up task: {t.runner_up.value}{' (ambiguous)' if t.ambiguous else ''}")
     if t.reading is not None:
         other = f", runner-up: {t.runner_up_reading}" if t.runner_up_reading else ""
-        lines.append(f"  integers read as: {t.reading}{other}")
+        what = "values" if "proportion" in (t.reading, t.runner_up_reading) else "integers"
+        lines.append(f"  {what} read as: {t.reading}{other}")
     if t.held_out:
         fits = ", ".join(f"{name} {value:.3f}" for name, value in t.held_out.items())
         lines.append(f"  held-out log-likelihood per row: {fits}")

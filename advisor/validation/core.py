@@ -16,7 +16,7 @@ from advisor.recommender.core import recommend_from_profile
 from advisor.schema.validation import CandidateValidation, PairedComparison, ValidationReport
 from advisor.validation import metrics
 from advisor.validation.data import Prepared, prepare
-from advisor.validation.heads import head_for
+from advisor.validation.heads import head_for, target_misfit
 from advisor.validation.trainer import Progress, on_device, train
 from advisor.vocabulary import Task
 
@@ -92,6 +92,8 @@ def validate(
     )
 
     heads = [head_for(name, params, task_enum, data.n_outputs) for name, params, _ in parsed]
+    misfits = [target_misfit(name, task_enum, data.y_metric) for name, _, _ in parsed]
+    heads = [None if why else h for h, why in zip(heads, misfits, strict=True)]
     active = [i for i, h in enumerate(heads) if h is not None]
     n = data.x.shape[1]  # (F, n, d)
     trained = None
@@ -124,7 +126,7 @@ def validate(
         notes.append(f"{data.n_excluded} rows with a missing target were left out of every fold")
     for i, (name, params, _) in enumerate(parsed):
         if heads[i] is None:
-            reason = f"{name} does not train a row-wise probe for a {task_enum.value} task"
+            reason = misfits[i] or f"{name} does not train a row-wise probe for a {task_enum.value} task"
             results.append(
                 CandidateValidation(
                     loss=name, label=labels[i], params=params, skipped=True, reason=reason

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -21,6 +22,7 @@ from advisor import losses
 from advisor.vocabulary import Task
 
 # Per-sample loss: (raw outputs (R, width), encoded targets (R, ...), params) -> (R,)
+SHARE_FLOOR = 1e-3  # a median share at 0 or 1 starts the logit at ±6.9, not at infinity
 PerSample = Callable[[torch.Tensor, torch.Tensor, dict[str, Any]], torch.Tensor]
 
 
@@ -31,7 +33,8 @@ class Head:
     # raw outputs (R, width) -> predictions in the task's metric space
     predict: Callable[[torch.Tensor], torch.Tensor]
     # Where raw probe outputs start: "center" puts the first ``value_columns`` in target units
-    # (center + scale · raw), "log_mean" offsets a log-link by log(mean y), "zero" leaves them.
+    # (center + scale · raw), "log_mean" offsets a log-link by log(mean y), "logit_center" a
+    # logit by the logit of the median share, "zero" leaves them.
     # Probes then learn standardised quantities whatever the target's units.
     init: str = "zero"
     value_columns: int = 1
@@ -48,6 +51,9 @@ class Head:
                 shift[i], mult[i] = center, scale
         elif self.init == "log_mean":
             shift[0] = log_mean
+        elif self.init == "logit_center":
+            share = min(max(center, SHARE_FLOOR), 1.0 - SHARE_FLOOR)
+            shift[0] = math.log(share / (1.0 - share))
         if self.log_variance_column:
             shift[1] = 2.0 * math.log(scale)
         return shift, mult
@@ -118,6 +124,20 @@ def _poisson(params: dict[str, Any]) -> Head:
     )
 
 
+def _shares(name: str) -> Head:
+    """A sigmoid loss on regression targets in [0, 1] (shares): one logit per row, the soft
+    target as it is, and the sigmoid of the logit as the predicted share (which BCELoss
+    takes instead of the logit)."""
+
+    def per_sample(out: torch.Tensor, y: torch.Tensor, p: dict[str, Any]) -> torch.Tensor:
+        z = out[:, 0]
+        return _call(name, torch.sigmoid(z).clamp(1e-7, 1 - 1e-7) if name == "BCELoss" else z, y, params=p)
+
+    return Head(
+        width=1, per_sample=per_sample, predict=lambda out: torch.sigmoid(out[:, 0]), init="logit_center"
+    )
+
+
 def _binary(
     name: str, transform: Callable[[torch.Tensor], torch.Tensor] | None = None, pm1: bool = False
 ) -> Head:
@@ -165,6 +185,7 @@ REGRESSION_LOSSES = (
     "AdaptiveRobustLoss",
 )
 LOG_LINK_LOSSES = ("TweedieLoss", "NegativeBinomialNLLLoss")
+SHARE_LOSSES = ("BCEWithLogitsLoss", "BCELoss")  # soft targets in [0, 1]
 BINARY_LOGIT_LOSSES = ("BCEWithLogitsLoss", "FocalLoss", "ClassBalancedLoss")
 MULTICLASS_LOGIT_LOSSES = (
     "CrossEntropyLoss", "FocalLoss", "ClassBalancedLoss", "LogitAdjustedLoss", "MultiMarginLoss",
@@ -185,6 +206,8 @@ def head_for(name: str, params: dict[str, Any], task: Task, n_outputs: int) -> H
             return _poisson(params)
         if name in LOG_LINK_LOSSES:
             return _log_link(name)
+        if name in SHARE_LOSSES and task == Task.REGRESSION:
+            return _shares(name)
         return None
     if task == Task.BINARY:
         if name in BINARY_LOGIT_LOSSES:
@@ -207,6 +230,17 @@ def head_for(name: str, params: dict[str, Any], task: Task, n_outputs: int) -> H
     if task == Task.DISTRIBUTION and name in ("KLDivLoss", "CrossEntropyLoss"):
         return _distribution(name, n_outputs)
     return None
+
+
+def target_misfit(name: str, task: Task, y: np.ndarray) -> str | None:
+    """Why ``name`` cannot train on the regression targets ``y`` although it has a head, or
+    None: a share loss needs targets in [0, 1]."""
+    if task != Task.REGRESSION or name not in SHARE_LOSSES or y.size == 0:
+        return None
+    lo, hi = float(np.min(y)), float(np.max(y))
+    if lo >= 0.0 and hi <= 1.0:
+        return None
+    return f"{name} takes regression targets in [0, 1] (shares); these span {lo:.4g} to {hi:.4g}"
 
 
 def _two_class(name: str) -> Head:

@@ -113,3 +113,14 @@ def test_a_loss_without_a_row_wise_probe_is_refused():
     assert info.value.field == "loss"
     with pytest.raises(ParameterError):
         LossProbeRegressor(probe="tree").fit(x, y)
+
+
+def test_a_share_loss_fits_shares_and_refuses_targets_past_the_unit_interval():
+    x, y = outliers(n=200)
+    shares = 1.0 / (1.0 + np.exp(-(x @ [1.0, -0.5, 0.2])))
+    predicted = LossProbeRegressor("BCEWithLogitsLoss", **FAST).fit(x, shares).predict(x)
+    assert ((predicted > 0) & (predicted < 1)).all()
+    assert np.corrcoef(predicted, shares)[0, 1] > 0.9
+    with pytest.raises(ParameterError) as info:
+        LossProbeRegressor("BCEWithLogitsLoss", epochs=1).fit(x, y)
+    assert info.value.field == "loss" and "[0, 1]" in str(info.value)

@@ -25,3 +25,12 @@ def test_every_case_loads_with_a_citation():
         features, target = case.load()
         assert len(features) == len(target) > 10, case.name
         assert case.citation and case.losses
+
+
+def test_star98_shares_are_validated_with_the_literatures_binomial_loss():
+    (row,) = run.run([c for c in CASES if c.name == "star98"], epochs=5)
+    assert (row.task, row.task_agrees) == ("regression", True)
+    assert (row.top1, row.top1_agrees, row.default) == ("BCEWithLogitsLoss", True, "MSELoss")
+    # trained under the regression task through a logit, scored on the shares themselves
+    assert row.metric == "mae" and row.top1_score is not None and 0 < row.top1_score < 0.5
+    assert row.verdict in ("better", "tie", "worse") and row.p_value is not None

@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 import advisor
 from advisor.errors import (
@@ -15,6 +16,8 @@ from advisor.errors import (
     ShapeMismatchError,
     UnknownLossError,
 )
+from advisor.validation.heads import head_for
+from advisor.vocabulary import Task
 
 FAST = {"folds": 3, "epochs": 40}
 
@@ -77,6 +80,30 @@ def test_poisson_beats_mse_on_poisson_deviance_for_counts():
     dev = {r.loss: r.mean["poisson_deviance"] for r in report.results}
     assert dev["PoissonNLLLoss"] < dev["MSELoss"]
     assert report.metric == "poisson_deviance"
+
+
+def test_bce_trains_on_shares_through_a_logit_and_predicts_inside_the_unit_interval():
+    rng, x, signal = linear_data(n=1500, d=3, seed=9)
+    p = 1.0 / (1.0 + np.exp(-(1.5 * signal / signal.std() - 1.5)))
+    y = rng.binomial(20, p) / 20  # fractions of 20 trials, many near and at 0
+    report = advisor.validate(x, y, ["BCEWithLogitsLoss", "BCELoss", "MSELoss"], **FAST)
+    assert report.task == "regression" and report.metric == "mae"
+    assert report.recommended == "BCEWithLogitsLoss"  # the profile reads the shares
+    mae = {r.loss: r.mean["mae"] for r in report.results}
+    assert mae["BCEWithLogitsLoss"] < mae["MSELoss"]  # the logit follows the curve a line cannot
+    assert mae["BCELoss"] == pytest.approx(mae["BCEWithLogitsLoss"], rel=0.05)  # the same loss, unfused
+    assert report.results[0].mean["r2"] > 0.8
+    head = head_for("BCEWithLogitsLoss", {}, Task.REGRESSION, 1)
+    shares = head.predict(torch.tensor([[-40.0], [0.0], [40.0]]))
+    assert shares.tolist() == pytest.approx([0.0, 0.5, 1.0])
+
+
+def test_a_share_loss_on_targets_past_the_unit_interval_is_skipped_with_the_reason():
+    _, x, signal = linear_data(n=300, d=3, seed=10)
+    report = advisor.validate(x, signal, ["BCEWithLogitsLoss", "MSELoss"], folds=3, epochs=5)
+    bce = next(r for r in report.results if r.loss == "BCEWithLogitsLoss")
+    assert bce.skipped and "takes regression targets in [0, 1]" in bce.reason
+    assert report.ranking == ["MSELoss"]
 
 
 def test_multiclass_and_mlp_probe_and_skipped_losses():
