@@ -268,6 +268,14 @@ def baseline(spec: LossSpec, tensors: dict[str, torch.Tensor], params: dict[str,
     return what, float(value)
 
 
+def scored(base: tuple[str, float] | None, mean_loss: float) -> dict[str, Any]:
+    """The ``Diagnostics`` fields of a baseline (description, loss): those two and the skill against it."""
+    if base is None:
+        return {}
+    what, value = base
+    return {"baseline": what, "baseline_value": value, "skill": skill(mean_loss, value)}
+
+
 def skill(mean_loss: float, baseline_loss: float) -> float | None:
     if not (math.isfinite(mean_loss) and math.isfinite(baseline_loss)) or baseline_loss == 0:
         return None

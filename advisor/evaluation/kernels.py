@@ -133,12 +133,6 @@ def _adaptive(r: torch.Tensor, alpha: torch.Tensor, scale: torch.Tensor) -> torc
     return torch.where(quadratic, 0.5 * z2, out)
 
 
-REGRESSION_KINDS = (
-    "l1", "mse", "huber", "smoothl1", "logcosh", "quantile", "adaptive",
-    "poisson_log", "poisson_rate", "tweedie", "negbin_log", "negbin_rate",
-)
-
-
 def _loss_and_grad(column, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample losses ``column(x)`` and the magnitude of their summed loss's gradient in x.
 
@@ -239,9 +233,6 @@ def _binary_term(kind: str, x, y, p, w, pw):
         log_q = torch.clamp(torch.log1p(-x), min=-100.0)
         return -w * (y * log_p + (1.0 - y) * log_q)
     raise ValueError(f"no binary term {kind!r}")
-
-
-BINARY_KINDS = ("bce_logits", "soft_margin", "hinge", "focal", "bce_probs")
 
 
 def binary_kernel(x, y, P, W, PW, T, s=None, *, kinds, out="values"):
@@ -400,7 +391,7 @@ def _grad_norm(w, dtype, w_raw, a, b, rest):
     return torch.sqrt(torch.clamp(norm2, min=0.0)).to(dtype)
 
 
-def multiclass_kernel(x, t, P, W, OFF, T, s=None, *, kinds, offsets, weighted=None, log_probs=False, out="values"):
+def multiclass_kernel(x, t, P, W, OFF, T, s=None, *, kinds, offsets, weighted, log_probs=False, out="values"):
     """x: (n, C) logits (log-probabilities with ``log_probs``); t: (n,) int64; P: (K, 3) = eps, gamma, ignore_index.
 
     One pass over the classes gives the shared exponentials and the sums each slot needs
@@ -409,8 +400,9 @@ def multiclass_kernel(x, t, P, W, OFF, T, s=None, *, kinds, offsets, weighted=No
     "logit_adjusted". ``offsets[k]`` (static) is 0 for a slot without logit offsets, 2 for one
     whose offsets (logit-adjusted CE) span at most ``SHARED_OFFSET_SPAN`` and so share the
     plain exponentials, 1 for one with wider offsets and a softmax of its own. ``weighted[k]``
-    (static; None: every slot) says whether the slot has class weights, rows of ``W`` that
-    are all ones otherwise (``_slot_terms`` then skips its weighted sums). Beyond values
+    (static) says whether the slot has class weights, rows of ``W`` that are all ones
+    otherwise (``_slot_terms`` then skips its weighted sums). With ``log_probs`` every slot
+    is NLLLoss's: no logit offsets, no label smoothing. Beyond values
     (``out``: see the module), the per-row gradient norms are computed, and the last output
     counts the rows whose softmax puts all the mass on one class to within machine epsilon
     (the saturation diagnostic, computed on ``x``).
@@ -421,10 +413,7 @@ def multiclass_kernel(x, t, P, W, OFF, T, s=None, *, kinds, offsets, weighted=No
     tiny = torch.finfo(x.dtype).tiny
     tm = t.clamp(0, C - 1)  # the target on every counted row; ignored rows read a valid class
     smooth = [kind == "ce" for kind in kinds]
-    weighted = [True] * K if weighted is None else list(weighted)
     if log_probs:
-        if any(offsets) or any(smooth):
-            raise ValueError("log-probabilities take neither logit offsets nor label smoothing")
         nll, sm, rest, lse_x = [-x.gather(1, tm.unsqueeze(1)).squeeze(1)] * K, [None] * K, [None] * K, None
     else:
         nll, sm, rest, lse_x = _softmax_terms(x, tm, W, OFF, offsets, smooth, weighted, diag)

@@ -45,10 +45,8 @@ def _names(cands: list[Candidate], pool: set[str]) -> list[str]:
 def lint(inp: Inputs, cands: list[Candidate]) -> list[Lint]:
     """Every lint that applies to this request."""
     out: list[Lint] = []
-    if len(inp.predictions) != 1 or len(inp.targets) != 1:
-        return _mixed_precision(inp, cands)
-    x, y = inp.predictions[0], inp.targets[0]
-    if x.is_floating_point():
+    if len(inp.predictions) == len(inp.targets) == 1 and inp.predictions[0].is_floating_point():
+        x, y = inp.predictions[0], inp.targets[0]
         out += _probabilities_as_logits(inp, x, y, cands)
         out += _nll_on_scores(x, cands)
         out += _one_hot(x, y, cands)
@@ -64,9 +62,7 @@ def _rates_as_log_rates(inp: Inputs, x, y, cands) -> list[Lint]:
     """Rates given where a log link expects log-rates: positive predictions whose mean sits
     near the targets' mean and far from its log (TweedieLoss on rates scored a skill of
     -0.80 where the log-rates scored 0.13)."""
-    names = list(
-        dict.fromkeys(c.name for c in cands if c.name in LOG_LINK_LOSSES and c.params.get("log_input", True))
-    )
+    names = _names([c for c in cands if c.params.get("log_input", True)], LOG_LINK_LOSSES)
     if not names or x.shape != y.shape:
         return []
     lo, _ = inp.minmax(x)
@@ -257,7 +253,7 @@ def _scale(x, y, cands) -> list[Lint]:
         return []
     step = max(1, math.ceil(x.numel() / SCALE_SAMPLE))
     xs, ys = x.reshape(-1)[::step].double(), y.reshape(-1)[::step].double()
-    sx, sy = float(xs.std(unbiased=False)) if xs.numel() > 1 else 0.0, float(ys.std(unbiased=False)) if ys.numel() > 1 else 0.0
+    sx, sy = float(xs.std(unbiased=False)), float(ys.std(unbiased=False))
     mx, my = float(xs.mean()), float(ys.mean())
     scale_y = max(sy, abs(my), 1e-12)
     scale_x = max(sx, abs(mx), 1e-12)

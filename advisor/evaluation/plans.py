@@ -46,7 +46,6 @@ class Member:
     w: torch.Tensor | None = None  # binary: (R,) element weight; multiclass: (C,) class weight
     pw: torch.Tensor | None = None  # binary: (R,) pos_weight
     offset: torch.Tensor | None = None  # multiclass: (C,) logit offset
-    mean_by_weight: bool = False  # the mean divides by the summed class weights
 
 
 @dataclass
@@ -63,7 +62,10 @@ class Group:
     y: torch.Tensor
     row_elements: int
     members: list[Member] = field(default_factory=list)
-    log_probs: bool = False
+
+    @property
+    def log_probs(self) -> bool:
+        return self.kernel == "log_probs"
 
     @property
     def n_rows(self) -> int:
@@ -112,7 +114,7 @@ def _regression(cand, tensors, params):
         return None
     kind = REGRESSION_NAMES[cand.name]
     p: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    if kind in ("huber",):
+    if kind == "huber":
         p = (params["delta"], 0.0, 0.0)
     elif kind == "smoothl1":
         p = (params["beta"], 0.0, 0.0)
@@ -169,7 +171,6 @@ def _multiclass(cand, tensors, params):
         m = Member(cand, "focal", (0.0, params["gamma"], ii), t.shape, w=params["alpha"])
     else:  # LogitAdjustedLoss
         m = Member(cand, "logit_adjusted", (0.0, 0.0, ii), t.shape, offset=_logit_offset(x, t, params, ii))
-    m.mean_by_weight = True
     return ("log_probs" if name == "NLLLoss" else "multiclass"), m
 
 
@@ -180,6 +181,14 @@ def _logit_offset(x: torch.Tensor, t: torch.Tensor, params: dict[str, Any], ii: 
         priors = class_counts(t, c, int(ii)).clamp(min=1).to(x.dtype)
     priors = priors.to(device=x.device, dtype=x.dtype)
     return params["tau"] * torch.log(priors / priors.sum())
+
+
+def add(groups: dict[tuple[Any, ...], Group], kernel: str, member: Member, tensors: dict[str, torch.Tensor]) -> None:
+    """File a routed candidate in the group of its kernel and input tensors, made on first use."""
+    key = (kernel, id(tensors["input"]), id(tensors["target"]))
+    if key not in groups:
+        groups[key] = Group(kernel, *group_inputs(kernel, tensors))
+    groups[key].members.append(member)
 
 
 def group_inputs(kernel: str, tensors: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, int]:

@@ -26,7 +26,7 @@ import torch
 from advisor.errors import AdvisorError, InvalidInputError
 from advisor.evaluation import baselines, plans
 from advisor.evaluation import diagnostics as state
-from advisor.evaluation.candidates import Candidate, json_params, parse, skipped
+from advisor.evaluation.candidates import Candidate, computed, parse, skipped
 from advisor.evaluation.defaults import default_candidates
 from advisor.evaluation.inputs import Inputs, normalize
 from advisor.evaluation.lints import lint
@@ -129,7 +129,7 @@ def evaluate_stream(
     lints: list = []
     first: Inputs | None = None
     n_rows = n_excluded = 0
-    for i, batch in enumerate(iter(batches)):
+    for i, batch in enumerate(batches):
         preds, targs, weights = _unpack(batch, i)
         try:
             inp = normalize(preds, targs, device=device, sample_weight=weights, text_labels=False)
@@ -164,11 +164,7 @@ def evaluate_stream(
                 results[cand.index] = skipped(cand, InvalidInputError(why, field="candidates"))
                 continue
             kernel, member = routed
-            key = (kernel, id(tensors["input"]), id(tensors["target"]))
-            if key not in groups:
-                x, y, r = plans.group_inputs(kernel, tensors)
-                groups[key] = plans.Group(kernel, x, y, r, log_probs=kernel == "log_probs")
-            groups[key].members.append(member)
+            plans.add(groups, kernel, member, tensors)
             if want_diag:
                 lead = next(iter(tensors.values()))
                 counts = state.saturation_counts(lead, state.link_of(cand, kernel, member, lead, tensors.get("target")))
@@ -210,13 +206,8 @@ def evaluate_stream(
                 fields["saturation"] = hits / total
             else:
                 fields["saturation"] = out.saturation
-            if cand.index in base:
-                what, value = base[cand.index]
-                fields.update(baseline=what, baseline_value=value, skill=baselines.skill(out.mean, value))
-            diag = Diagnostics(**fields)
-        results[cand.index] = CandidateResult(
-            loss=cand.name, params=json_params(cand.given), value=out.value, family=cand.spec.family.value, path=out.path, diagnostics=diag
-        )
+            diag = Diagnostics(**fields, **baselines.scored(base.get(cand.index), out.mean))
+        results[cand.index] = computed(cand, out, diag)
     return EvaluationReport(
         results=[results[c.index] for c in cands],
         lints=lints,
@@ -239,8 +230,6 @@ def _baselines(raw: _RowSample, first: Inputs, cands: list[Candidate], outcomes:
     """Each candidate's baseline (what, value) from the raw-row sample, evaluated as a request of its own."""
     from advisor.evaluation.engine import evaluate
 
-    if raw.rows is None:
-        return {}
     n_p, n_t = len(first.predictions), len(first.targets)
     preds = tuple(raw.rows[:n_p])
     targs = tuple(raw.rows[n_p : n_p + n_t])
