@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -35,15 +36,16 @@ from advisor.vocabulary import Task, parse_task
 
 log = logging.getLogger("advisor.evaluation")
 
-class _Prepared:
-    """A candidate that passed its checks: its tensors, params and where it runs."""
 
-    def __init__(self, cand: Candidate, tensors: dict[str, torch.Tensor], params: dict[str, Any]) -> None:
-        self.cand = cand
-        self.tensors = tensors
-        self.params = params
-        self.kernel: str | None = None
-        self.member: plans.Member | None = None
+@dataclass
+class _Prepared:
+    """A candidate that passed its checks: its tensors, params and where it runs (no kernel: the catalog)."""
+
+    cand: Candidate
+    tensors: dict[str, torch.Tensor]
+    params: dict[str, Any]
+    kernel: str | None = None
+    member: plans.Member | None = None
 
 
 def evaluate(
@@ -81,64 +83,47 @@ def evaluate(
     ``advisor.errors.CancelledError``.
     """
     with cancellable(cancel):
-        return _evaluate(predictions, targets, candidates, task, sample_weight, device, diagnostics, quantile_sample)
+        if is_stream(predictions, targets):
+            return evaluate_stream(
+                predictions, candidates, task=task, device=device, diagnostics=diagnostics, quantile_sample=quantile_sample
+            )
+        task = parse_task(task)
+        quantile_sample = check_quantile_sample(quantile_sample)
+        inp = normalize(predictions, targets, device=device, sample_weight=sample_weight)
+        cache = PrepareCache(inp)
+        if candidates is None:
+            candidates = default_candidates(inp, task, cache)
+        cands = parse(candidates)
+        lints = lint(inp, cands)
+        results: dict[int, CandidateResult] = {}
+        ready: list[_Prepared] = []
+        for cand in cands:
+            try:
+                tensors, params = cache.ready(cand.spec, cand.params)
+            except InvalidInputError as exc:
+                results[cand.index] = skipped(cand, exc)
+                continue
+            ready.append(_Prepared(cand, tensors, params, *(plans.route(cand, tensors, params) or ())))
 
-
-def _evaluate(
-    predictions: Any,
-    targets: Any,
-    candidates: Sequence[Any] | None,
-    task: Task | str | None,
-    sample_weight: Any,
-    device: str | torch.device,
-    diagnostics: bool,
-    quantile_sample: int | None,
-) -> EvaluationReport:
-    if is_stream(predictions, targets):
-        return evaluate_stream(
-            predictions, candidates, task=task, device=device, diagnostics=diagnostics, quantile_sample=quantile_sample
+        outcomes = _run(ready, inp, diagnostics, quantile_sample)
+        memo: dict[tuple[Any, ...], Any] = {}
+        if diagnostics:
+            _fused_baselines(ready, outcomes, memo)
+        for p in ready:
+            out = outcomes[p.cand.index]
+            if isinstance(out, InvalidInputError):
+                results[p.cand.index] = skipped(p.cand, out)
+            else:
+                results[p.cand.index] = computed(p.cand, out, _diagnostics(p, out, memo, quantile_sample) if diagnostics else None)
+        return EvaluationReport(
+            results=[results[c.index] for c in cands],
+            lints=lints,
+            n_samples=inp.n_rows,
+            device=str(inp.device),
+            dtype=str(inp.float_dtype).replace("torch.", ""),
+            classes=list(inp.classes) if inp.classes is not None else None,
+            n_excluded=inp.n_excluded,
         )
-    task = parse_task(task)
-    quantile_sample = check_quantile_sample(quantile_sample)
-    inp = normalize(predictions, targets, device=device, sample_weight=sample_weight)
-    cache = PrepareCache(inp)
-    if candidates is None:
-        candidates = default_candidates(inp, task, cache)
-    cands = parse(candidates)
-    lints = lint(inp, cands)
-    results: dict[int, CandidateResult] = {}
-    ready: list[_Prepared] = []
-    for cand in cands:
-        try:
-            tensors, params = cache.ready(cand.spec, cand.params)
-        except InvalidInputError as exc:
-            results[cand.index] = skipped(cand, exc)
-            continue
-        p = _Prepared(cand, tensors, params)
-        routed = plans.route(cand, tensors, params)
-        if routed is not None:
-            p.kernel, p.member = routed
-        ready.append(p)
-
-    outcomes = _run(ready, inp, diagnostics, quantile_sample)
-    memo: dict[tuple[Any, ...], Any] = {}
-    if diagnostics:
-        _fused_baselines(ready, outcomes, memo)
-    for p in ready:
-        out = outcomes[p.cand.index]
-        if isinstance(out, InvalidInputError):
-            results[p.cand.index] = skipped(p.cand, out)
-        else:
-            results[p.cand.index] = computed(p.cand, out, _diagnostics(p, out, memo, quantile_sample) if diagnostics else None)
-    return EvaluationReport(
-        results=[results[c.index] for c in cands],
-        lints=lints,
-        n_samples=inp.n_rows,
-        device=str(inp.device),
-        dtype=str(inp.float_dtype).replace("torch.", ""),
-        classes=list(inp.classes) if inp.classes is not None else None,
-        n_excluded=inp.n_excluded,
-    )
 
 
 def _run(ready: list[_Prepared], inp: Inputs, diag: bool, quantile_sample: int | None) -> dict[int, Outcome | InvalidInputError]:

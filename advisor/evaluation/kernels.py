@@ -171,7 +171,7 @@ def _elementwise(term, kinds, x, y, P, extra, s, T, out):
         return col if sw is None else col * sw
 
     if out == "values":
-        return torch.stack([column(k, x).sum(dtype=torch.float64) for k in range(K)]), None, None, None, None, None
+        return _outputs(out, torch.stack([column(k, x).sum(dtype=torch.float64) for k in range(K)]), None, [], [], [])
     sums, states, losses, grads = [], [], [], []
     for k in range(K):
         if not torch.compiler.is_compiling():  # eager: stop between slots once cancelled
@@ -183,9 +183,16 @@ def _elementwise(term, kinds, x, y, P, extra, s, T, out):
         else:
             losses.append(col.reshape(-1))
             grads.append(g.reshape(-1))
+    return _outputs(out, torch.stack(sums), None, states, losses, grads)
+
+
+def _outputs(out, sums, denoms, states, losses, grads, saturated=None):
+    """A kernel's return tuple for ``out`` (see the module), from its per-slot lists."""
+    if out == "values":
+        return sums, denoms, None, None, None, None
     if out == "stats":
-        return torch.stack(sums), None, torch.stack(states), None, None, None
-    return torch.stack(sums), None, None, torch.stack(losses), torch.stack(grads), None
+        return sums, denoms, torch.stack(states), None, None, saturated
+    return sums, denoms, None, torch.stack(losses), torch.stack(grads), saturated
 
 
 def regression_kernel(x, y, P, T, s=None, *, kinds, out="values"):
@@ -447,13 +454,8 @@ def multiclass_kernel(x, t, P, W, OFF, T, s=None, *, kinds, offsets, weighted, l
         else:
             losses.append(loss)
             grads.append(g)
-    sums_t, denoms_t = torch.stack(sums), torch.stack(denoms)
-    if not diag:
-        return sums_t, denoms_t, None, None, None, None
-    saturated = None if lse_x is None else (-lse_x >= math.log1p(-torch.finfo(x.dtype).eps)).sum()
-    if out == "stats":
-        return sums_t, denoms_t, torch.stack(states), None, None, saturated
-    return sums_t, denoms_t, None, torch.stack(losses), torch.stack(grads), saturated
+    saturated = None if lse_x is None or not diag else (-lse_x >= math.log1p(-torch.finfo(x.dtype).eps)).sum()
+    return _outputs(out, torch.stack(sums), torch.stack(denoms), states, losses, grads, saturated)
 
 
 KERNELS = {

@@ -15,6 +15,8 @@ import torch
 
 from advisor.evaluation.candidates import Candidate
 from advisor.evaluation.inputs import Inputs
+from advisor.evaluation.plans import class_last
+from advisor.losses.classification import n_classes
 from advisor.schema.evaluation import Lint
 
 LOGIT_LOSSES = {"CrossEntropyLoss", "BCEWithLogitsLoss", "FocalLoss", "LogitAdjustedLoss", "ClassBalancedLoss", "MultiLabelSoftMarginLoss"}
@@ -29,13 +31,6 @@ SCALE_SAMPLE = 1 << 16  # entries the scale check reads
 ORDER_MAX_CLASSES = 256  # the class-order check builds a C x C table
 ORDER_GAIN = 0.25  # reordered columns must match this much more of the rows than as given
 ORDER_MATCH = 0.5  # ... and at least this share of them
-
-
-def _rows(x: torch.Tensor) -> torch.Tensor:
-    """(rows, C) view with classes last (dim 1 is the class dimension of torch's convention)."""
-    if x.dim() == 1:
-        return x.reshape(1, -1)
-    return (x.movedim(1, -1) if x.dim() > 2 else x).reshape(-1, x.shape[1])
 
 
 def _names(cands: list[Candidate], pool: set[str]) -> list[str]:
@@ -96,7 +91,7 @@ def _probabilities_as_logits(inp: Inputs, x, y, cands) -> list[Lint]:
         return []
     multiclass = x.dim() >= 2 and x.shape != y.shape
     if multiclass:
-        sums = _rows(x).sum(-1, dtype=torch.float64)
+        sums = class_last(x).sum(-1, dtype=torch.float64)
         softmax = bool(((sums - 1.0).abs() < 1e-3).all())
         what = "softmax outputs (rows in [0, 1] summing to 1)" if softmax else "sigmoid outputs (values in [0, 1])"
         fix = "Pass the raw logits (drop the final softmax/sigmoid), or use NLLLoss on torch.log_softmax(logits, 1)."
@@ -117,7 +112,7 @@ def _probabilities_as_logits(inp: Inputs, x, y, cands) -> list[Lint]:
 def _nll_on_scores(x, cands) -> list[Lint]:
     if "NLLLoss" not in {c.name for c in cands} or x.dim() == 0:
         return []
-    lse = _rows(x).logsumexp(-1)
+    lse = class_last(x).logsumexp(-1)
     off = (lse.abs() > NLL_TOLERANCE) & torch.isfinite(lse)
     share = float(off.sum()) / max(1, off.numel())
     if share == 0:
@@ -138,7 +133,7 @@ def _one_hot(x, y, cands) -> list[Lint]:
     names = _names(cands, INDEX_LOSSES)
     if not names or x.dim() < 2 or y.shape != x.shape:
         return []
-    yr = _rows(y)
+    yr = class_last(y)
     binary = bool(((yr == 0) | (yr == 1)).all())
     if not binary or not bool((yr.sum(-1) == 1).all()):
         return []
@@ -174,7 +169,7 @@ def _labels_out_of_range(inp: Inputs, x, y, cands) -> list[Lint]:
     names = [c for c in cands if c.name in INDEX_LOSSES]
     if not names or x.dim() < 1 or y.shape == x.shape or (y.is_floating_point() and not bool((y == y.round()).all())):
         return []
-    c = x.shape[1] if x.dim() >= 2 else x.shape[0]
+    c = n_classes(x)
     lo, hi = inp.minmax(y)
     if lo >= 0 and hi < c:  # every label in range, ignored ones included: no pass over the labels
         return []

@@ -17,7 +17,7 @@ import torch
 
 from advisor.evaluation.candidates import Candidate
 from advisor.losses import checks
-from advisor.losses.classification import class_counts, focal_is_binary
+from advisor.losses.classification import class_counts, focal_is_binary, n_classes
 
 REGRESSION_NAMES = {
     "L1Loss": "l1",
@@ -175,10 +175,9 @@ def _multiclass(cand, tensors, params):
 
 
 def _logit_offset(x: torch.Tensor, t: torch.Tensor, params: dict[str, Any], ii: float) -> torch.Tensor:
-    c = x.shape[1] if x.dim() >= 2 else x.shape[0]
     priors = params["class_priors"]
     if priors is None:
-        priors = class_counts(t, c, int(ii)).clamp(min=1).to(x.dtype)
+        priors = class_counts(t, n_classes(x), int(ii)).clamp(min=1).to(x.dtype)
     priors = priors.to(device=x.device, dtype=x.dtype)
     return params["tau"] * torch.log(priors / priors.sum())
 
@@ -197,9 +196,12 @@ def group_inputs(kernel: str, tensors: dict[str, torch.Tensor]) -> tuple[torch.T
     if kernel in ("regression", "binary"):
         xr = _rows(x)
         return xr, _rows(y.to(x.dtype)), int(xr.shape[1])
-    c = x.shape[1] if x.dim() >= 2 else x.shape[0]
-    if x.dim() == 1:
-        return x.reshape(1, c), y.reshape(1), 1
-    if x.dim() > 2:
-        return x.movedim(1, -1).reshape(-1, c), y.reshape(-1), 1
-    return x, y, 1
+    return class_last(x), y.reshape(-1), 1
+
+
+def class_last(x: torch.Tensor) -> torch.Tensor:
+    """(rows, C) class scores with the classes (torch's dim 1) last: one row per sample, a 0- or
+    1-D input one row, a 2-D one itself (no copy of a strided layout)."""
+    if x.dim() <= 1:
+        return x.reshape(1, -1)
+    return x if x.dim() == 2 else x.movedim(1, -1).reshape(-1, x.shape[1])

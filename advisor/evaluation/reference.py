@@ -21,7 +21,7 @@ from advisor.vocabulary import Family
 
 def _per_row(s: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """Sample weights shaped to broadcast over ``like``'s rows (a row's weight over its entries), in its dtype."""
-    return s.reshape(-1, *([1] * (like.dim() - 1)) if like.dim() else ()).to(like.dtype)
+    return s.reshape((-1, *[1] * (like.dim() - 1)) if like.dim() else ()).to(like.dtype)
 
 
 def _check_weights(cand: Candidate, none: torch.Tensor, s: torch.Tensor) -> None:
@@ -100,8 +100,8 @@ def run_reference(cand: Candidate, tensors: dict[str, torch.Tensor], params: dic
             total = (none * sb).sum()
             mean = float(total / sb.sum())
             value = mean if red == "mean" else float(total) if red == "sum" else None
-            if red == "none":
-                none = none * sb
+            if red == "none":  # a single sample's loss (0-d) is weighted in the wider of the two dtypes
+                none = none * sb if none.dim() else none * s.reshape(())
         if red == "none":
             values = none.reshape(-1).tolist()
         if diag:

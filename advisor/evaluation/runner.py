@@ -306,9 +306,8 @@ class Block:
         m = self.slots[0].shape[1]
         if seen == 0:  # every slot takes a row: the sample a whole array draws
             return torch.arange(m, device=device), diagnostics.draw(n, m, device, self.generator)
-        picked = torch.nonzero(torch.rand(m, generator=self.generator) < n / (seen + n)).reshape(-1)
-        rows, order = torch.randint(n, (picked.numel(),), generator=self.generator).sort()
-        return picked[order].to(device), rows.to(device)
+        picked, rows = diagnostics.refresh(m, seen, n, self.generator)
+        return picked.to(device), rows.to(device)
 
     def finish(self) -> dict[int, Outcome]:
         """Outcomes of every candidate over all the batches added."""

@@ -78,21 +78,18 @@ class _RowSample:
 
     def add(self, tensors: list[torch.Tensor]) -> None:
         n = int(tensors[0].shape[0])
-        if self.rows is None:
-            idx = torch.randint(n, (self.size,), generator=self.generator) if n > self.size else torch.arange(n)
-            self.rows = [t[idx.to(t.device)].clone() for t in tensors]
+        if self.rows is None or self.rows[0].shape[0] < self.size:  # still every row: grow, then thin to slots when full
+            grown = list(tensors) if self.rows is None else [torch.cat([a, b]) for a, b in zip(self.rows, tensors, strict=True)]
+            if grown[0].shape[0] > self.size:
+                idx = torch.randint(grown[0].shape[0], (self.size,), generator=self.generator)
+                grown = [g[idx.to(g.device)] for g in grown]
+            elif self.rows is None:
+                grown = [g.clone() for g in grown]  # the slots are written in place later: never the caller's rows
+            self.rows = grown
         else:
-            if self.rows[0].shape[0] < self.size:  # still every row: grow, then thin to slots when full
-                grown = [torch.cat([a, b]) for a, b in zip(self.rows, tensors, strict=True)]
-                if grown[0].shape[0] > self.size:
-                    idx = torch.randint(grown[0].shape[0], (self.size,), generator=self.generator)
-                    grown = [g[idx.to(g.device)] for g in grown]
-                self.rows = grown
-            else:
-                take = torch.nonzero(torch.rand(self.size, generator=self.generator) < n / (self.seen + n)).reshape(-1)
-                src = torch.randint(n, (take.numel(),), generator=self.generator)
-                for kept, t in zip(self.rows, tensors, strict=True):
-                    kept[take.to(kept.device)] = t[src.to(t.device)]
+            take, src = state.refresh(self.size, self.seen, n, self.generator)
+            for kept, t in zip(self.rows, tensors, strict=True):
+                kept[take.to(kept.device)] = t[src.to(t.device)]
         self.seen += n
 
 
