@@ -284,9 +284,9 @@ def _slot_terms(d, e, se, tm, W, off, shifted, smooth, weighted, diag):
     product, measured slower: inductor then vectorises across the K slots, and the
     product's materialised inputs cost a write and a read of the whole chunk.)
 
-    Returns ``(nll, sm, rest)``, lists over the slots; with ``diag``, rest[k] = (Rw, R, Q) =
-    (sum_{c != t} p_c w_c, sum_{c != t} p_c^2, sum_{c != t} p_c) from the exponentials with
-    the target's entry masked out, so that none cancels when p_t is close to 1: Q is
+    Returns ``(nll, sm, rest)``, lists over the slots; rest[k] is None without ``diag``, else
+    (Rw, R, Q) = (sum_{c != t} p_c w_c, sum_{c != t} p_c^2, sum_{c != t} p_c) from the
+    exponentials with the target's entry masked out, so that none cancels when p_t is close to 1: Q is
     1 - p_t to full relative precision even where p_t rounds to 1 (``tm``: the target, any
     valid class on ignored rows, whose gradients are zero).
     """
@@ -305,7 +305,7 @@ def _slot_terms(d, e, se, tm, W, off, shifted, smooth, weighted, diag):
         for k in range(K)
     ]
     if not diag:
-        return nll, sm, None
+        return nll, sm, [None] * K
     target = torch.arange(e.shape[1], device=e.device) == tm.unsqueeze(1)
     em = torch.where(target, torch.zeros_like(e), e)
     em2 = em * em
@@ -341,13 +341,11 @@ def _softmax_terms(x, tm, W, OFF, offsets, smooth, weighted, diag):
                 d, e, se, tm, W[shared], OFF[shared], flags, [smooth[k] for k in shared], [weighted[k] for k in shared], diag
             )
             for j, k in enumerate(shared):
-                nll[k], sm[k] = out[0][j], out[1][j]
-                rest[k] = out[2][j] if diag else None
+                nll[k], sm[k], rest[k] = out[0][j], out[1][j], out[2][j]
     for k in (k for k, o in enumerate(offsets) if o == 1):
         d, e, se = _base(x + OFF[k])
         out = _slot_terms(d, e, se, tm, W[k : k + 1], torch.zeros_like(OFF[k : k + 1]), [False], [smooth[k]], [weighted[k]], diag)
-        nll[k], sm[k] = out[0][0], out[1][0]
-        rest[k] = out[2][0] if diag else None
+        nll[k], sm[k], rest[k] = out[0][0], out[1][0], out[2][0]
     return nll, sm, rest, lse_x
 
 

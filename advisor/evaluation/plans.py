@@ -42,7 +42,6 @@ class Member:
     cand: Candidate
     kind: str
     p: tuple[float, float, float]
-    out_shape: torch.Size
     w: torch.Tensor | None = None  # binary: (R,) element weight; multiclass: (C,) class weight
     pw: torch.Tensor | None = None  # binary: (R,) pos_weight
     offset: torch.Tensor | None = None  # multiclass: (C,) logit offset
@@ -109,7 +108,6 @@ def route(cand: Candidate, tensors: dict[str, torch.Tensor], params: dict[str, A
 
 
 def _regression(cand, tensors, params):
-    x = tensors["input"]
     if "var" in tensors:
         return None
     kind = REGRESSION_NAMES[cand.name]
@@ -132,7 +130,7 @@ def _regression(cand, tensors, params):
     elif kind == "negbin":
         kind = "negbin_log" if params["log_input"] else "negbin_rate"
         p = (params["dispersion"], params["eps"], 0.0)
-    return "regression", Member(cand, kind, p, x.shape)
+    return "regression", Member(cand, kind, p)
 
 
 def _binary(cand, tensors, params):
@@ -154,7 +152,7 @@ def _binary(cand, tensors, params):
         alpha = params["alpha"]
         a = 0.0 if alpha is None else float(alpha.reshape(-1)[0])
         kind, p = "focal", (params["gamma"], a, 0.0 if alpha is None else 1.0)
-    return "binary", Member(cand, kind, p, x.shape, w=w, pw=pw)
+    return "binary", Member(cand, kind, p, w=w, pw=pw)
 
 
 def _multiclass(cand, tensors, params):
@@ -164,13 +162,13 @@ def _multiclass(cand, tensors, params):
     name = cand.name
     ii = float(params.get("ignore_index", -100))
     if name == "CrossEntropyLoss":
-        m = Member(cand, "ce", (params["label_smoothing"], 0.0, ii), t.shape, w=params["weight"])
+        m = Member(cand, "ce", (params["label_smoothing"], 0.0, ii), w=params["weight"])
     elif name == "NLLLoss":
-        m = Member(cand, "nll", (0.0, 0.0, ii), t.shape, w=params["weight"])
+        m = Member(cand, "nll", (0.0, 0.0, ii), w=params["weight"])
     elif name == "FocalLoss":
-        m = Member(cand, "focal", (0.0, params["gamma"], ii), t.shape, w=params["alpha"])
+        m = Member(cand, "focal", (0.0, params["gamma"], ii), w=params["alpha"])
     else:  # LogitAdjustedLoss
-        m = Member(cand, "logit_adjusted", (0.0, 0.0, ii), t.shape, offset=_logit_offset(x, t, params, ii))
+        m = Member(cand, "logit_adjusted", (0.0, 0.0, ii), offset=_logit_offset(x, t, params, ii))
     return ("log_probs" if name == "NLLLoss" else "multiclass"), m
 
 

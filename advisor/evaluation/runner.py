@@ -337,6 +337,6 @@ class Block:
             mean = sums_h[j] / denoms_h[j] if denoms_h[j] != 0 else float("nan")
             red = m.cand.reduction
             value: float | None = mean if red == "mean" else sums_h[j] if red == "sum" else None
-            values = L_all[j].reshape(m.out_shape).reshape(-1).tolist() if red == "none" and L_all is not None else None
+            values = L_all[j].tolist() if red == "none" and L_all is not None else None  # rows in the loss's own order
             out[m.cand.index] = Outcome(value, values, mean, None, None, self.path, saturation, stats[j])
         return out
