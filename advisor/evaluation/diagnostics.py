@@ -275,22 +275,11 @@ def rows_diagnostics(losses: torch.Tensor, grads: torch.Tensor | None, m: int | 
     return finish_all(rows_stats(losses, grads, t), s_losses, s_grads, t, losses.shape[1], None if exact else m)[0]
 
 
-_FUSED_LINK = {"bce_logits": "sigmoid", "soft_margin": "sigmoid", "focal": "sigmoid", "bce_probs": "probability", "hinge": None}
-
-
-def link_of(cand: Any, kernel: str | None, member: Any, x: torch.Tensor, y: torch.Tensor | None) -> str | None:
-    """How a candidate's predictions map to probabilities, for the saturation diagnostic.
-
-    ``kernel`` and ``member``: where it fuses (``plans.route``), None on the catalog path.
-    """
-    if kernel == "binary":
-        return _FUSED_LINK.get(member.kind if member else "")
-    if kernel == "multiclass":
-        return "softmax"
-    if kernel == "log_probs":
-        return "log_probability"
+def link_of(cand: Any, x: torch.Tensor, y: torch.Tensor | None) -> str | None:
+    """How a candidate's predictions map to probabilities, for the saturation diagnostic: by
+    its family, whether it runs fused or through the catalog."""
     family = cand.spec.family
-    if kernel == "regression" or cand.name in ("HingeLoss", "MultiMarginLoss", "MultiLabelMarginLoss"):
+    if cand.name in ("HingeLoss", "MultiMarginLoss", "MultiLabelMarginLoss"):
         return None
     if family in (Family.LOG_PROBABILITIES, Family.SEQUENCES, Family.DISTRIBUTIONS):
         return "log_probability"

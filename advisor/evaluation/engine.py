@@ -216,7 +216,7 @@ def _diagnostics(p: _Prepared, out: Outcome, memo: dict, quantile_sample: int | 
         fields = {"n_samples": 0}
     x = next(iter(p.tensors.values()))
     y = p.tensors.get("target")
-    link = diagnostics.link_of(p.cand, p.kernel, p.member, x, y)
+    link = diagnostics.link_of(p.cand, x, y)
     if out.saturation is not None and link == "softmax":  # the kernel counted it on the way
         memo[id(x), link] = out.saturation
     if (id(x), link) not in memo:  # candidates of one group read the same tensor

@@ -164,7 +164,7 @@ def evaluate_stream(
             plans.add(groups, kernel, member, tensors)
             if want_diag:
                 lead = next(iter(tensors.values()))
-                counts = state.saturation_counts(lead, state.link_of(cand, kernel, member, lead, tensors.get("target")))
+                counts = state.saturation_counts(lead, state.link_of(cand, lead, tensors.get("target")))
                 if kernel != "multiclass" and counts is not None:  # the multiclass kernel counts its own
                     got = saturated.setdefault(cand.index, [0, 0])
                     got[0] += counts[0]
