@@ -84,7 +84,7 @@ def json_params(given: dict[str, Any]) -> dict[str, Any]:
     """The params as the caller gave them, made JSON-friendly for the report."""
     out: dict[str, Any] = {}
     for k, v in given.items():
-        if isinstance(v, torch.Tensor) or hasattr(v, "tolist"):
+        if hasattr(v, "tolist"):  # tensors and numpy arrays
             out[k] = v.tolist()
         elif callable(v):
             out[k] = getattr(v, "__name__", repr(v))

@@ -63,10 +63,6 @@ class Group:
     members: list[Member] = field(default_factory=list)
 
     @property
-    def log_probs(self) -> bool:
-        return self.kernel == "log_probs"
-
-    @property
     def n_rows(self) -> int:
         return int(self.x.shape[0])
 

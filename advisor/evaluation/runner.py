@@ -65,7 +65,7 @@ def _kernel_args(group: Group, members: list[Member]) -> tuple[tuple[torch.Tenso
         "kinds": tuple(m.kind for m in members),
         "offsets": tuple(_offset_kind(m) for m in members),
         "weighted": tuple(m.w is not None for m in members),
-        "log_probs": group.log_probs,
+        "log_probs": group.kernel == "log_probs",
     }
     return (P, W, OFF), static
 

@@ -162,10 +162,10 @@ def evaluate_stream(
                 continue
             kernel, member = routed
             plans.add(groups, kernel, member, tensors)
-            if want_diag:
+            if want_diag and kernel != "multiclass":  # the multiclass kernel counts its own
                 lead = next(iter(tensors.values()))
                 counts = state.saturation_counts(lead, state.link_of(cand, lead, tensors.get("target")))
-                if kernel != "multiclass" and counts is not None:  # the multiclass kernel counts its own
+                if counts is not None:
                     got = saturated.setdefault(cand.index, [0, 0])
                     got[0] += counts[0]
                     got[1] += counts[1]
