@@ -44,6 +44,12 @@ def _subsample(tensors: dict[str, torch.Tensor], rows: int = SUBSAMPLE) -> dict[
     return {k: (t[::step] if t.dim() and t.shape[0] == n else t) for k, t in tensors.items()}
 
 
+def _float_targets(tensors: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The targets in the predictions' float dtype (float32 beside integer predictions)."""
+    x, y = tensors["input"], tensors["target"]
+    return y.to(x.dtype) if x.is_floating_point() else y.float()
+
+
 def _logit(p: torch.Tensor) -> torch.Tensor:
     eps = torch.finfo(p.dtype).eps
     p = p.clamp(eps, 1 - eps)
@@ -113,9 +119,7 @@ def _quantiles(tensors: dict[str, torch.Tensor], qs: list[float], memo: dict | N
     known = {} if memo is None else {q: memo[key] for q in qs if (key := ("quantile", *ident, q)) in memo}
     missing = sorted({q for q in qs if q not in known})
     if missing:
-        sub = _subsample(tensors)
-        x, y = sub["input"], sub["target"]
-        yf = y.to(x.dtype) if x.is_floating_point() else y.float()
+        yf = _float_targets(_subsample(tensors))
         known.update(zip(missing, lower_quantiles(yf.reshape(-1), missing), strict=True))
         if memo is not None:
             memo.update((("quantile", *ident, q), known[q]) for q in missing)
@@ -152,8 +156,7 @@ def baseline_inputs(
         return None  # pairs, triplets, CTC: no single constant prediction makes sense
     ident = _ident(tensors)
     sub = _subsample(tensors)
-    x, y = sub["input"], sub["target"]
-    yf = y.to(x.dtype) if x.is_floating_point() else y.float()
+    x, y, yf = sub["input"], sub["target"], _float_targets(sub)
     if name in MEDIAN or name == "MSELoss":
         if name == "MSELoss":
             c, what = yf.mean(), "target mean"
@@ -266,6 +269,14 @@ def baseline(spec: LossSpec, tensors: dict[str, torch.Tensor], params: dict[str,
     except (RuntimeError, ValueError, IndexError):
         return None
     return what, float(value)
+
+
+def scored(base: tuple[str, float] | None, mean_loss: float) -> dict[str, Any]:
+    """The ``Diagnostics`` fields of a baseline (description, loss): those two and the skill against it."""
+    if base is None:
+        return {}
+    what, value = base
+    return {"baseline": what, "baseline_value": value, "skill": skill(mean_loss, value)}
 
 
 def skill(mean_loss: float, baseline_loss: float) -> float | None:

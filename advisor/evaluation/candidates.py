@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from advisor.errors import AdvisorError, InvalidInputError, ParameterError, UnknownLossError
 from advisor.losses import get, registry
 from advisor.losses.spec import LossSpec
-from advisor.schema.evaluation import CandidateResult
+from advisor.schema.evaluation import CandidateResult, Diagnostics
+
+if TYPE_CHECKING:
+    from advisor.evaluation.runner import Outcome
 
 
 @dataclass
@@ -81,13 +84,26 @@ def json_params(given: dict[str, Any]) -> dict[str, Any]:
     """The params as the caller gave them, made JSON-friendly for the report."""
     out: dict[str, Any] = {}
     for k, v in given.items():
-        if isinstance(v, torch.Tensor) or hasattr(v, "tolist"):
+        if hasattr(v, "tolist"):  # tensors and numpy arrays
             out[k] = v.tolist()
         elif callable(v):
             out[k] = getattr(v, "__name__", repr(v))
         else:
             out[k] = v
     return out
+
+
+def computed(cand: Candidate, out: Outcome, diagnostics: Diagnostics | None) -> CandidateResult:
+    """The result of a candidate that was evaluated: its value (or values), path and diagnostics."""
+    return CandidateResult(
+        loss=cand.name,
+        params=json_params(cand.given),
+        value=out.value,
+        values=out.values,
+        family=cand.spec.family.value,
+        path=out.path,
+        diagnostics=diagnostics,
+    )
 
 
 def skipped(cand: Candidate, exc: AdvisorError) -> CandidateResult:

@@ -70,8 +70,8 @@ def chunk_rows(n_rows: int, per_row_bytes: int, budget: int = CHUNK_BUDGET_BYTES
     return bounds
 
 
-def candidate_blocks(k: int, n_samples: int, itemsize: int, budget: int = DIAG_BUDGET_BYTES) -> list[tuple[int, int]]:
-    """[start, stop) candidate ranges whose per-sample outputs (losses and gradients) fit the budget."""
+def candidate_blocks(k: int, n_samples: int, itemsize: int) -> list[tuple[int, int]]:
+    """[start, stop) candidate ranges whose per-sample outputs (losses and gradients) fit ``DIAG_BUDGET_BYTES``."""
     per_candidate = 2 * n_samples * itemsize
-    size = max(1, budget // max(1, per_candidate))
+    size = max(1, DIAG_BUDGET_BYTES // max(1, per_candidate))
     return [(i, min(k, i + size)) for i in range(0, k, size)]

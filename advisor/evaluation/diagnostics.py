@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from advisor.evaluation.plans import class_last
 from advisor.schema.evaluation import DEFAULT_QUANTILE_SAMPLE, Quantiles
 from advisor.vocabulary import Family
 
@@ -125,10 +126,9 @@ def merge(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def rows_stats(losses: torch.Tensor, grads: torch.Tensor | None, thresholds: torch.Tensor) -> torch.Tensor:
-    """(K, len(FIELDS)) states of K written rows; rows without gradients (None) count none."""
-    k = losses.shape[0]
+    """(K, len(FIELDS)) states of K >= 1 written rows; rows without gradients (None) count none."""
     g = grads if grads is not None else torch.zeros_like(losses)
-    return torch.stack([column_stats(losses[j], g[j], thresholds[j]) for j in range(k)]) if k else empty_state(0, losses.device)
+    return torch.stack([column_stats(losses[j], g[j], thresholds[j]) for j in range(losses.shape[0])])
 
 
 def draw(n: int, m: int | None, device: torch.device, generator: torch.Generator | None = None) -> torch.Tensor | None:
@@ -141,6 +141,15 @@ def draw(n: int, m: int | None, device: torch.device, generator: torch.Generator
         return None
     g = generator if generator is not None else torch.Generator().manual_seed(SAMPLE_SEED)
     return torch.randint(n, (m,), generator=g).sort().values.to(device)
+
+
+def refresh(m: int, seen: int, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(The slots of m that take a row of a batch of n after ``seen``, the rows), sorted by row:
+    each takes a uniform row with probability n / (seen + n), so that the slots stay
+    independent uniform draws over every row seen (``runner.Block``, a stream's raw rows)."""
+    picked = torch.nonzero(torch.rand(m, generator=generator) < n / (seen + n)).reshape(-1)
+    rows, order = torch.randint(n, (picked.numel(),), generator=generator).sort()
+    return picked[order], rows
 
 
 def sample_rows(m: int | None, row_elements: int) -> int | None:
@@ -239,11 +248,8 @@ def finish(
         return fields
     total = s["grad_sum"]
     share = None
-    if total > 0 and math.isfinite(total):
-        top = top_count(finite)
-        share = (s["above_sum"] + (top - s["above_count"]) * threshold) / total if math.isfinite(threshold) else None
-        if share is not None:
-            share = min(1.0, max(0.0, share))
+    if total > 0 and math.isfinite(total) and math.isfinite(threshold):
+        share = min(1.0, max(0.0, (s["above_sum"] + (top_count(finite) - s["above_count"]) * threshold) / total))
     fields.update(
         grad_mean=total / finite,
         grad_max=s["grad_max"],
@@ -269,22 +275,11 @@ def rows_diagnostics(losses: torch.Tensor, grads: torch.Tensor | None, m: int | 
     return finish_all(rows_stats(losses, grads, t), s_losses, s_grads, t, losses.shape[1], None if exact else m)[0]
 
 
-_FUSED_LINK = {"bce_logits": "sigmoid", "soft_margin": "sigmoid", "focal": "sigmoid", "bce_probs": "probability", "hinge": None}
-
-
-def link_of(cand: Any, kernel: str | None, member: Any, x: torch.Tensor, y: torch.Tensor | None) -> str | None:
-    """How a candidate's predictions map to probabilities, for the saturation diagnostic.
-
-    ``kernel`` and ``member``: where it fuses (``plans.route``), None on the catalog path.
-    """
-    if kernel == "binary":
-        return _FUSED_LINK.get(member.kind if member else "")
-    if kernel == "multiclass":
-        return "softmax"
-    if kernel == "log_probs":
-        return "log_probability"
+def link_of(cand: Any, x: torch.Tensor, y: torch.Tensor | None) -> str | None:
+    """How a candidate's predictions map to probabilities, for the saturation diagnostic: by
+    its family, whether it runs fused or through the catalog."""
     family = cand.spec.family
-    if kernel == "regression" or cand.name in ("HingeLoss", "MultiMarginLoss", "MultiLabelMarginLoss"):
+    if cand.name in ("HingeLoss", "MultiMarginLoss", "MultiLabelMarginLoss"):
         return None
     if family in (Family.LOG_PROBABILITIES, Family.SEQUENCES, Family.DISTRIBUTIONS):
         return "log_probability"
@@ -313,8 +308,7 @@ def saturation_counts(x: torch.Tensor, link: str | None) -> tuple[int, int] | No
         elif link == "probability":
             hit = (x <= eps) | (x >= 1.0 - eps)
         else:
-            rows = x.movedim(1, -1) if x.dim() > 2 else x
-            rows = rows.reshape(-1, rows.shape[-1] if rows.dim() else 1)  # a scalar: one row of one class
+            rows = class_last(x)
             lp = rows if link == "log_probability" else rows - rows.logsumexp(-1, keepdim=True)
             hit = lp.max(-1).values >= math.log1p(-eps)
     return int(hit.sum()), hit.numel()

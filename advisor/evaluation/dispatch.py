@@ -21,10 +21,10 @@ guard-and-launch cost is not repaid. The constant comes from
 each other over its grid of sizes; a single MSELoss, the least work per element, is the
 last to profit), fixed rather than re-measured per process so that results do not depend on
 timing noise. 'compiled' mode (the benchmark, ``advisor.warmup``, tests) compiles in the
-calling thread and always uses the compiled kernel; 'eager' never compiles. ``set_mode``
-sets the process's mode; ``mode(...)`` overrides it for the calling thread only, so a server
-can warm its kernels up in forced compiled mode on one thread while its request threads stay
-in 'auto' and never wait for a compile.
+calling thread and always uses the compiled kernel; 'eager' never compiles. The process's
+mode comes from ``ADVISOR_EVAL_MODE`` ('auto' when unset); ``mode(...)`` overrides it for
+the calling thread only, so a server can warm its kernels up in forced compiled mode on one
+thread while its request threads stay in 'auto' and never wait for a compile.
 
 A structure whose compilation fails (no C compiler, an unsupported platform, a dynamo bug)
 stays eager; the first failure of each kernel is logged, with its reason. Kernels compile
@@ -81,7 +81,7 @@ MAX_QUEUED = CACHE_SIZE
 SHUTDOWN_WAIT_S = 60.0
 
 _MODES = ("auto", "eager", "compiled")
-_state: dict[str, Any] = {"mode": os.environ.get("ADVISOR_EVAL_MODE", "auto")}
+_PROCESS_MODE = os.environ.get("ADVISOR_EVAL_MODE", "auto")
 _lock = threading.Lock()
 stats = {
     "compiled_calls": 0,
@@ -120,42 +120,27 @@ _thread = threading.local()  # .mode: this thread's override of the process's mo
 
 def get_mode() -> str:
     """The calling thread's mode: its ``mode(...)`` override, else the process's."""
-    return getattr(_thread, "mode", None) or _state["mode"]
-
-
-def _check_mode(name: str) -> str:
-    if name not in _MODES:
-        raise ValueError(f"mode must be one of {_MODES}, got {name!r}")
-    return name
-
-
-def set_mode(mode: str) -> None:
-    """The process's mode: 'auto' (by size, compiling in the background), 'eager' (never
-    compile) or 'compiled' (always, in the caller)."""
-    _state["mode"] = _check_mode(mode)
+    return getattr(_thread, "mode", None) or _PROCESS_MODE
 
 
 @contextlib.contextmanager
 def mode(name: str) -> Iterator[None]:
-    """Force a mode in the calling thread for the block (tests, the benchmark, ``warmup``);
-    other threads keep theirs."""
+    """Force a mode in the calling thread for the block (tests, the benchmark, ``warmup``):
+    'auto' (by size, compiling in the background), 'eager' (never compile) or 'compiled'
+    (always, in the caller); other threads keep theirs."""
+    if name not in _MODES:
+        raise ValueError(f"mode must be one of {_MODES}, got {name!r}")
     old = getattr(_thread, "mode", None)
-    _thread.mode = _check_mode(name)
+    _thread.mode = name
     try:
         yield
     finally:
         _thread.mode = old
 
 
-def compile_available() -> bool:
-    return hasattr(torch, "compile") and get_mode() != "eager"
-
-
 def use_compiled(n_elements: int) -> bool:
     m = get_mode()
-    if m == "eager" or not hasattr(torch, "compile"):
-        return False
-    return m == "compiled" or n_elements >= CROSSOVER_ELEMENTS
+    return m != "eager" and (m == "compiled" or n_elements >= CROSSOVER_ELEMENTS)
 
 
 _config_lock = threading.Lock()
@@ -328,7 +313,7 @@ def wait_compiled(timeout: float | None = None) -> bool:
 def run(name: str, args: tuple[Any, ...], static: dict[str, Any], *, compiled: bool) -> tuple[Any, str]:
     """Run one kernel call; returns the outputs and the path taken ('fused-compiled' or 'fused-eager')."""
     cancel.check()
-    if compiled and hasattr(torch, "compile"):
+    if compiled:
         st = _structure(_key(name, args, static), name)
         if st.ready and st.error is None:
             try:
@@ -353,7 +338,7 @@ def ready(name: str, args: tuple[Any, ...], static: dict[str, Any]) -> bool:
     """Whether a compiled call with this structure would run compiled now (not eagerly while
     it compiles): what a caller sizes its chunks for. Does not touch the LRU's order."""
     if get_mode() == "compiled" and not _closing.is_set():
-        return hasattr(torch, "compile")  # forced: it compiles in the caller if it must
+        return True  # forced: it compiles in the caller if it must
     with _lock:
         st = _structures.get(_key(name, args, static))
     return st is not None and st.ready and st.error is None

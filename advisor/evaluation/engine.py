@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -16,7 +17,7 @@ import torch
 from advisor.cancel import cancellable
 from advisor.errors import InvalidInputError
 from advisor.evaluation import baselines, diagnostics, plans
-from advisor.evaluation.candidates import Candidate, json_params, parse, skipped
+from advisor.evaluation.candidates import Candidate, computed, parse, skipped
 from advisor.evaluation.defaults import default_candidates
 from advisor.evaluation.diagnostics import QUANTILE_SAMPLE
 from advisor.evaluation.inputs import Inputs, normalize
@@ -35,15 +36,16 @@ from advisor.vocabulary import Task, parse_task
 
 log = logging.getLogger("advisor.evaluation")
 
-class _Prepared:
-    """A candidate that passed its checks: its tensors, params and where it runs."""
 
-    def __init__(self, cand: Candidate, tensors: dict[str, torch.Tensor], params: dict[str, Any]) -> None:
-        self.cand = cand
-        self.tensors = tensors
-        self.params = params
-        self.kernel: str | None = None
-        self.member: plans.Member | None = None
+@dataclass
+class _Prepared:
+    """A candidate that passed its checks: its tensors, params and where it runs (no kernel: the catalog)."""
+
+    cand: Candidate
+    tensors: dict[str, torch.Tensor]
+    params: dict[str, Any]
+    kernel: str | None = None
+    member: plans.Member | None = None
 
 
 def evaluate(
@@ -81,78 +83,54 @@ def evaluate(
     ``advisor.errors.CancelledError``.
     """
     with cancellable(cancel):
-        return _evaluate(predictions, targets, candidates, task, sample_weight, device, diagnostics, quantile_sample)
+        if is_stream(predictions, targets):
+            return evaluate_stream(
+                predictions, candidates, task=task, device=device, diagnostics=diagnostics, quantile_sample=quantile_sample
+            )
+        task = parse_task(task)
+        quantile_sample = check_quantile_sample(quantile_sample)
+        inp = normalize(predictions, targets, device=device, sample_weight=sample_weight)
+        cache = PrepareCache(inp)
+        if candidates is None:
+            candidates = default_candidates(inp, task, cache)
+        cands = parse(candidates)
+        lints = lint(inp, cands)
+        results: dict[int, CandidateResult] = {}
+        ready: list[_Prepared] = []
+        for cand in cands:
+            try:
+                tensors, params = cache.ready(cand.spec, cand.params)
+            except InvalidInputError as exc:
+                results[cand.index] = skipped(cand, exc)
+                continue
+            ready.append(_Prepared(cand, tensors, params, *(plans.route(cand, tensors, params) or ())))
 
-
-def _evaluate(
-    predictions: Any,
-    targets: Any,
-    candidates: Sequence[Any] | None,
-    task: Task | str | None,
-    sample_weight: Any,
-    device: str | torch.device,
-    diagnostics: bool,
-    quantile_sample: int | None,
-) -> EvaluationReport:
-    if is_stream(predictions, targets):
-        return evaluate_stream(
-            predictions, candidates, task=task, device=device, diagnostics=diagnostics, quantile_sample=quantile_sample
+        outcomes = _run(ready, inp, diagnostics, quantile_sample)
+        memo: dict[tuple[Any, ...], Any] = {}
+        if diagnostics:
+            _fused_baselines(ready, outcomes, memo)
+        for p in ready:
+            out = outcomes[p.cand.index]
+            if isinstance(out, InvalidInputError):
+                results[p.cand.index] = skipped(p.cand, out)
+            else:
+                results[p.cand.index] = computed(p.cand, out, _diagnostics(p, out, memo, quantile_sample) if diagnostics else None)
+        return EvaluationReport(
+            results=[results[c.index] for c in cands],
+            lints=lints,
+            n_samples=inp.n_rows,
+            device=str(inp.device),
+            dtype=str(inp.float_dtype).replace("torch.", ""),
+            classes=list(inp.classes) if inp.classes is not None else None,
+            n_excluded=inp.n_excluded,
         )
-    task = parse_task(task)
-    quantile_sample = check_quantile_sample(quantile_sample)
-    inp = normalize(predictions, targets, device=device, sample_weight=sample_weight)
-    cache = PrepareCache(inp)
-    if candidates is None:
-        candidates = default_candidates(inp, task, cache)
-    cands = parse(candidates)
-    lints = lint(inp, cands)
-    results: dict[int, CandidateResult] = {}
-    ready: list[_Prepared] = []
-    for cand in cands:
-        try:
-            tensors, params = cache.ready(cand.spec, cand.params)
-        except InvalidInputError as exc:
-            results[cand.index] = skipped(cand, exc)
-            continue
-        p = _Prepared(cand, tensors, params)
-        routed = plans.route(cand, tensors, params)
-        if routed is not None:
-            p.kernel, p.member = routed
-        ready.append(p)
-
-    outcomes = _run(ready, inp, diagnostics, quantile_sample)
-    memo: dict[tuple[Any, ...], Any] = {}
-    if diagnostics:
-        _fused_baselines(ready, outcomes, memo)
-    for p in ready:
-        out = outcomes[p.cand.index]
-        if isinstance(out, InvalidInputError):
-            results[p.cand.index] = skipped(p.cand, out)
-        else:
-            results[p.cand.index] = _result(p, out, diagnostics, memo, quantile_sample)
-    return EvaluationReport(
-        results=[results[c.index] for c in cands],
-        lints=lints,
-        n_samples=inp.n_rows,
-        device=str(inp.device),
-        dtype=str(inp.float_dtype).replace("torch.", ""),
-        classes=list(inp.classes) if inp.classes is not None else None,
-        n_excluded=inp.n_excluded,
-    )
 
 
 def _run(ready: list[_Prepared], inp: Inputs, diag: bool, quantile_sample: int | None) -> dict[int, Outcome | InvalidInputError]:
     groups: dict[tuple[Any, ...], plans.Group] = {}
     for p in ready:
-        if p.kernel is None:
-            continue
-        x_id = id(p.tensors["input"])
-        y_id = id(p.tensors["target"])
-        key = (p.kernel, x_id, y_id)
-        if key not in groups:
-            x, y, r = plans.group_inputs(p.kernel, p.tensors)
-            groups[key] = plans.Group(p.kernel, x, y, r, log_probs=p.kernel == "log_probs")
-        groups[key].members.append(p.member)
+        if p.kernel is not None:
+            plans.add(groups, p.kernel, p.member, p.tensors)
     outcomes: dict[int, Outcome | InvalidInputError] = {}
     for group in groups.values():
         done = run_group(group, inp.sample_weight, diag=diag, quantile_sample=quantile_sample)
@@ -187,22 +165,21 @@ def _fused_baselines(ready: list[_Prepared], outcomes: dict[int, Any], memo: dic
     Results land in ``memo`` under ("baseline", index); a candidate whose baseline does not
     fuse is left to ``baselines.baseline`` in ``_diagnostics``.
     """
-    groups: dict[tuple[Any, ...], tuple[plans.Group, list[tuple[_Prepared, str]], torch.Tensor, torch.Tensor | None]] = {}
+    # by key: the group, the baseline's description, its constant rows, the rows' weights
+    groups: dict[tuple[Any, ...], tuple[plans.Group, str, torch.Tensor, torch.Tensor | None]] = {}
     baselines.prime([(p.cand.spec, p.tensors, p.params) for p in ready if p.kernel is not None], memo)
     for p in ready:
         if p.kernel is None or isinstance(outcomes.get(p.cand.index), InvalidInputError):
             continue
-        rows = None
-        if p.kernel in ("multiclass", "log_probs"):
-            rows = baselines.class_rows(p.cand.spec, p.tensors, p.params, memo)
+        rows = baselines.class_rows(p.cand.spec, p.tensors, p.params, memo) if p.kernel in ("multiclass", "log_probs") else None
         if rows is not None:
             # every row, one per target value: the member routed on the request's own inputs
             # serves (its logit offsets come from all the targets, as the candidate's do)
             what, inputs, counts = rows
-            kernel, member = p.kernel, p.member
-            key = (kernel, what, "rows", id(p.tensors["target"]), p.params.get("ignore_index"), inputs["input"][0].cpu().double().numpy().tobytes())
+            member = p.member
+            key = (p.kernel, what, "rows", id(p.tensors["target"]), p.params.get("ignore_index"), inputs["input"][0].cpu().double().numpy().tobytes())
             if key not in groups:
-                groups[key] = (plans.Group(kernel, inputs["input"], inputs["target"], 1, log_probs=kernel == "log_probs"), [], inputs["input"], counts)
+                groups[key] = (plans.Group(p.kernel, inputs["input"], inputs["target"], 1), what, inputs["input"], counts)
         else:
             made = baselines.evaluation_inputs(p.cand.spec, p.tensors, p.params, memo)
             if made is None:
@@ -216,35 +193,17 @@ def _fused_baselines(ready: list[_Prepared], outcomes: dict[int, Any], memo: dic
             routed = plans.route(p.cand, inputs, p.params)
             if routed is None or routed[0] != p.kernel:
                 continue
-            kernel, member = routed
+            member = routed[1]
             if key not in groups:
                 x = x.contiguous()  # the layout the compiled kernels were traced on, not a stride-0 view
-                gx, gy, r = plans.group_inputs(kernel, {**inputs, "input": x})
-                groups[key] = (plans.Group(kernel, gx, gy, r, log_probs=kernel == "log_probs"), [], x, None)
+                groups[key] = (plans.Group(p.kernel, *plans.group_inputs(p.kernel, {**inputs, "input": x})), what, x, None)
         groups[key][0].members.append(member)
-        groups[key][1].append((p, what))
-    for group, members, _, counts in groups.values():
+    for group, what, _, counts in groups.values():
         done = run_group(group, counts, diag=False, means_only=True)
         if done is None:
             continue
-        for p, what in members:
-            memo["baseline", p.cand.index] = (what, done[p.cand.index].mean)
-
-
-def _result(p: _Prepared, out: Outcome, diag: bool, memo: dict, quantile_sample: int | None) -> CandidateResult:
-    cand = p.cand
-    diag_model = None
-    if diag:
-        diag_model = _diagnostics(p, out, memo, quantile_sample)
-    return CandidateResult(
-        loss=cand.name,
-        params=json_params(cand.given),
-        value=out.value,
-        values=out.values,
-        family=cand.spec.family.value,
-        path=out.path,
-        diagnostics=diag_model,
-    )
+        for m in group.members:
+            memo["baseline", m.cand.index] = (what, done[m.cand.index].mean)
 
 
 def _diagnostics(p: _Prepared, out: Outcome, memo: dict, quantile_sample: int | None) -> Diagnostics:
@@ -257,14 +216,11 @@ def _diagnostics(p: _Prepared, out: Outcome, memo: dict, quantile_sample: int | 
         fields = {"n_samples": 0}
     x = next(iter(p.tensors.values()))
     y = p.tensors.get("target")
-    link = diagnostics.link_of(p.cand, p.kernel, p.member, x, y)
+    link = diagnostics.link_of(p.cand, x, y)
     if out.saturation is not None and link == "softmax":  # the kernel counted it on the way
         memo[id(x), link] = out.saturation
     if (id(x), link) not in memo:  # candidates of one group read the same tensor
         memo[id(x), link] = diagnostics.saturation(x, link)
     fields["saturation"] = memo[id(x), link]
     base = memo.get(("baseline", p.cand.index)) or baselines.baseline(p.cand.spec, p.tensors, p.params, memo)
-    if base is not None:
-        what, value = base
-        fields.update(baseline=what, baseline_value=value, skill=baselines.skill(out.mean, value))
-    return Diagnostics(**fields)
+    return Diagnostics(**fields, **baselines.scored(base, out.mean))

@@ -184,8 +184,6 @@ def _without_missing(
     request's cached range (``Inputs.minmax``), so no check reads the target again."""
     (target,) = targs
     n_rows = target.shape[0]
-    if not target.numel():
-        return preds, targs, weight, 0, {}
     lo, hi = (float(v) for v in torch.aminmax(target))
     if not (lo != lo or hi != hi):
         return preds, targs, weight, 0, {id(target): (lo, hi)}

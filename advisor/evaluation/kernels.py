@@ -133,12 +133,6 @@ def _adaptive(r: torch.Tensor, alpha: torch.Tensor, scale: torch.Tensor) -> torc
     return torch.where(quadratic, 0.5 * z2, out)
 
 
-REGRESSION_KINDS = (
-    "l1", "mse", "huber", "smoothl1", "logcosh", "quantile", "adaptive",
-    "poisson_log", "poisson_rate", "tweedie", "negbin_log", "negbin_rate",
-)
-
-
 def _loss_and_grad(column, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample losses ``column(x)`` and the magnitude of their summed loss's gradient in x.
 
@@ -177,7 +171,7 @@ def _elementwise(term, kinds, x, y, P, extra, s, T, out):
         return col if sw is None else col * sw
 
     if out == "values":
-        return torch.stack([column(k, x).sum(dtype=torch.float64) for k in range(K)]), None, None, None, None, None
+        return _outputs(out, torch.stack([column(k, x).sum(dtype=torch.float64) for k in range(K)]), None, [], [], [])
     sums, states, losses, grads = [], [], [], []
     for k in range(K):
         if not torch.compiler.is_compiling():  # eager: stop between slots once cancelled
@@ -189,9 +183,16 @@ def _elementwise(term, kinds, x, y, P, extra, s, T, out):
         else:
             losses.append(col.reshape(-1))
             grads.append(g.reshape(-1))
+    return _outputs(out, torch.stack(sums), None, states, losses, grads)
+
+
+def _outputs(out, sums, denoms, states, losses, grads, saturated=None):
+    """A kernel's return tuple for ``out`` (see the module), from its per-slot lists."""
+    if out == "values":
+        return sums, denoms, None, None, None, None
     if out == "stats":
-        return torch.stack(sums), None, torch.stack(states), None, None, None
-    return torch.stack(sums), None, None, torch.stack(losses), torch.stack(grads), None
+        return sums, denoms, torch.stack(states), None, None, saturated
+    return sums, denoms, None, torch.stack(losses), torch.stack(grads), saturated
 
 
 def regression_kernel(x, y, P, T, s=None, *, kinds, out="values"):
@@ -241,9 +242,6 @@ def _binary_term(kind: str, x, y, p, w, pw):
     raise ValueError(f"no binary term {kind!r}")
 
 
-BINARY_KINDS = ("bce_logits", "soft_margin", "hinge", "focal", "bce_probs")
-
-
 def binary_kernel(x, y, P, W, PW, T, s=None, *, kinds, out="values"):
     """x, y: (n, R); W, PW: (K, R) element weights and pos_weights (ones when unset); s: (n,) or None."""
     return _elementwise(_binary_term, kinds, x, y, P, (W, PW), s, T, out)
@@ -286,9 +284,9 @@ def _slot_terms(d, e, se, tm, W, off, shifted, smooth, weighted, diag):
     product, measured slower: inductor then vectorises across the K slots, and the
     product's materialised inputs cost a write and a read of the whole chunk.)
 
-    Returns ``(nll, sm, rest)``, lists over the slots; with ``diag``, rest[k] = (Rw, R, Q) =
-    (sum_{c != t} p_c w_c, sum_{c != t} p_c^2, sum_{c != t} p_c) from the exponentials with
-    the target's entry masked out, so that none cancels when p_t is close to 1: Q is
+    Returns ``(nll, sm, rest)``, lists over the slots; rest[k] is None without ``diag``, else
+    (Rw, R, Q) = (sum_{c != t} p_c w_c, sum_{c != t} p_c^2, sum_{c != t} p_c) from the
+    exponentials with the target's entry masked out, so that none cancels when p_t is close to 1: Q is
     1 - p_t to full relative precision even where p_t rounds to 1 (``tm``: the target, any
     valid class on ignored rows, whose gradients are zero).
     """
@@ -307,7 +305,7 @@ def _slot_terms(d, e, se, tm, W, off, shifted, smooth, weighted, diag):
         for k in range(K)
     ]
     if not diag:
-        return nll, sm, None
+        return nll, sm, [None] * K
     target = torch.arange(e.shape[1], device=e.device) == tm.unsqueeze(1)
     em = torch.where(target, torch.zeros_like(e), e)
     em2 = em * em
@@ -343,13 +341,11 @@ def _softmax_terms(x, tm, W, OFF, offsets, smooth, weighted, diag):
                 d, e, se, tm, W[shared], OFF[shared], flags, [smooth[k] for k in shared], [weighted[k] for k in shared], diag
             )
             for j, k in enumerate(shared):
-                nll[k], sm[k] = out[0][j], out[1][j]
-                rest[k] = out[2][j] if diag else None
+                nll[k], sm[k], rest[k] = out[0][j], out[1][j], out[2][j]
     for k in (k for k, o in enumerate(offsets) if o == 1):
         d, e, se = _base(x + OFF[k])
         out = _slot_terms(d, e, se, tm, W[k : k + 1], torch.zeros_like(OFF[k : k + 1]), [False], [smooth[k]], [weighted[k]], diag)
-        nll[k], sm[k] = out[0][0], out[1][0]
-        rest[k] = out[2][0] if diag else None
+        nll[k], sm[k], rest[k] = out[0][0], out[1][0], out[2][0]
     return nll, sm, rest, lse_x
 
 
@@ -400,7 +396,7 @@ def _grad_norm(w, dtype, w_raw, a, b, rest):
     return torch.sqrt(torch.clamp(norm2, min=0.0)).to(dtype)
 
 
-def multiclass_kernel(x, t, P, W, OFF, T, s=None, *, kinds, offsets, weighted=None, log_probs=False, out="values"):
+def multiclass_kernel(x, t, P, W, OFF, T, s=None, *, kinds, offsets, weighted, log_probs=False, out="values"):
     """x: (n, C) logits (log-probabilities with ``log_probs``); t: (n,) int64; P: (K, 3) = eps, gamma, ignore_index.
 
     One pass over the classes gives the shared exponentials and the sums each slot needs
@@ -409,8 +405,9 @@ def multiclass_kernel(x, t, P, W, OFF, T, s=None, *, kinds, offsets, weighted=No
     "logit_adjusted". ``offsets[k]`` (static) is 0 for a slot without logit offsets, 2 for one
     whose offsets (logit-adjusted CE) span at most ``SHARED_OFFSET_SPAN`` and so share the
     plain exponentials, 1 for one with wider offsets and a softmax of its own. ``weighted[k]``
-    (static; None: every slot) says whether the slot has class weights, rows of ``W`` that
-    are all ones otherwise (``_slot_terms`` then skips its weighted sums). Beyond values
+    (static) says whether the slot has class weights, rows of ``W`` that are all ones
+    otherwise (``_slot_terms`` then skips its weighted sums). With ``log_probs`` every slot
+    is NLLLoss's: no logit offsets, no label smoothing. Beyond values
     (``out``: see the module), the per-row gradient norms are computed, and the last output
     counts the rows whose softmax puts all the mass on one class to within machine epsilon
     (the saturation diagnostic, computed on ``x``).
@@ -421,10 +418,7 @@ def multiclass_kernel(x, t, P, W, OFF, T, s=None, *, kinds, offsets, weighted=No
     tiny = torch.finfo(x.dtype).tiny
     tm = t.clamp(0, C - 1)  # the target on every counted row; ignored rows read a valid class
     smooth = [kind == "ce" for kind in kinds]
-    weighted = [True] * K if weighted is None else list(weighted)
     if log_probs:
-        if any(offsets) or any(smooth):
-            raise ValueError("log-probabilities take neither logit offsets nor label smoothing")
         nll, sm, rest, lse_x = [-x.gather(1, tm.unsqueeze(1)).squeeze(1)] * K, [None] * K, [None] * K, None
     else:
         nll, sm, rest, lse_x = _softmax_terms(x, tm, W, OFF, offsets, smooth, weighted, diag)
@@ -458,13 +452,8 @@ def multiclass_kernel(x, t, P, W, OFF, T, s=None, *, kinds, offsets, weighted=No
         else:
             losses.append(loss)
             grads.append(g)
-    sums_t, denoms_t = torch.stack(sums), torch.stack(denoms)
-    if not diag:
-        return sums_t, denoms_t, None, None, None, None
-    saturated = None if lse_x is None else (-lse_x >= math.log1p(-torch.finfo(x.dtype).eps)).sum()
-    if out == "stats":
-        return sums_t, denoms_t, torch.stack(states), None, None, saturated
-    return sums_t, denoms_t, None, torch.stack(losses), torch.stack(grads), saturated
+    saturated = None if lse_x is None or not diag else (-lse_x >= math.log1p(-torch.finfo(x.dtype).eps)).sum()
+    return _outputs(out, torch.stack(sums), torch.stack(denoms), states, losses, grads, saturated)
 
 
 KERNELS = {

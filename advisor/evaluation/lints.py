@@ -15,6 +15,8 @@ import torch
 
 from advisor.evaluation.candidates import Candidate
 from advisor.evaluation.inputs import Inputs
+from advisor.evaluation.plans import class_last
+from advisor.losses.classification import n_classes
 from advisor.schema.evaluation import Lint
 
 LOGIT_LOSSES = {"CrossEntropyLoss", "BCEWithLogitsLoss", "FocalLoss", "LogitAdjustedLoss", "ClassBalancedLoss", "MultiLabelSoftMarginLoss"}
@@ -31,13 +33,6 @@ ORDER_GAIN = 0.25  # reordered columns must match this much more of the rows tha
 ORDER_MATCH = 0.5  # ... and at least this share of them
 
 
-def _rows(x: torch.Tensor) -> torch.Tensor:
-    """(rows, C) view with classes last (dim 1 is the class dimension of torch's convention)."""
-    if x.dim() == 1:
-        return x.reshape(1, -1)
-    return (x.movedim(1, -1) if x.dim() > 2 else x).reshape(-1, x.shape[1])
-
-
 def _names(cands: list[Candidate], pool: set[str]) -> list[str]:
     return list(dict.fromkeys(c.name for c in cands if c.name in pool))
 
@@ -45,10 +40,8 @@ def _names(cands: list[Candidate], pool: set[str]) -> list[str]:
 def lint(inp: Inputs, cands: list[Candidate]) -> list[Lint]:
     """Every lint that applies to this request."""
     out: list[Lint] = []
-    if len(inp.predictions) != 1 or len(inp.targets) != 1:
-        return _mixed_precision(inp, cands)
-    x, y = inp.predictions[0], inp.targets[0]
-    if x.is_floating_point():
+    if len(inp.predictions) == len(inp.targets) == 1 and inp.predictions[0].is_floating_point():
+        x, y = inp.predictions[0], inp.targets[0]
         out += _probabilities_as_logits(inp, x, y, cands)
         out += _nll_on_scores(x, cands)
         out += _one_hot(x, y, cands)
@@ -64,9 +57,7 @@ def _rates_as_log_rates(inp: Inputs, x, y, cands) -> list[Lint]:
     """Rates given where a log link expects log-rates: positive predictions whose mean sits
     near the targets' mean and far from its log (TweedieLoss on rates scored a skill of
     -0.80 where the log-rates scored 0.13)."""
-    names = list(
-        dict.fromkeys(c.name for c in cands if c.name in LOG_LINK_LOSSES and c.params.get("log_input", True))
-    )
+    names = _names([c for c in cands if c.params.get("log_input", True)], LOG_LINK_LOSSES)
     if not names or x.shape != y.shape:
         return []
     lo, _ = inp.minmax(x)
@@ -100,7 +91,7 @@ def _probabilities_as_logits(inp: Inputs, x, y, cands) -> list[Lint]:
         return []
     multiclass = x.dim() >= 2 and x.shape != y.shape
     if multiclass:
-        sums = _rows(x).sum(-1, dtype=torch.float64)
+        sums = class_last(x).sum(-1, dtype=torch.float64)
         softmax = bool(((sums - 1.0).abs() < 1e-3).all())
         what = "softmax outputs (rows in [0, 1] summing to 1)" if softmax else "sigmoid outputs (values in [0, 1])"
         fix = "Pass the raw logits (drop the final softmax/sigmoid), or use NLLLoss on torch.log_softmax(logits, 1)."
@@ -121,7 +112,7 @@ def _probabilities_as_logits(inp: Inputs, x, y, cands) -> list[Lint]:
 def _nll_on_scores(x, cands) -> list[Lint]:
     if "NLLLoss" not in {c.name for c in cands} or x.dim() == 0:
         return []
-    lse = _rows(x).logsumexp(-1)
+    lse = class_last(x).logsumexp(-1)
     off = (lse.abs() > NLL_TOLERANCE) & torch.isfinite(lse)
     share = float(off.sum()) / max(1, off.numel())
     if share == 0:
@@ -142,7 +133,7 @@ def _one_hot(x, y, cands) -> list[Lint]:
     names = _names(cands, INDEX_LOSSES)
     if not names or x.dim() < 2 or y.shape != x.shape:
         return []
-    yr = _rows(y)
+    yr = class_last(y)
     binary = bool(((yr == 0) | (yr == 1)).all())
     if not binary or not bool((yr.sum(-1) == 1).all()):
         return []
@@ -178,7 +169,7 @@ def _labels_out_of_range(inp: Inputs, x, y, cands) -> list[Lint]:
     names = [c for c in cands if c.name in INDEX_LOSSES]
     if not names or x.dim() < 1 or y.shape == x.shape or (y.is_floating_point() and not bool((y == y.round()).all())):
         return []
-    c = x.shape[1] if x.dim() >= 2 else x.shape[0]
+    c = n_classes(x)
     lo, hi = inp.minmax(y)
     if lo >= 0 and hi < c:  # every label in range, ignored ones included: no pass over the labels
         return []
@@ -257,7 +248,7 @@ def _scale(x, y, cands) -> list[Lint]:
         return []
     step = max(1, math.ceil(x.numel() / SCALE_SAMPLE))
     xs, ys = x.reshape(-1)[::step].double(), y.reshape(-1)[::step].double()
-    sx, sy = float(xs.std(unbiased=False)) if xs.numel() > 1 else 0.0, float(ys.std(unbiased=False)) if ys.numel() > 1 else 0.0
+    sx, sy = float(xs.std(unbiased=False)), float(ys.std(unbiased=False))
     mx, my = float(xs.mean()), float(ys.mean())
     scale_y = max(sy, abs(my), 1e-12)
     scale_x = max(sx, abs(mx), 1e-12)

@@ -17,7 +17,7 @@ import torch
 
 from advisor.evaluation.candidates import Candidate
 from advisor.losses import checks
-from advisor.losses.classification import class_counts, focal_is_binary
+from advisor.losses.classification import class_counts, focal_is_binary, n_classes
 
 REGRESSION_NAMES = {
     "L1Loss": "l1",
@@ -42,11 +42,9 @@ class Member:
     cand: Candidate
     kind: str
     p: tuple[float, float, float]
-    out_shape: torch.Size
     w: torch.Tensor | None = None  # binary: (R,) element weight; multiclass: (C,) class weight
     pw: torch.Tensor | None = None  # binary: (R,) pos_weight
     offset: torch.Tensor | None = None  # multiclass: (C,) logit offset
-    mean_by_weight: bool = False  # the mean divides by the summed class weights
 
 
 @dataclass
@@ -63,7 +61,6 @@ class Group:
     y: torch.Tensor
     row_elements: int
     members: list[Member] = field(default_factory=list)
-    log_probs: bool = False
 
     @property
     def n_rows(self) -> int:
@@ -107,12 +104,11 @@ def route(cand: Candidate, tensors: dict[str, torch.Tensor], params: dict[str, A
 
 
 def _regression(cand, tensors, params):
-    x = tensors["input"]
     if "var" in tensors:
         return None
     kind = REGRESSION_NAMES[cand.name]
     p: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    if kind in ("huber",):
+    if kind == "huber":
         p = (params["delta"], 0.0, 0.0)
     elif kind == "smoothl1":
         p = (params["beta"], 0.0, 0.0)
@@ -130,7 +126,7 @@ def _regression(cand, tensors, params):
     elif kind == "negbin":
         kind = "negbin_log" if params["log_input"] else "negbin_rate"
         p = (params["dispersion"], params["eps"], 0.0)
-    return "regression", Member(cand, kind, p, x.shape)
+    return "regression", Member(cand, kind, p)
 
 
 def _binary(cand, tensors, params):
@@ -152,7 +148,7 @@ def _binary(cand, tensors, params):
         alpha = params["alpha"]
         a = 0.0 if alpha is None else float(alpha.reshape(-1)[0])
         kind, p = "focal", (params["gamma"], a, 0.0 if alpha is None else 1.0)
-    return "binary", Member(cand, kind, p, x.shape, w=w, pw=pw)
+    return "binary", Member(cand, kind, p, w=w, pw=pw)
 
 
 def _multiclass(cand, tensors, params):
@@ -162,24 +158,30 @@ def _multiclass(cand, tensors, params):
     name = cand.name
     ii = float(params.get("ignore_index", -100))
     if name == "CrossEntropyLoss":
-        m = Member(cand, "ce", (params["label_smoothing"], 0.0, ii), t.shape, w=params["weight"])
+        m = Member(cand, "ce", (params["label_smoothing"], 0.0, ii), w=params["weight"])
     elif name == "NLLLoss":
-        m = Member(cand, "nll", (0.0, 0.0, ii), t.shape, w=params["weight"])
+        m = Member(cand, "nll", (0.0, 0.0, ii), w=params["weight"])
     elif name == "FocalLoss":
-        m = Member(cand, "focal", (0.0, params["gamma"], ii), t.shape, w=params["alpha"])
+        m = Member(cand, "focal", (0.0, params["gamma"], ii), w=params["alpha"])
     else:  # LogitAdjustedLoss
-        m = Member(cand, "logit_adjusted", (0.0, 0.0, ii), t.shape, offset=_logit_offset(x, t, params, ii))
-    m.mean_by_weight = True
+        m = Member(cand, "logit_adjusted", (0.0, 0.0, ii), offset=_logit_offset(x, t, params, ii))
     return ("log_probs" if name == "NLLLoss" else "multiclass"), m
 
 
 def _logit_offset(x: torch.Tensor, t: torch.Tensor, params: dict[str, Any], ii: float) -> torch.Tensor:
-    c = x.shape[1] if x.dim() >= 2 else x.shape[0]
     priors = params["class_priors"]
     if priors is None:
-        priors = class_counts(t, c, int(ii)).clamp(min=1).to(x.dtype)
+        priors = class_counts(t, n_classes(x), int(ii)).clamp(min=1).to(x.dtype)
     priors = priors.to(device=x.device, dtype=x.dtype)
     return params["tau"] * torch.log(priors / priors.sum())
+
+
+def add(groups: dict[tuple[Any, ...], Group], kernel: str, member: Member, tensors: dict[str, torch.Tensor]) -> None:
+    """File a routed candidate in the group of its kernel and input tensors, made on first use."""
+    key = (kernel, id(tensors["input"]), id(tensors["target"]))
+    if key not in groups:
+        groups[key] = Group(kernel, *group_inputs(kernel, tensors))
+    groups[key].members.append(member)
 
 
 def group_inputs(kernel: str, tensors: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, int]:
@@ -188,9 +190,12 @@ def group_inputs(kernel: str, tensors: dict[str, torch.Tensor]) -> tuple[torch.T
     if kernel in ("regression", "binary"):
         xr = _rows(x)
         return xr, _rows(y.to(x.dtype)), int(xr.shape[1])
-    c = x.shape[1] if x.dim() >= 2 else x.shape[0]
-    if x.dim() == 1:
-        return x.reshape(1, c), y.reshape(1), 1
-    if x.dim() > 2:
-        return x.movedim(1, -1).reshape(-1, c), y.reshape(-1), 1
-    return x, y, 1
+    return class_last(x), y.reshape(-1), 1
+
+
+def class_last(x: torch.Tensor) -> torch.Tensor:
+    """(rows, C) class scores with the classes (torch's dim 1) last: one row per sample, a 0- or
+    1-D input one row, a 2-D one itself (no copy of a strided layout)."""
+    if x.dim() <= 1:
+        return x.reshape(1, -1)
+    return x if x.dim() == 2 else x.movedim(1, -1).reshape(-1, x.shape[1])

@@ -109,9 +109,18 @@ class PrepareCache:
             raise outcome
 
 
-def _read_key(params: dict[str, Any], key: str) -> tuple[Any, ...] | None:
-    """What a check saw when it read ``key``: the value's key, or None when it was absent."""
-    return _param_key({key: params[key]}) if key in params else None
+def _read_key(params: dict[str, Any], key: str) -> Any:
+    """What a check saw when it read ``key``: the value's key, or None when it was absent (or
+    is the reduction, which no check depends on)."""
+    if key not in params or key == "reduction":
+        return None
+    v = params[key]
+    if isinstance(v, torch.Tensor):
+        # small tensors (class weights, priors) by value: equal weights given twice are equal
+        return (tuple(v.shape), str(v.dtype), tuple(v.reshape(-1).tolist())) if v.numel() <= 4096 else id(v)
+    if isinstance(v, list):
+        return tuple(v)
+    return id(v) if callable(v) else v
 
 
 class _Reads(dict):
@@ -134,42 +143,22 @@ class _Reads(dict):
         self.read.add(str(key))
         return super().__contains__(key)
 
-    def _everything(self) -> None:
-        self.all_read = True
-
     def __iter__(self):
-        self._everything()
+        self.all_read = True
         return super().__iter__()
 
     def keys(self):
-        self._everything()
+        self.all_read = True
         return super().keys()
 
     def values(self):
-        self._everything()
+        self.all_read = True
         return super().values()
 
     def items(self):
-        self._everything()
+        self.all_read = True
         return super().items()
 
     def copy(self) -> dict[str, Any]:
-        self._everything()
+        self.all_read = True
         return dict(super().items())
-
-
-def _param_key(params: dict[str, Any]) -> tuple[Any, ...]:
-    items = []
-    for k, v in sorted(params.items()):
-        if k == "reduction":
-            continue
-        if isinstance(v, torch.Tensor):
-            # small tensors (class weights, priors) by value: equal weights given twice are equal
-            items.append((k, (tuple(v.shape), str(v.dtype), tuple(v.reshape(-1).tolist())) if v.numel() <= 4096 else id(v)))
-        elif isinstance(v, list):
-            items.append((k, tuple(v)))
-        elif callable(v):
-            items.append((k, id(v)))
-        else:
-            items.append((k, v))
-    return tuple(items)

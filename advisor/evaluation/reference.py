@@ -19,12 +19,9 @@ from advisor.losses import checks
 from advisor.vocabulary import Family
 
 
-def _weighted(none: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sum of sample-weighted losses and of the weights, a row's weight repeated over its entries."""
-    if none.dim() == 0:
-        return none * s.reshape(()), s.reshape(())
-    sb = s.reshape(-1, *([1] * (none.dim() - 1))).expand_as(none)
-    return (none * sb).sum(), sb.sum()
+def _per_row(s: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Sample weights shaped to broadcast over ``like``'s rows (a row's weight over its entries), in its dtype."""
+    return s.reshape((-1, *[1] * (like.dim() - 1)) if like.dim() else ()).to(like.dtype)
 
 
 def _check_weights(cand: Candidate, none: torch.Tensor, s: torch.Tensor) -> None:
@@ -99,16 +96,17 @@ def run_reference(cand: Candidate, tensors: dict[str, torch.Tensor], params: dic
         none = none.detach()
         if s is not None:
             _check_weights(cand, none, s)
-            total, weight = _weighted(none, s.to(none.dtype))
-            mean = float(total / weight)
+            sb = _per_row(s, none).expand_as(none)
+            total = (none * sb).sum()
+            mean = float(total / sb.sum())
             value = mean if red == "mean" else float(total) if red == "sum" else None
-            if red == "none":
-                none = none * s.reshape(-1, *([1] * (none.dim() - 1))).to(none.dtype) if none.dim() else none * s.reshape(())
+            if red == "none":  # a single sample's loss (0-d) is weighted in the wider of the two dtypes
+                none = none * sb if none.dim() else none * s.reshape(())
         if red == "none":
             values = none.reshape(-1).tolist()
         if diag:
             losses = none.reshape(-1)
             grads = sample_magnitudes(g, none.shape, spec.family == Family.SEQUENCES) if g else None
             if grads is not None and s is not None and none.dim() >= 1 and grads.numel() == none.numel():
-                grads = (grads.reshape(none.shape) * s.reshape(-1, *([1] * (none.dim() - 1))).to(grads.dtype)).reshape(-1)
+                grads = (grads.reshape(none.shape) * _per_row(s, none).to(grads.dtype)).reshape(-1)
     return Outcome(value, values, mean, losses, grads, "reference")

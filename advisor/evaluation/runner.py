@@ -65,7 +65,7 @@ def _kernel_args(group: Group, members: list[Member]) -> tuple[tuple[torch.Tenso
         "kinds": tuple(m.kind for m in members),
         "offsets": tuple(_offset_kind(m) for m in members),
         "weighted": tuple(m.w is not None for m in members),
-        "log_probs": group.log_probs,
+        "log_probs": group.kernel == "log_probs",
     }
     return (P, W, OFF), static
 
@@ -306,9 +306,8 @@ class Block:
         m = self.slots[0].shape[1]
         if seen == 0:  # every slot takes a row: the sample a whole array draws
             return torch.arange(m, device=device), diagnostics.draw(n, m, device, self.generator)
-        picked = torch.nonzero(torch.rand(m, generator=self.generator) < n / (seen + n)).reshape(-1)
-        rows, order = torch.randint(n, (picked.numel(),), generator=self.generator).sort()
-        return picked[order].to(device), rows.to(device)
+        picked, rows = diagnostics.refresh(m, seen, n, self.generator)
+        return picked.to(device), rows.to(device)
 
     def finish(self) -> dict[int, Outcome]:
         """Outcomes of every candidate over all the batches added."""
@@ -338,6 +337,6 @@ class Block:
             mean = sums_h[j] / denoms_h[j] if denoms_h[j] != 0 else float("nan")
             red = m.cand.reduction
             value: float | None = mean if red == "mean" else sums_h[j] if red == "sum" else None
-            values = L_all[j].reshape(m.out_shape).reshape(-1).tolist() if red == "none" and L_all is not None else None
+            values = L_all[j].tolist() if red == "none" and L_all is not None else None  # rows in the loss's own order
             out[m.cand.index] = Outcome(value, values, mean, None, None, self.path, saturation, stats[j])
         return out

@@ -26,7 +26,7 @@ import torch
 from advisor.errors import AdvisorError, InvalidInputError
 from advisor.evaluation import baselines, plans
 from advisor.evaluation import diagnostics as state
-from advisor.evaluation.candidates import Candidate, json_params, parse, skipped
+from advisor.evaluation.candidates import Candidate, computed, parse, skipped
 from advisor.evaluation.defaults import default_candidates
 from advisor.evaluation.inputs import Inputs, normalize
 from advisor.evaluation.lints import lint
@@ -78,21 +78,18 @@ class _RowSample:
 
     def add(self, tensors: list[torch.Tensor]) -> None:
         n = int(tensors[0].shape[0])
-        if self.rows is None:
-            idx = torch.randint(n, (self.size,), generator=self.generator) if n > self.size else torch.arange(n)
-            self.rows = [t[idx.to(t.device)].clone() for t in tensors]
+        if self.rows is None or self.rows[0].shape[0] < self.size:  # still every row: grow, then thin to slots when full
+            grown = list(tensors) if self.rows is None else [torch.cat([a, b]) for a, b in zip(self.rows, tensors, strict=True)]
+            if grown[0].shape[0] > self.size:
+                idx = torch.randint(grown[0].shape[0], (self.size,), generator=self.generator)
+                grown = [g[idx.to(g.device)] for g in grown]
+            elif self.rows is None:
+                grown = [g.clone() for g in grown]  # the slots are written in place later: never the caller's rows
+            self.rows = grown
         else:
-            if self.rows[0].shape[0] < self.size:  # still every row: grow, then thin to slots when full
-                grown = [torch.cat([a, b]) for a, b in zip(self.rows, tensors, strict=True)]
-                if grown[0].shape[0] > self.size:
-                    idx = torch.randint(grown[0].shape[0], (self.size,), generator=self.generator)
-                    grown = [g[idx.to(g.device)] for g in grown]
-                self.rows = grown
-            else:
-                take = torch.nonzero(torch.rand(self.size, generator=self.generator) < n / (self.seen + n)).reshape(-1)
-                src = torch.randint(n, (take.numel(),), generator=self.generator)
-                for kept, t in zip(self.rows, tensors, strict=True):
-                    kept[take.to(kept.device)] = t[src.to(t.device)]
+            take, src = state.refresh(self.size, self.seen, n, self.generator)
+            for kept, t in zip(self.rows, tensors, strict=True):
+                kept[take.to(kept.device)] = t[src.to(t.device)]
         self.seen += n
 
 
@@ -129,7 +126,7 @@ def evaluate_stream(
     lints: list = []
     first: Inputs | None = None
     n_rows = n_excluded = 0
-    for i, batch in enumerate(iter(batches)):
+    for i, batch in enumerate(batches):
         preds, targs, weights = _unpack(batch, i)
         try:
             inp = normalize(preds, targs, device=device, sample_weight=weights, text_labels=False)
@@ -164,15 +161,11 @@ def evaluate_stream(
                 results[cand.index] = skipped(cand, InvalidInputError(why, field="candidates"))
                 continue
             kernel, member = routed
-            key = (kernel, id(tensors["input"]), id(tensors["target"]))
-            if key not in groups:
-                x, y, r = plans.group_inputs(kernel, tensors)
-                groups[key] = plans.Group(kernel, x, y, r, log_probs=kernel == "log_probs")
-            groups[key].members.append(member)
-            if want_diag:
+            plans.add(groups, kernel, member, tensors)
+            if want_diag and kernel != "multiclass":  # the multiclass kernel counts its own
                 lead = next(iter(tensors.values()))
-                counts = state.saturation_counts(lead, state.link_of(cand, kernel, member, lead, tensors.get("target")))
-                if kernel != "multiclass" and counts is not None:  # the multiclass kernel counts its own
+                counts = state.saturation_counts(lead, state.link_of(cand, lead, tensors.get("target")))
+                if counts is not None:
                     got = saturated.setdefault(cand.index, [0, 0])
                     got[0] += counts[0]
                     got[1] += counts[1]
@@ -210,13 +203,8 @@ def evaluate_stream(
                 fields["saturation"] = hits / total
             else:
                 fields["saturation"] = out.saturation
-            if cand.index in base:
-                what, value = base[cand.index]
-                fields.update(baseline=what, baseline_value=value, skill=baselines.skill(out.mean, value))
-            diag = Diagnostics(**fields)
-        results[cand.index] = CandidateResult(
-            loss=cand.name, params=json_params(cand.given), value=out.value, family=cand.spec.family.value, path=out.path, diagnostics=diag
-        )
+            diag = Diagnostics(**fields, **baselines.scored(base.get(cand.index), out.mean))
+        results[cand.index] = computed(cand, out, diag)
     return EvaluationReport(
         results=[results[c.index] for c in cands],
         lints=lints,
@@ -239,8 +227,6 @@ def _baselines(raw: _RowSample, first: Inputs, cands: list[Candidate], outcomes:
     """Each candidate's baseline (what, value) from the raw-row sample, evaluated as a request of its own."""
     from advisor.evaluation.engine import evaluate
 
-    if raw.rows is None:
-        return {}
     n_p, n_t = len(first.predictions), len(first.targets)
     preds = tuple(raw.rows[:n_p])
     targs = tuple(raw.rows[n_p : n_p + n_t])

@@ -3,8 +3,9 @@
 A compiled kernel is specialised to its structure (which formula each slot runs), so warming
 runs ``evaluate`` itself, in forced compiled mode, on small synthetic data of each kind: the
 structures compiled are exactly those of the default candidate sets. Shapes are dynamic, so
-the size used here matters only where it picks a path (``_rows``). Failures are the
-dispatcher's: logged once, eager after.
+the size used here matters only where it picks a path: with diagnostics, more rows than the
+quantile sample, so that both of its passes (the sample's rows, then the state over every
+chunk) are compiled. Failures are the dispatcher's: logged once, eager after.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 from advisor.evaluation import diagnostics as diag_state
 from advisor.evaluation import dispatch
 from advisor.evaluation.engine import evaluate
+from advisor.evaluation.inputs import resolve_device
 
 FAMILIES = ("regression", "binary", "multiclass")
 
@@ -28,12 +30,6 @@ def _data(family: str, n: int, dtype: torch.dtype, device: torch.device) -> tupl
     if family == "binary":
         return torch.randn(n, generator=g, dtype=dtype).to(device), torch.randint(0, 2, (n,), generator=g).to(dtype).to(device)
     return torch.randn(n, 4, generator=g, dtype=dtype).to(device), torch.randint(0, 4, (n,), generator=g).to(device)
-
-
-def _rows(family: str, diag: bool) -> int:
-    """Rows to warm on: with diagnostics, more than the quantile sample, so that both of its
-    passes (the sample's rows, then the state over every chunk) are compiled."""
-    return 2 * diag_state.QUANTILE_SAMPLE if diag else 64
 
 
 def warmup(
@@ -51,8 +47,6 @@ def warmup(
     data), for a service that knows which sets it will be asked for. ``on_step(step, seconds)``
     is called as each (family, dtype, mode) is done, for a caller that reports progress.
     """
-    from advisor.evaluation.inputs import resolve_device
-
     dev = resolve_device(device)
     spent: dict[str, float] = {}
     modes = (False, True) if diagnostics else (False,)
@@ -60,7 +54,7 @@ def warmup(
         for family in families:
             for dtype in dtypes:
                 for diag in modes:
-                    x, y = _data(family, _rows(family, diag), dtype, dev)
+                    x, y = _data(family, 2 * diag_state.QUANTILE_SAMPLE if diag else 64, dtype, dev)
                     t0 = time.perf_counter()
                     evaluate(x, y, (candidates or {}).get(family), device=dev, diagnostics=diag)
                     step = f"{family}/{str(dtype).replace('torch.', '')}/{'diagnostics' if diag else 'values'}"
