@@ -56,9 +56,10 @@ def row_bytes(kernel: str, k: int, row_elements: int, n_classes: int, n_offsets:
     return per_row * itemsize
 
 
-def chunk_rows(n_rows: int, per_row_bytes: int, budget: int = CHUNK_BUDGET_BYTES) -> list[tuple[int, int]]:
-    """[start, stop) row ranges; the last range absorbs a remainder smaller than MIN_ROWS."""
-    rows = max(MIN_ROWS, budget // max(1, per_row_bytes))
+def chunk_rows(n_rows: int, per_row_bytes: int, budget: int | None = None) -> list[tuple[int, int]]:
+    """[start, stop) row ranges; the last range absorbs a remainder smaller than MIN_ROWS.
+    ``budget`` None reads ``CHUNK_BUDGET_BYTES`` at call time."""
+    rows = max(MIN_ROWS, (CHUNK_BUDGET_BYTES if budget is None else budget) // max(1, per_row_bytes))
     bounds = []
     start = 0
     while start < n_rows:
