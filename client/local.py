@@ -65,6 +65,8 @@ class LocalAdvisor(Reports):
         predictions: Any = None,
         task: str | None = None,
         categorical: list[str] | None = None,
+        *,
+        cancel: threading.Event | None = None,
     ):
         import advisor
 
@@ -74,6 +76,7 @@ class LocalAdvisor(Reports):
             predictions=self._array(predictions, "predictions"),
             task=task,
             categorical=categorical,
+            cancel=cancel,
         )
 
     def recommend(
@@ -85,6 +88,8 @@ class LocalAdvisor(Reports):
         goal: str | None = None,
         top_k: int = 5,
         categorical: list[str] | None = None,
+        *,
+        cancel: threading.Event | None = None,
     ):
         import advisor
 
@@ -96,6 +101,7 @@ class LocalAdvisor(Reports):
             goal=goal,
             top_k=top_k,
             categorical=categorical,
+            cancel=cancel,
         )
 
     def evaluate(

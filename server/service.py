@@ -218,10 +218,11 @@ class Servicer(pb_grpc.LossAdvisorServicer):
     async def Profile(self, request, context):
         resolver = self._resolver(context)
 
-        def work(_cancel):
+        def work(cancel):
             import advisor
 
-            prof = advisor.profile(**mapping.profile_kwargs(request, resolver))
+            # a call that ends stops its profile at the next step (a column read, a fold's fit)
+            prof = advisor.profile(**mapping.profile_kwargs(request, resolver), cancel=cancel)
             return pb.ProfileResponse(
                 task=prof.task.task.value,
                 task_confidence=prof.task.confidence,
@@ -233,11 +234,13 @@ class Servicer(pb_grpc.LossAdvisorServicer):
     async def Recommend(self, request, context):
         resolver = self._resolver(context)
 
-        def work(_cancel):
+        def work(cancel):
             import advisor
 
             kwargs = mapping.profile_kwargs(request, resolver)
-            rec = advisor.recommend(**kwargs, goal=request.goal or None, top_k=request.top_k or 5)
+            rec = advisor.recommend(
+                **kwargs, goal=request.goal or None, top_k=request.top_k or 5, cancel=cancel
+            )
             return pb.RecommendResponse(
                 candidates=[mapping.candidate_pb(c.loss, c.params) for c in rec.candidates],
                 recommendation_json=rec.model_dump_json(),

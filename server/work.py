@@ -1,7 +1,10 @@
 """A computation's stop signal, and how much work it did after being told to stop.
 
-The domain checks ``cancel`` between training steps; counting the progress steps reported after
-the signal shows (in the log) whether a cancelled or timed-out call really stopped within one
+Every computing RPC hands its ``Cancel`` to the domain, which checks it between steps: Profile
+and Recommend between feature columns and baseline fits, Evaluate between kernel calls,
+Validate between epochs, Benchmark between timed calls (``advisor.cancel``). The log's
+``stopped_ms`` (from the signal to the work's end) and, for training, the progress steps
+reported after the signal show whether a cancelled or timed-out call really stopped within a
 step, rather than burning a worker until it finished on its own.
 """
 

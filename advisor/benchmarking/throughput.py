@@ -50,7 +50,7 @@ from advisor.benchmarking.probes import (
     probe_in_subprocess,
 )
 from advisor.benchmarking.probes import timed as _timed
-from advisor.errors import InvalidInputError
+from advisor.errors import CancelledError, InvalidInputError
 from advisor.evaluation import dispatch
 from advisor.evaluation.inputs import resolve_device
 from advisor.schema.benchmark import (
@@ -95,8 +95,9 @@ def run(
 
     ``diagnostics`` None runs both modes, values only first. ``progress(done, total, what)`` is
     called before each row and once at the end, so a caller can draw a bar. ``cancel`` (an
-    event, or a callable returning True) is checked before every timed call: once set, the
-    rows finished so far are returned. A compilation under way is not interrupted.
+    event, or a callable returning True) is checked before every timed call, and by each
+    evaluation (before its kernel calls, ``advisor.cancel``): once set, the rows finished so
+    far are returned. A compilation under way is not interrupted.
     """
     names = _names(cases, quick)
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
@@ -116,18 +117,19 @@ def run(
                 rows.append(_row(name, case, x, y, diag, repeats, full=not quick, cancel=cancel))
             del x, y
             gc.collect()
-    except Stopped:
+    except (Stopped, CancelledError):  # between timed calls, or inside an evaluation
         return rows
     if progress is not None:
         progress(total, total, "done")
     return rows
 
 
-def _fused(x: torch.Tensor, y: torch.Tensor, cands: list[Any], diag: bool, compiled: bool) -> Any:
+def _fused(x: torch.Tensor, y: torch.Tensor, cands: list[Any], diag: bool, compiled: bool, cancel: Any = None) -> Any:
+    """One ``advisor.evaluate`` call; ``cancel`` stops it at its next kernel call or slot."""
     import advisor
 
     with dispatch.mode("compiled" if compiled else "eager"):
-        return advisor.evaluate(x, y, cands, device=x.device, diagnostics=diag)
+        return advisor.evaluate(x, y, cands, device=x.device, diagnostics=diag, cancel=cancel)
 
 
 def _loop_one(module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, diag: bool) -> float:
@@ -162,8 +164,8 @@ def _row(
 
     cands = list(case.candidates)
     mods = modules(case, dev, x.dtype)
-    first = timed(lambda: _fused(x, y, cands, diag, full), dev)
-    report = _fused(x, y, cands, diag, full)
+    first = timed(lambda: _fused(x, y, cands, diag, full, cancel), dev)
+    report = _fused(x, y, cands, diag, full, cancel)
     skipped = [r.loss for r in report.results if r.skipped]
     if skipped:
         raise RuntimeError(f"benchmark case {name} skipped {skipped}: the case is wrong, not the data")
@@ -177,7 +179,7 @@ def _row(
     read_t: list[float] = []
     per_cand = [float("inf")] * len(mods)
     for _ in range(repeats):
-        fused_t.append(timed(lambda: _fused(x, y, cands, diag, full), dev))
+        fused_t.append(timed(lambda: _fused(x, y, cands, diag, full, cancel), dev))
         spent = 0.0
         for j, m in enumerate(mods):
             t = timed(lambda m=m: _loop_one(m, x, y, diag), dev)
@@ -189,12 +191,12 @@ def _row(
     alone = range(len(cands)) if full else (heavy,)
     for j in alone:
         check_cancel(cancel)
-        _fused(x, y, [cands[j]], diag, full)  # compiles each single-candidate structure
+        _fused(x, y, [cands[j]], diag, full, cancel)  # compiles each single-candidate structure
     single_t = {j: float("inf") for j in alone}
     for _ in range(repeats):
         for j in alone:
-            single_t[j] = min(single_t[j], timed(lambda j=j: _fused(x, y, [cands[j]], diag, full), dev))
-        fused_t.append(timed(lambda: _fused(x, y, cands, diag, full), dev))
+            single_t[j] = min(single_t[j], timed(lambda j=j: _fused(x, y, [cands[j]], diag, full, cancel), dev))
+        fused_t.append(timed(lambda: _fused(x, y, cands, diag, full, cancel), dev))
     dearest = max(single_t, key=single_t.__getitem__)
     fused_s, loop_s, single_s = min(fused_t), min(loop_t), single_t[dearest]
     gc.collect()
@@ -203,7 +205,7 @@ def _row(
     if full:
         probed = probe_in_subprocess(name, diag, dev) or {}
     elif dev.type == "cuda":
-        peak, method = peak_memory(lambda: _fused(x, y, cands, diag, full), dev)
+        peak, method = peak_memory(lambda: _fused(x, y, cands, diag, full, cancel), dev)
         probed = {"peak_extra_bytes": peak, "peak_method": method}
     nbytes = x.numel() * x.element_size() + y.numel() * y.element_size()
     return BenchRow(

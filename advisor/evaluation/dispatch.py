@@ -41,12 +41,22 @@ with the time it has left, then leaves with ``os._exit`` rather than a normal ex
 abort ("terminate called without an active exception") is the interpreter's finalisation and
 the C++ destructors run by ``exit()`` while a thread is still inside torch's compiler, not the
 compile itself, and ``os._exit`` runs neither.
+
+A plain process (a script, a notebook) that exits normally does not wait for the compile under
+way either: the exit hook (``_at_exit``) closes as ``shutdown`` does and gives the compile up,
+raising ``_Abandoned`` in the compile thread (``PyThreadState_SetAsyncExc``: it takes effect at
+the thread's next Python instruction, which dynamo's tracing and inductor's code generation
+reach within milliseconds). The compile fails, is not recorded (closing has begun), and the
+thread leaves torch's compiler before finalisation starts; the hook waits for that up to
+``EXIT_WAIT_S`` (a compile blocked in C for longer, in the C compiler say, is left running,
+as a ``shutdown`` timeout leaves it).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import logging
 import os
 import queue
@@ -75,10 +85,13 @@ BACKGROUND_ROWS = 64
 #: in use than ``CACHE_SIZE``, evicted ones come back new and would otherwise queue without end
 #: while each compile takes seconds.
 MAX_QUEUED = CACHE_SIZE
-#: How long the interpreter's exit waits for a background compilation under way. Leaving one
-#: running while the interpreter finalises can abort the process from C++ ("terminate called
-#: without an active exception"); queued ones are dropped.
+#: How long ``shutdown()`` waits, by default, for a background compilation under way to end.
 SHUTDOWN_WAIT_S = 60.0
+#: How long the interpreter's exit waits for the compilation under way to give up once told
+#: to (``_at_exit``). Leaving one inside torch's compiler while the interpreter finalises can
+#: abort the process from C++ ("terminate called without an active exception"); queued ones
+#: are dropped.
+EXIT_WAIT_S = 5.0
 
 _MODES = ("auto", "eager", "compiled")
 _PROCESS_MODE = os.environ.get("ADVISOR_EVAL_MODE", "auto")
@@ -268,7 +281,7 @@ def _background(st: _Structure, args: tuple[Any, ...], static: dict[str, Any]) -
     with _lock:
         if not _worker or not _worker[0].is_alive():
             if not _worker:  # once: the exit handler serves every thread started after
-                atexit.register(shutdown)
+                atexit.register(_at_exit)
             _worker[:] = [threading.Thread(target=_compile_loop, name="advisor-compile", daemon=True)]
             _worker[0].start()
     return True
@@ -280,14 +293,21 @@ def _done_one() -> None:
         _pending.notify_all()
 
 
+class _Abandoned(Exception):
+    """Raised in the compile thread by the exit hook: the compilation under way is given up."""
+
+
 def _compile_loop() -> None:
-    while True:
-        st, args, static = _queue.get()
-        try:
-            if not _closing.is_set() and not st.ready and _compile(st, args, static) is not None:
-                stats["background_compiles"] += 1
-        finally:
-            _done_one()
+    try:
+        while True:
+            st, args, static = _queue.get()
+            try:
+                if not _closing.is_set() and not st.ready and _compile(st, args, static) is not None:
+                    stats["background_compiles"] += 1
+            finally:
+                _done_one()
+    except _Abandoned:  # outside a compile (between two): the process is exiting
+        return
 
 
 def shutdown(timeout: float | None = None) -> bool:
@@ -302,6 +322,19 @@ def shutdown(timeout: float | None = None) -> bool:
             break
         _done_one()
     return wait_compiled(SHUTDOWN_WAIT_S if timeout is None else timeout)
+
+
+def _at_exit() -> bool:
+    """The interpreter's exit: close (``shutdown``), give the compile under way up rather
+    than wait for it, and wait (``EXIT_WAIT_S`` at most) until its thread is out of torch's
+    compiler. True if it is."""
+    shutdown(timeout=0)
+    worker = _worker[0] if _worker else None
+    with _pending:
+        under_way = _pending_count[0] > 0
+    if under_way and worker is not None and worker.ident is not None and worker.is_alive():
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(_Abandoned))
+    return wait_compiled(EXIT_WAIT_S)
 
 
 def wait_compiled(timeout: float | None = None) -> bool:

@@ -7,7 +7,8 @@ Two steps, so cross-validation can read a table once and fit once per fold:
    markers of ``advisor.ingest.missing`` included; datetimes become their numeric parts.
    Columns that cannot help a model are screened out with a reason: all missing, constant,
    or ID-like (text with a distinct value in nearly every row, or integers counting rows).
-   Screening reads feature values only, never the targets.
+   Screening reads feature values only, never the targets. The caller's stop signal
+   (``advisor.cancel``, installed by ``advisor.profile``) is checked before each column.
 2. ``FeaturePreparer.fit`` fits one scikit-learn ``ColumnTransformer`` on the rows it is
    given (a fold's training rows inside ``validate``), and ``transform`` applies it to any
    rows:
@@ -33,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from advisor.cancel import check
 from advisor.errors import DTypeError, EmptyInputError, InvalidInputError, NonFiniteError
 from advisor.ingest.missing import is_missing
 from advisor.ingest.table import as_frame
@@ -128,7 +130,10 @@ def read(
             got=unknown[0],
         )
     notes: list[str] = []
-    columns = [_read_column(frame[name], name, name in forced, notes) for name in frame.columns]
+    columns = []
+    for name in frame.columns:
+        check()  # the caller's stop signal (advisor.cancel): a million rows' column is a step
+        columns.append(_read_column(frame[name], name, name in forced, notes))
     if screen:
         for column in columns:
             _screen(column, int(frame.shape[0]))
@@ -436,13 +441,15 @@ class FeaturePreparer:
 
         Rows go through in chunks of ``TRANSFORM_ROWS`` written into one output: the
         encoder's intermediate arrays stay small and reused, where a million rows at once
-        would page in gigabytes of fresh memory, and the cost with them.
+        would page in gigabytes of fresh memory, and the cost with them. The caller's stop
+        signal (``advisor.cancel``) is checked before each chunk.
         """
         chosen = np.arange(table.n_rows) if rows is None else np.asarray(rows)
         out: np.ndarray | None = None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # unknown categories, by design
             for start in range(0, max(chosen.size, 1), TRANSFORM_ROWS):
+                check()
                 part = self.transformer_.transform(table.block(chosen[start : start + TRANSFORM_ROWS]))
                 if out is None:
                     out = np.empty((chosen.size, part.shape[1]), dtype=np.float32)

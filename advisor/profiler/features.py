@@ -8,7 +8,8 @@ planted shifted cluster. A robust covariance (MinCovDet) was tried and rejected:
 chi-square cut-off assumes Gaussian features and flagged half of breast_cancer. The forest
 runs on a fixed-seed subsample, so a 1e6 x 20 input costs well under a second and the
 answer is reproducible. It reads the table as ``validate``'s probes do: categories one-hot
-encoded, missing cells imputed (``advisor.ingest.features``).
+encoded, missing cells imputed (``advisor.ingest.features``). The caller's stop signal
+(``advisor.cancel``) is checked between reading, preparing and scoring.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from advisor.cancel import check
 from advisor.ingest.features import FeaturePreparer, read
 
 FIT_ROWS = 4_096
@@ -34,13 +36,16 @@ def feature_stats(
     ``validate`` gives its probes (``advisor.ingest.features``), and that preparation; with
     the prepared rows it scored and their positions among the kept rows (for ``residuals``)."""
     table = read(features, n_rows, categorical)
+    check()  # the caller's stop signal (advisor.cancel), between the steps
     rows = np.flatnonzero(kept)
     preparer = FeaturePreparer(fit_rows=SCORE_ROWS).fit(table, rows)
+    check()
     rng = np.random.default_rng(0)
     scored = (
         rows if rows.size <= SCORE_ROWS else np.sort(rng.choice(rows, SCORE_ROWS, replace=False))
     )
     x = preparer.transform(table, scored).astype(np.float64)
+    check()
     share, method, n_scored = _outlier_share(x)
     report = preparer.report()
     stats = {

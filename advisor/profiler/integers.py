@@ -11,6 +11,7 @@ log-likelihood per row wins when the paired per-row differences put it ``Z_CLEAR
 errors ahead of the next; the confidence is the normal probability of that lead. Otherwise
 the rules' reading stands and the inference is marked ambiguous, with the closest other
 reading as the runner-up, so the recommendation lists the runner-up's losses as well.
+The fits check the caller's stop signal before each fold (``residuals``, ``advisor.cancel``).
 
 An ordinal code (a few contiguous codes) is read as classes with an order: its task is
 multiclass and its runner-up a regression, and it is always ambiguous, because cross-entropy

@@ -11,6 +11,7 @@ import torch
 from scipy import stats
 
 from advisor import losses
+from advisor.cancel import cancellable
 from advisor.errors import ParameterError
 from advisor.recommender.core import recommend_from_profile
 from advisor.schema.validation import CandidateValidation, PairedComparison, ValidationReport
@@ -48,7 +49,9 @@ def validate(
 
     ``candidates`` are names or ``{"loss": name, "params": {...}}``; without them the
     recommender's top five are validated. ``cancel`` is a ``threading.Event`` or a callable;
-    with it or ``budget_s`` the run may stop early and the report says it is partial.
+    with it or ``budget_s`` the run may stop early and the report says it is partial. Set
+    before training starts (while the data are profiled and prepared, ``advisor.cancel``),
+    it raises ``advisor.errors.CancelledError``: there is nothing to report yet.
 
     ``backend="local"`` trains in this process; ``"ray"`` (or a configured
     ``advisor.validation.ray_backend.RayBackend``) fans candidate groups out as Ray tasks on
@@ -69,6 +72,7 @@ def validate(
         features=features,
         task=_task(task) if task is not None else None,
         categorical=categorical,
+        cancel=cancel,
     )
     task_enum = profile.task.task
     recommendation = recommend_from_profile(profile, top_k=5)
@@ -80,7 +84,8 @@ def validate(
         if task_enum in metrics.METRICS
         else (metric or "", False)
     )
-    data = prepare(features, targets, task_enum, folds, seed, categorical=categorical)
+    with cancellable(cancel):  # reading and encoding a million rows per fold takes seconds
+        data = prepare(features, targets, task_enum, folds, seed, categorical=categorical)
     dev = (
         runner.device(device)
         if runner is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
@@ -121,3 +122,51 @@ def test_flipped_labels_show_as_confident_mistakes_and_bring_label_smoothing():
     assert "label-noise" in ce.rules and 0.05 <= ce.params["label_smoothing"] <= 0.3
     share = noisy.profile.residuals.confident_mistake_share
     assert any(f"{100 * share:.1f}% of rows are confident mistakes" in r for r in ce.rationale)
+
+
+@pytest.mark.filterwarnings("ignore:.*(least populated|Number of classes)")
+def test_baselines_fitted_fold_by_fold_give_cross_val_predicts_outputs():
+    """The folds are fitted one at a time (a stop signal is checked between them); what comes
+    out is scikit-learn's, a class missing from a fold's training rows included (probability 0)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from advisor.profiler.residuals import _baselines, _out_of_fold
+
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=(900, 4))
+    y = x @ WEIGHTS[:4] + rng.normal(size=900)
+    folds = KFold(3, shuffle=True, random_state=0)
+    ours = _out_of_fold("regression", x, y, folds, "predict", 0)
+    for name, model in _baselines("regression", y.size, 0):  # the ridge (too few rows for trees)
+        assert np.array_equal(ours[name], cross_val_predict(clone(model), x, y, cv=folds))
+    codes = np.digitize(x[:, 0], [-1.0, 0.0, 1.0])
+    codes[0] = 4  # a class of one row: the folds that hold it out train without it
+    strata = StratifiedKFold(3, shuffle=True, random_state=0)
+    theirs = cross_val_predict(_baselines("classes", 1, 0)[0][1], x, codes, cv=strata, method="predict_proba")
+    ours = _out_of_fold("classes", x, codes, strata, "predict_proba", 0, trees=False)
+    assert np.array_equal(ours["logistic regression"], theirs) and theirs[0, 4] == 0
+
+
+def test_a_many_class_boosting_fit_grows_in_checked_steps_to_the_same_trees(monkeypatch):
+    """A classifier grows a tree per class each round: with ten classes and twenty trees
+    between checks, the fit stops for the signal every two rounds, and grows the very trees
+    one fit does."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from advisor.cancel import cancellable
+    from advisor.errors import CancelledError
+    from advisor.profiler import residuals
+
+    monkeypatch.setattr(residuals, "TREES_PER_CHECK", 20)
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=(300, 3))
+    codes = np.digitize(x[:, 0] + 0.3 * rng.normal(size=300), np.linspace(-1.5, 1.5, 9))
+    model = HistGradientBoostingClassifier(max_iter=5, early_stopping=False, random_state=0)
+    checks: list[int] = []
+    with cancellable(lambda: bool(checks.append(1))):
+        stepped = residuals._fit(clone(model), x, codes)
+    assert len(checks) == 3  # five rounds, two at a time
+    assert np.array_equal(stepped.predict_proba(x), clone(model).fit(x, codes).predict_proba(x))
+    with cancellable(lambda: len(checks) > 4 or bool(checks.append(1))), pytest.raises(CancelledError):
+        residuals._fit(clone(model), x, codes)  # the signal comes after the second step
+    assert len(checks) == 5

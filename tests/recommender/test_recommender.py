@@ -282,3 +282,43 @@ def test_avoid_reason_joins_its_reasons():
     rec = advisor.recommend(R.integers(0, 3, 150), predictions=R.normal(size=(150, 3)))
     for a in rec.avoid:
         assert a.reason == "; ".join(a.reasons)
+
+
+# ----- cancellation ----------------------------------------------------------------------------
+
+
+def test_a_cancelled_recommendation_raises_at_once_or_at_its_next_step(monkeypatch):
+    """``cancel`` already set: nothing runs. Set mid-call (as the baselines' second fold
+    starts): that fit sees it and nothing more runs. Never set: the same recommendation."""
+    import threading
+    import time
+
+    from advisor.errors import CancelledError
+    from advisor.profiler import residuals
+
+    recommend = advisor.recommend  # loaded before the clock starts
+    x = R.normal(size=(900, 6))  # too few rows for the trees: the ridge baseline alone
+    y = x @ R.normal(size=6) + R.standard_t(3, size=900)
+    stop = threading.Event()
+    stop.set()
+    started = time.perf_counter()
+    with pytest.raises(CancelledError) as err:
+        recommend(y, features=x, cancel=stop)
+    assert err.value.field == "cancel" and time.perf_counter() - started < 0.5
+
+    stop = threading.Event()
+    fits: list[float] = []
+    fit = residuals._fit
+
+    def counted(model, *args):
+        fits.append(time.perf_counter())
+        if len(fits) == 2:
+            stop.set()
+        return fit(model, *args)
+
+    monkeypatch.setattr(residuals, "_fit", counted)
+    with pytest.raises(CancelledError):
+        recommend(y, features=x, cancel=stop)
+    assert len(fits) == 2 and time.perf_counter() - fits[1] < 1.0
+    monkeypatch.setattr(residuals, "_fit", fit)
+    assert recommend(y, features=x, cancel=threading.Event()) == recommend(y, features=x)
