@@ -11,14 +11,15 @@ call also exercises the multi-tenant path.
 
 from __future__ import annotations
 
-import json
 import os
+import time
 from pathlib import Path
 
 import grpc
 import pytest
 
 from client.rpc.lossadvisor.v1 import advisor_pb2_grpc as pb_grpc
+from tests.conftest import record_figures
 from tests.reliability.harness import ServerProcess, auth
 
 LONG = os.environ.get("RELIABILITY_LONG") == "1"
@@ -27,6 +28,7 @@ TENANT_B = "tenant-b-" + "b" * 24
 MAX_ELEMENTS = 2_000_000
 STORE_MB = 8
 CONCURRENCY = 2
+GRACE_S = 10
 
 
 @pytest.fixture(scope="session")
@@ -51,11 +53,13 @@ def server(tmp_path_factory, token_file):
         "--max-elements",
         str(MAX_ELEMENTS),
         "--grace-s",
-        "10",
+        str(GRACE_S),
     )
     yield proc
     assert proc.alive(), f"the shared server died:\n{proc.tail()}"
-    code = proc.stop()
+    started = time.monotonic()
+    code = proc.stop()  # SIGTERM after every suite, the fuzz and the soak included
+    record_figures("shared server", suite="sigterm", case="after the suites' hostile calls", grace_s=GRACE_S, exit_s=time.monotonic() - started)
     assert code == 0, f"server exited {code}; its log ends:\n{proc.tail()}"
 
 
@@ -74,22 +78,3 @@ def stub(channel):
 @pytest.fixture(scope="session")
 def meta():
     return auth(TENANT_A)
-
-
-def _report_path() -> Path | None:
-    value = os.environ.get("RELIABILITY_REPORT")
-    return Path(value) if value else None
-
-
-@pytest.fixture
-def record(request):
-    """``record(**figures)``: keep this suite's figures for the README table."""
-
-    def write(**figures) -> None:
-        path = _report_path()
-        if path is None:
-            return
-        with path.open("a") as out:
-            out.write(json.dumps({"test": request.node.name, "long": LONG, **figures}) + "\n")
-
-    return write

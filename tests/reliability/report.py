@@ -1,7 +1,8 @@
 """Run the reliability suites' long forms and print their figures as a Markdown table.
 
-``python -m tests.reliability.report`` runs ``pytest tests/reliability`` with
-``RELIABILITY_LONG=1`` and prints the table for the README's "Reliability" section;
+``python -m tests.reliability.report`` runs ``pytest tests/reliability`` and the lifecycle
+tests of ``tests/service`` (``LIFECYCLE``) with ``RELIABILITY_LONG=1`` and prints the table
+for the README's "Reliability" section;
 ``--from FILE`` formats figures recorded earlier (``RELIABILITY_REPORT=FILE``) without running
 anything. The exit status is pytest's, so a failing suite fails ``make reliability`` too.
 """
@@ -18,6 +19,14 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+#: The lifecycle tests whose figures join the table: stopping work, SIGTERM, time to SERVING.
+LIFECYCLE = (
+    "tests/service/test_cancellation.py",
+    "tests/service/test_shutdown.py",
+    "tests/service/test_readiness.py",
+)
 
 
 def _load(path: Path) -> list[dict]:
@@ -135,6 +144,28 @@ def table(rows: list[dict]) -> str:
             f"{store['uploads']} uploads, {store['evictions']} LRU evictions "
             f"logged, peak {store['peak_bytes'] / 2**20:.1f} MiB of an 8 MiB budget",
         )
+    for serving in suites.get("serving", []):
+        add(
+            "Time to SERVING (process start to health SERVING, default warm-up)",
+            f"first start {serving['first_s']:.1f} s, second start {serving['second_s']:.1f} s",
+        )
+    sigterm = suites.get("sigterm", [])
+    if sigterm:
+        add(
+            "SIGTERM to exit (within grace + 2 s)",
+            "; ".join(f"{r['case']} {r['exit_s']:.2f} s (grace {r['grace_s']} s)" for r in sigterm),
+        )
+    stops: dict[str, list[str]] = {}
+    for stop in suites.get("stop", []):
+        stops.setdefault(stop["method"], []).append(
+            f"{stop['ending']} {stop['stopped_ms']:.0f} / {stop['served_ms']:.0f} ms"
+        )
+    if stops:
+        add(
+            "Work stopped after a deadline, a client cancel, a killed client (ms from the signal"
+            " to the work's end / from the call's end to the next call served, one-slot server)",
+            "; ".join(f"{method}: {', '.join(cells)}" for method, cells in stops.items()),
+        )
     for auth in suites.get("auth", []):
         add(
             "Calls without a valid token",
@@ -154,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = Path(tmp) / "figures.jsonl"
         env = {**os.environ, "RELIABILITY_LONG": "1", "RELIABILITY_REPORT": str(figures)}
         code = subprocess.call(
-            [sys.executable, "-m", "pytest", "-q", "tests/reliability", *pytest_args],
+            [sys.executable, "-m", "pytest", "-q", "tests/reliability", *LIFECYCLE, *pytest_args],
             cwd=ROOT,
             env=env,
         )

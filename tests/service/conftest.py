@@ -23,6 +23,8 @@ class ServerProcess:
         self.log_path = tmp / "server.log"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
         self._log = self.log_path.open("wb")
+        self.started = time.monotonic()
+        self.serving_s: float | None = None  # from the process's start to health SERVING
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server", "--port", "0", "--warmup", "import", *args],
             cwd=ROOT,
@@ -72,6 +74,7 @@ class ServerProcess:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.health() == health_pb2.HealthCheckResponse.SERVING:
+                self.serving_s = time.monotonic() - self.started
                 return
             time.sleep(0.1)
         raise TimeoutError("server never became SERVING")

@@ -168,7 +168,7 @@ ENDINGS = {"deadline": _deadline, "client cancel": _client_cancel, "client kille
 
 @pytest.mark.parametrize("ending", list(ENDINGS))
 @pytest.mark.parametrize("method", list(CALLS))
-def test_an_ended_call_frees_the_one_slot_within_a_second(one_slot, dataset, method, ending):
+def test_an_ended_call_frees_the_one_slot_within_a_second(one_slot, dataset, method, ending, record):
     before = len(_stops(one_slot, method))
     took = ENDINGS[ending](one_slot, method, dataset)
     stops = _stops(one_slot, method)[before:]
@@ -176,6 +176,7 @@ def test_an_ended_call_frees_the_one_slot_within_a_second(one_slot, dataset, met
     # the work ran on this long after its signal; none of it is left once the slot serves again
     assert stops[0]["stopped_ms"] < STOP_S * 1000, stops
     print(f"{method} {ending}: stopped {stops[0]['stopped_ms']:.0f} ms after its signal, next call served {took * 1000:.0f} ms after the call ended")
+    record(suite="stop", method=method, ending=ending, stopped_ms=stops[0]["stopped_ms"], served_ms=took * 1000)
 
 
 def _stops(server: ServerProcess, method: str) -> list[dict]:

@@ -140,3 +140,23 @@ def test_by_default_it_serves_first_and_compiles_in_the_background(tmp_path):
         assert server.stop() == 0
     events = [(line.get("event"), line.get("state")) for line in server.lines()]
     assert events.index(("kernel warm-up", "started")) > events.index(("serving", None))
+
+
+def test_time_to_serving_first_and_second_start(tmp_path, record):
+    """Seconds from the process's start to health SERVING with the default warm-up, twice:
+    the second start finds the operating system's file cache filled by the first."""
+    from tests.service.conftest import ServerProcess
+
+    times = []
+    for run in ("first", "second"):
+        (tmp_path / run).mkdir()
+        server = ServerProcess(tmp_path / run, "--warmup", "background")
+        try:
+            assert server.serving_s is not None
+            steps = [line.get("step") for line in server.lines() if line.get("event") == "warm-up step"]
+            assert steps[:2] == ["import", "self-check"], steps
+            times.append(server.serving_s)
+        finally:
+            assert server.stop() == 0
+    print(f"time to SERVING: first start {times[0]:.2f} s, second {times[1]:.2f} s")
+    record(suite="serving", first_s=times[0], second_s=times[1])

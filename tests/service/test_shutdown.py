@@ -154,25 +154,27 @@ def _wait_for(server: ServerProcess, predicate, timeout_s: float = 90) -> dict:
     raise AssertionError(f"no such log line; the log ends:\n{server.tail()}")
 
 
-def test_sigterm_idle_exits_within_grace(tmp_path):
+def test_sigterm_idle_exits_within_grace(tmp_path, record):
     server = ServerProcess(tmp_path, "--grace-s", str(GRACE_S))
     try:
         code, exit_s = _sigterm(server)
     finally:
         server.stop()
     print(f"SIGTERM idle: exit {code} in {exit_s:.2f} s (grace {GRACE_S} s)")
+    record(suite="sigterm", case="idle", grace_s=GRACE_S, exit_s=exit_s)
     assert code == 0, server.tail()
     assert exit_s < GRACE_S + EXIT_MARGIN_S
 
 
-def test_sigterm_with_a_call_in_flight_exits_within_grace(sigterm_mid_call):
+def test_sigterm_with_a_call_in_flight_exits_within_grace(sigterm_mid_call, record):
     print(f"SIGTERM with a call in flight: exit {sigterm_mid_call['exit_code']} in "
           f"{sigterm_mid_call['exit_s']:.2f} s (grace {GRACE_S} s)")
+    record(suite="sigterm", case="a call in flight past the grace", grace_s=GRACE_S, exit_s=sigterm_mid_call["exit_s"])
     assert sigterm_mid_call["exit_code"] == 0
     assert sigterm_mid_call["exit_s"] < GRACE_S + EXIT_MARGIN_S
 
 
-def test_sigterm_mid_compile_exits_within_grace_and_records_no_broken_kernel(tmp_path):
+def test_sigterm_mid_compile_exits_within_grace_and_records_no_broken_kernel(tmp_path, record):
     """SIGTERM while the warm-up compiles the kernels: the compile under way does not hold the
     exit past the grace period (it used to wait for the whole warm-up, or 60 s for a background
     compile), and being cut short is not recorded as a kernel that cannot compile."""
@@ -185,6 +187,7 @@ def test_sigterm_mid_compile_exits_within_grace_and_records_no_broken_kernel(tmp
         server.stop()
     events = [line.get("event") for line in server.lines()]
     print(f"SIGTERM mid-compile: exit {code} in {exit_s:.2f} s (grace {GRACE_S} s); events {events}")
+    record(suite="sigterm", case="mid-compile", grace_s=GRACE_S, exit_s=exit_s)
     assert code == 0, server.tail()
     assert exit_s < GRACE_S + EXIT_MARGIN_S
     assert "serving" not in events
