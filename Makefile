@@ -48,7 +48,8 @@ bench-quick: install-dev
 	$(BIN)/loss-advisor bench --quick
 
 # Long forms of tests/reliability (2,500+ fuzzed requests, a 10,000-call soak, 30 s load,
-# 300 cancels), then their figures as the Markdown table of the README's Reliability section.
+# 300 cancels) and the service's lifecycle tests (stopping work, SIGTERM, time to SERVING),
+# then their figures as the Markdown table of the README's Reliability section.
 reliability: install-dev
 	$(BIN)/python -m tests.reliability.report
 
