@@ -3,8 +3,10 @@
 Each step reads one mini-batch of rows shared by every model. For model (k, f), the rows of
 fold f are held out: they are masked out of its training loss, and the losses already
 computed on them in the same forward pass become its held-out curve, so no row is read
-twice and no forward pass is spent on validation alone. Stops early on ``budget_s`` or
-``cancel`` and says so.
+twice and no forward pass is spent on validation alone. Stops early on ``budget_s`` (checked
+between epochs) or ``cancel`` (between epochs and between steps: an epoch over a million rows
+takes seconds, and a cancelled call's work must stop within one) and says so; a cancel within
+an epoch leaves that epoch out of the curves and the count of completed epochs.
 
 ``members`` trains only some of the candidates while drawing the initial weights and row
 orders of all of them, so a subset trained in another process (the Ray backend) produces
@@ -104,6 +106,9 @@ def train(
         sums = torch.zeros(k, 2, folds, device=device)  # [train, held-out] loss sums
         counts = torch.zeros(2, folds, device=device)
         for step in range(steps):
+            if is_set(cancel):
+                result.stop_reason = "cancelled"
+                break
             rows = order[step * batch_size : (step + 1) * batch_size]
             # index_select: the same rows as x[rows], without advanced indexing's overhead
             train_mask = (fold.index_select(0, rows).unsqueeze(0) != fold_ids).float()  # (F, B)
@@ -127,6 +132,8 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             optimizer.step()
+        if result.stop_reason == "cancelled":
+            break
         per_fold = sums / counts.clamp(min=1.0)  # (K, 2, F)
         means = per_fold.mean(dim=2).cpu()  # (K, 2), mean over folds
         spreads = per_fold[:, 1].std(dim=1).cpu() if folds > 1 else torch.zeros(k)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
@@ -169,6 +170,25 @@ def test_budget_and_cancel_return_partial_reports():
     )
     assert report.partial and report.stop_reason == "cancelled" and report.epochs_completed == 3
     assert seen[0] == (1, 50, "epoch 1/50")
+
+
+def test_a_cancel_within_an_epoch_stops_at_the_next_step():
+    """An epoch over many rows takes seconds: the signal is read before every step, and the
+    epoch it cut short is left out of the curves."""
+    _, x, signal = linear_data(n=4_000, seed=6)
+    step_reads = []
+
+    def cancel() -> bool:  # set when the training loop reads it before its third step
+        if sys._getframe(2).f_code.co_name == "train":  # is_set's caller: the step loop
+            step_reads.append(True)
+        return len(step_reads) >= 3
+
+    report = advisor.validate(
+        x, signal, ["MSELoss"], task="regression", folds=2, epochs=5, batch_size=100, cancel=cancel
+    )
+    assert report.partial and report.stop_reason == "cancelled" and report.epochs_completed == 0
+    assert len(step_reads) == 3  # 40 steps an epoch: none after the signal was seen
+    assert report.results[0].validation_curve == [] and np.isfinite(report.results[0].mean["mae"])
 
 
 def test_results_are_reproducible_under_a_seed():
