@@ -148,21 +148,56 @@ def test_a_compile_failing_during_shutdown_leaves_the_kernel_healthy(monkeypatch
 
 
 def test_an_uncompiled_structure_runs_eager_while_it_compiles_in_the_background():
-    """Auto mode never makes a request wait for a compilation: the first call of a structure
-    runs eagerly and queues it; once compiled, calls of any size take the compiled kernel."""
+    """Auto mode never makes a request wait for a compilation: a structure's first call runs
+    eagerly and is remembered, its second runs eagerly and queues it; once compiled, calls of
+    any size take the compiled kernel."""
     n = dispatch.CROSSOVER_ELEMENTS + 1000
     x, y = regression_data(n, seed=3)
     cands = ["MSELoss", {"loss": "HuberLoss", "params": {"delta": 0.7}}, "LogCoshLoss", "SmoothL1Loss", "L1Loss"]
     compiles = dispatch.stats["compiles"]
     with dispatch.mode("auto"):
         first = advisor.evaluate(x, y, cands, diagnostics=False)
-        assert [r.path for r in first.results] == ["fused-eager"] * 5
+        assert dispatch.wait_compiled(timeout=600) and dispatch.stats["compiles"] == compiles  # only remembered
+        second = advisor.evaluate(x, y, cands, diagnostics=False)
+        assert [r.path for r in first.results] == [r.path for r in second.results] == ["fused-eager"] * 5
         assert dispatch.wait_compiled(timeout=600)
         assert dispatch.stats["compiles"] == compiles + 1
         again = advisor.evaluate(x[: n - 7], y[: n - 7], cands, diagnostics=False)
     assert [r.path for r in again.results] == ["fused-compiled"] * 5
     for a, b in zip(first.results, again.results, strict=True):
         assert b.value == pytest.approx(a.value, rel=1e-3)
+
+
+def test_one_off_structures_neither_compile_nor_evict_the_ones_in_use(monkeypatch):
+    """Calls whose structures come once each (random subsets of candidates) run eagerly, queue
+    nothing and leave the structures in use compiled and kept."""
+    queued = []
+    monkeypatch.setattr(dispatch, "CACHE_SIZE", 2)
+    monkeypatch.setattr(dispatch, "CROSSOVER_ELEMENTS", 0)  # every call would take the compiled path
+    monkeypatch.setattr(dispatch, "_background", lambda st, args, static: queued.append(st.name) or False)
+    saved = dict(dispatch._structures)
+    dispatch._structures.clear()
+    dispatch._sightings.clear()
+    try:
+        x, y = regression_data(256, seed=5)
+        with dispatch.mode("compiled"):
+            advisor.evaluate(x, y, ["MSELoss", "L1Loss"], diagnostics=False)
+        if dispatch.broken_kernels():
+            pytest.skip(f"torch.compile unavailable here: {dispatch.broken_kernels()}")
+        hot = set(dispatch._structures)
+        evictions = dispatch.stats["evictions"]
+        subsets = [["L1Loss"], ["MSELoss"], ["LogCoshLoss"], ["MSELoss", "LogCoshLoss"], ["SmoothL1Loss", "L1Loss"]]
+        with dispatch.mode("auto"):
+            for cands in subsets:
+                assert advisor.evaluate(x, y, cands, diagnostics=False).results[0].path == "fused-eager"
+            assert advisor.evaluate(x, y, ["MSELoss", "L1Loss"], diagnostics=False).results[0].path == "fused-compiled"
+            assert queued == [] and set(dispatch._structures) == hot and dispatch.stats["evictions"] == evictions
+            advisor.evaluate(x, y, ["LogCoshLoss"], diagnostics=False)  # its second call: admitted
+        assert queued == ["regression"]
+    finally:
+        dispatch._structures.clear()
+        dispatch._structures.update(saved)
+        dispatch._sightings.clear()
 
 
 def test_chunks_are_sized_for_the_kernel_that_runs(monkeypatch):
@@ -247,7 +282,8 @@ _EXIT_DURING_COMPILE = """
 import torch, advisor
 from advisor.evaluation import dispatch
 x = torch.randn(dispatch.CROSSOVER_ELEMENTS + 10); y = torch.randn(dispatch.CROSSOVER_ELEMENTS + 10)
-r = advisor.evaluate(x, y, ["SmoothL1Loss", "L1Loss", "MSELoss"], diagnostics=False)
+for _ in range(2):  # a structure is compiled from its second call on
+    r = advisor.evaluate(x, y, ["SmoothL1Loss", "L1Loss", "MSELoss"], diagnostics=False)
 print(r.results[0].path)
 """
 
@@ -286,7 +322,8 @@ torch.compile = slow
 atexit.register(lambda: print(json.dumps({"broken": dispatch.broken_kernels(), "stats": dispatch.stats}), flush=True))
 y = np.random.default_rng(0).normal(size=dispatch.CROSSOVER_ELEMENTS + 1000).astype(np.float32)
 with dispatch.mode("auto"):
-    advisor.evaluate(y + 1, y, ["MSELoss"], diagnostics=False)
+    for _ in range(2):  # a structure is compiled from its second call on
+        advisor.evaluate(y + 1, y, ["MSELoss"], diagnostics=False)
 assert started.wait(60)
 print(time.monotonic(), flush=True)
 """

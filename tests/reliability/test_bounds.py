@@ -185,6 +185,14 @@ def test_compiled_structures_stay_within_cache_size(monkeypatch):
     assert dispatch.stats["evictions"] - evictions == 50
 
 
+def test_structures_seen_once_are_remembered_no_further_than_their_bound(monkeypatch):
+    monkeypatch.setattr(dispatch, "_sightings", type(dispatch._sightings)())
+    keys = [("kernel", (("kinds", (i,)),), ()) for i in range(dispatch.SIGHTINGS + 50)]
+    assert not any(dispatch._admitted(key) for key in keys)  # each seen once: none admitted
+    assert len(dispatch._sightings) == dispatch.SIGHTINGS
+    assert dispatch._admitted(keys[-1]) and not dispatch._admitted(keys[0])  # the oldest forgotten
+
+
 def test_background_compiles_queue_no_further_than_their_bound(monkeypatch):
     assert dispatch.wait_compiled(600)  # a compile left by an earlier test would skew the count
     monkeypatch.setattr(dispatch, "_closing", threading.Event())
