@@ -168,17 +168,20 @@ def _finite_host(v: torch.Tensor) -> np.ndarray:
 def order_statistics(a: np.ndarray, ranks: list[int]) -> list[float]:
     """The values at 0-based ``ranks`` of sorted ``a``.
 
-    One single-rank partition per rank, highest first, each on the part below the last: numpy
-    selects one rank with its SIMD routine, but several ranks in one call without it (8.5 ms
-    against 0.7 ms for eight rows of 65,536 float32 on a 2-core CPU).
+    One rank: a single partition (numpy's SIMD selection, 0.1 ms for 65,536 float32 on a
+    2-core CPU, ties or not). Several: one sort, then the ranks read off it. Partitioning once
+    per rank costs about the same on distinct values (0.63 against 0.52 to 0.66 ms for eight
+    ranks of 65,536 float32) but degrades where values tie: with 60% of them zero it took
+    4.2 ms against the sort's 0.28, which made the loss quantiles of data with many exact fits
+    the dearest step of a diagnostics call (47 against 28 ms for eight regression losses at
+    N = 1e6).
     """
-    found: dict[int, float] = {}
-    part, below = a.copy(), a.size
-    for r in sorted(set(ranks), reverse=True):
-        part[:below].partition(r)  # in place: the r-th smallest lies in the part below the last rank
-        found[r] = float(part[r])
-        below = r + 1
-    return [found[r] for r in ranks]
+    if len(set(ranks)) == 1:
+        part = a.copy()
+        part.partition(ranks[0])
+        return [float(part[ranks[0]])] * len(ranks)
+    ordered = np.sort(a)
+    return [float(ordered[r]) for r in ranks]
 
 
 def lower_quantiles(v: torch.Tensor, qs: list[float]) -> list[float]:
