@@ -33,6 +33,7 @@ from typing import Any
 
 import torch
 
+import advisor
 from advisor.benchmarking.cases import LAYOUTS, data, layout
 from advisor.benchmarking.probes import Stopped, check_cancel, timed
 from advisor.errors import InvalidInputError
@@ -65,7 +66,8 @@ def _sample(rng: random.Random, pool: tuple[Any, ...]) -> list[Any]:
 
 
 def mixed_request(rng: random.Random, device: torch.device, sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
-    """One seeded ``advisor.evaluate`` request's keyword arguments (family chosen at random);
+    """One seeded ``advisor.evaluate`` request's keyword arguments (family chosen at random),
+    to be called as ``advisor.evaluate(**request)``;
     ``sizes``: the row counts to draw from, the larger the rarer (weights K, K-1, ..., 1)."""
     n = rng.choices(sorted(sizes), weights=range(len(sizes), 0, -1))[0]
     g = torch.Generator().manual_seed(rng.getrandbits(31))
@@ -98,6 +100,7 @@ def mixed_request(rng: random.Random, device: torch.device, sizes: tuple[int, ..
         "candidates": candidates,
         "sample_weight": weights.to(device) if rng.random() < 0.3 else None,
         "diagnostics": rng.random() < 0.5,
+        "device": device,
     }
 
 
@@ -114,8 +117,6 @@ def _rss_bytes() -> int | None:
 
 
 def _evaluate(x: torch.Tensor, y: torch.Tensor, candidates: list[Any], diagnostics: bool) -> Any:
-    import advisor
-
     return advisor.evaluate(x, y, candidates, device=x.device, diagnostics=diagnostics)
 
 
@@ -184,7 +185,7 @@ def run(
         started = time.perf_counter()
         for _ in range(requests):
             check()
-            _evaluate_request(mixed_request(rng, dev, sizes))
+            advisor.evaluate(**mixed_request(rng, dev, sizes))
             served += 1
         served_s = time.perf_counter() - started
         dispatch.wait_compiled(DRAIN_TIMEOUT_S)
@@ -219,15 +220,3 @@ def run(
         rss_after_bytes=_rss_bytes(),
     )
 
-
-def _evaluate_request(request: dict[str, Any]) -> None:
-    import advisor
-
-    advisor.evaluate(
-        request["predictions"],
-        request["targets"],
-        request["candidates"],
-        sample_weight=request["sample_weight"],
-        device=request["predictions"].device,
-        diagnostics=request["diagnostics"],
-    )

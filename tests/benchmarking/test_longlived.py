@@ -21,9 +21,7 @@ def test_mixed_requests_are_seeded_varied_and_evaluate_without_skips():
         x, y = request["predictions"], request["targets"]
         seen.add((x.dim(), x.dtype, y.dtype, request["sample_weight"] is None, request["diagnostics"]))
         with dispatch.mode("eager"):
-            report = advisor.evaluate(
-                x, y, request["candidates"], sample_weight=request["sample_weight"], diagnostics=request["diagnostics"]
-            )
+            report = advisor.evaluate(**request)
         assert report.results and not [r.reason for r in report.results if r.skipped]
     dims = {s[0] for s in seen}
     dtypes = {s[1] for s in seen}
