@@ -60,6 +60,54 @@ def test_outputs_equal_pandas_and_scikit_learn_computed_directly():
     np.testing.assert_array_equal(x["member=True"], frame["member"].astype(float))
 
 
+@pytest.mark.parametrize("fit_on", ["all", "no-west", "half", "few"])
+@pytest.mark.parametrize("transform_on", ["all", "shuffled", "one", "none"])
+def test_transform_equals_the_fitted_scikit_learn_transformer(fit_on, transform_on):
+    """The fitted ``ColumnTransformer``'s own ``transform`` is the reference: unseen and
+    infrequent categories, missing cells in fitted rows or only outside them, any rows."""
+    frame, _ = mixed(n=3_000)
+    table = read(frame)
+    rng = np.random.default_rng(7)
+    n = len(frame)
+    fitted = {
+        "all": None,
+        "no-west": np.flatnonzero(frame["city"].to_numpy() != "west"),
+        "half": np.sort(rng.choice(n, n // 2, replace=False)),
+        "few": np.arange(40),  # rare categories go infrequent; some never seen
+    }[fit_on]
+    rows = {
+        "all": None,
+        "shuffled": rng.permutation(n),
+        "one": np.array([n - 1]),
+        "none": np.array([], dtype=np.int64),
+    }[transform_on]
+    preparer = FeaturePreparer(min_category_rows=5, max_categories=4).fit(table, fitted)
+    if rows is not None and rows.size == 0:  # scikit-learn refuses no rows: its width then
+        expected = preparer.transformer_.transform(table.block(np.array([0])))[:0]
+    else:
+        expected = preparer.transformer_.transform(table.block(rows))
+    got = preparer.transform(table, rows)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_transform_reads_in_blocks_and_checks_the_stop_signal_per_block(monkeypatch):
+    import advisor.ingest.features as features
+    from advisor.cancel import cancellable
+    from advisor.errors import CancelledError
+
+    frame, _ = mixed(n=1_000)
+    table = read(frame)
+    preparer = FeaturePreparer().fit(table)
+    whole = preparer.transform(table)
+    monkeypatch.setattr(features, "TRANSFORM_ROWS", 64)
+    np.testing.assert_array_equal(preparer.transform(table), whole)
+    calls = []
+    with cancellable(lambda: calls.append(1) or len(calls) > 3), pytest.raises(CancelledError):
+        preparer.transform(table)
+    assert len(calls) == 4
+
+
 def test_categorical_names_integer_codes_and_unknown_names_are_refused():
     frame, _ = mixed()
     *_, report = _prepared(frame, categorical=["plan_code"])
