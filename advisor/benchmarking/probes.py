@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -50,6 +51,20 @@ def check_cancel(cancel: Any) -> None:
     """Between timed calls: stop as soon as the caller says so (an ``is_set()`` event or a callable)."""
     if is_set(cancel):
         raise Stopped
+
+
+def exit_with_parent(every_s: float = 0.5) -> None:
+    """In a benchmark's child interpreter: exit once the parent is gone. A parent stopped
+    in order kills its child's session; one killed outright cannot, and its orphan would
+    go on compiling for nobody."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def sync(device: torch.device) -> None:
@@ -218,6 +233,7 @@ def measure_crossover(
 def _main(argv: list[str]) -> int:
     from advisor.evaluation.inputs import resolve_device
 
+    exit_with_parent()
     name, diag, device = argv[0], argv[1] == "1", argv[2]
     print(json.dumps(probe(CASES[name], diag, resolve_device(device))))
     return 0

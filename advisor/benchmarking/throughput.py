@@ -5,9 +5,9 @@ print the same rows. For each case (``CASES``) and mode (values only, with diagn
 times, on the same data in the same process:
 
 * ``fused_s``: one ``advisor.evaluate`` call over the K candidates in forced compiled mode,
-  after one warm-up call (the warm-up compiles; ``compile_s`` is its time minus ``fused_s``,
-  so it is the compile cost given whatever the process and inductor's disk cache already hold:
-  the first case of a structure pays it, a later case of the same structure pays little).
+  after one warm-up call in the row's own fresh interpreter (the warm-up compiles;
+  ``compile_s`` is its time minus ``fused_s``: dynamo's tracing plus inductor's build, or
+  only its load where inductor's disk cache holds the structure from an earlier run).
   A quick run is a smoke run in seconds, so it compiles nothing: it times the fused kernels
   eagerly (``path`` "fused-eager", ``compile_s`` None), what a fresh process serves while
   its kernels compile in the background;
@@ -36,6 +36,12 @@ ever adds time, so the minimum is the least noisy estimate of what the code cost
 from __future__ import annotations
 
 import gc
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +51,7 @@ from advisor.benchmarking.cases import data, label, modules
 from advisor.benchmarking.probes import (
     Stopped,
     check_cancel,
+    exit_with_parent,
     measure_crossover,
     peak_memory,
     probe_in_subprocess,
@@ -97,7 +104,12 @@ def run(
     called before each row and once at the end, so a caller can draw a bar. ``cancel`` (an
     event, or a callable returning True) is checked before every timed call, and by each
     evaluation (before its kernel calls, ``advisor.cancel``): once set, the rows finished so
-    far are returned. A compilation under way is not interrupted.
+    far are returned.
+
+    A full row runs in a fresh interpreter of its own (``_row_in_child``): it compiles for
+    minutes, which no thread can interrupt, and its compiled structures and their memory
+    are the benchmark's, not the serving process's. Stopping it kills that process (and its
+    probe) within ``POLL_S``.
     """
     names = _names(cases, quick)
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
@@ -110,11 +122,14 @@ def run(
         for name in names:
             check_cancel(cancel)
             case = CASES[name]
-            x, y = data(case, dev)
+            x, y = data(case, dev) if quick else (None, None)
             for diag in modes:
                 if progress is not None:
                     progress(len(rows), total, f"{name} ({'diagnostics' if diag else 'values'})")
-                rows.append(_row(name, case, x, y, diag, repeats, full=not quick, cancel=cancel))
+                if quick:
+                    rows.append(_row(name, case, x, y, diag, repeats, full=False, cancel=cancel))
+                else:
+                    rows.append(_row_in_child(name, diag, dev, repeats, cancel))
             del x, y
             gc.collect()
     except (Stopped, CancelledError):  # between timed calls, or inside an evaluation
@@ -122,6 +137,40 @@ def run(
     if progress is not None:
         progress(total, total, "done")
     return rows
+
+
+#: how often a parent waiting for a full row's process reads the caller's stop signal
+POLL_S = 0.05
+
+
+def _row_in_child(
+    name: str, diag: bool, dev: torch.device, repeats: int, cancel: Any, *, full: bool = True
+) -> BenchRow:
+    """A row (``full`` or quick) timed by ``python -m advisor.benchmarking.throughput`` in its
+    own session, killed with its probe as soon as ``cancel`` is set (``Stopped``)."""
+    cmd = [
+        sys.executable, "-m", "advisor.benchmarking.throughput",
+        name, str(int(diag)), str(dev), str(repeats), str(int(full)),
+    ]
+    env = dict(os.environ, KINETO_LOG_LEVEL="3")
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, text=True, start_new_session=True)
+        try:
+            while True:
+                try:
+                    child.wait(timeout=POLL_S)
+                    break
+                except subprocess.TimeoutExpired:
+                    check_cancel(cancel)
+        finally:
+            if child.poll() is None:  # stopped, or the caller's own error: nothing outlives it
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+        out.seek(0)
+        err.seek(0)
+        if child.returncode != 0:
+            raise RuntimeError(f"benchmark row {name} failed in its process: {err.read().strip()[-800:]}")
+        return BenchRow.model_validate(json.loads(out.read().strip().splitlines()[-1]))
 
 
 def _fused(x: torch.Tensor, y: torch.Tensor, cands: list[Any], diag: bool, compiled: bool, cancel: Any = None) -> Any:
@@ -235,3 +284,17 @@ def _row(
     )
 
 
+
+
+def _main(argv: list[str]) -> int:
+    """One row (name, diagnostics 0/1, device, repeats, full 0/1) as JSON on the last line."""
+    exit_with_parent()
+    name, diag, device, repeats, full = argv[0], argv[1] == "1", argv[2], int(argv[3]), argv[4] == "1"
+    dev = resolve_device(device)
+    x, y = data(CASES[name], dev)
+    print(_row(name, CASES[name], x, y, diag, repeats, full=full).model_dump_json())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

@@ -130,3 +130,89 @@ def test_anchors_stop_when_cancelled_before_any_work():
     from advisor.benchmarking import anchors
 
     assert anchors.run((1_000,), repeats=1, cancel=lambda: True) == []
+
+
+def test_a_row_in_its_own_process_returns_the_row():
+    """The protocol of the full rows' child interpreter, on a quick row (a full one compiles
+    for minutes): the row comes back whole, timed in that process."""
+    import torch
+
+    name = _smallest_quick_case()
+    row = throughput._row_in_child(name, False, torch.device("cpu"), 1, None, full=False)
+    assert row.case == name and row.n_rows == throughput.CASES[name].n_rows
+    assert row.fused_s > 0 and row.loop_s > 0 and row.path == "fused-eager"
+
+
+def test_a_full_benchmark_stops_within_a_second_and_leaves_no_process(monkeypatch):
+    """A full row compiles for minutes in a child interpreter; setting the stop signal kills
+    that process's whole session (its probe included) at once, and the rows finished so far
+    (none) come back."""
+    import os
+    import subprocess
+    import threading
+    import time
+
+    started: list[subprocess.Popen] = []
+
+    class Recorded(subprocess.Popen):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr(throughput.subprocess, "Popen", Recorded)
+    stop = threading.Event()
+    result: dict = {}
+
+    def bench() -> None:
+        result["rows"] = throughput.run(["regression-1e6"], diagnostics=False, repeats=1, cancel=stop)
+        result["done"] = time.perf_counter()
+
+    thread = threading.Thread(target=bench)
+    thread.start()
+    time.sleep(4)  # the row's process imports torch, or compiles
+    assert len(started) == 1 and started[0].poll() is None
+    stop.set()
+    stopped = time.perf_counter()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert result["rows"] == [] and result["done"] - stopped < 1.0
+    assert started[0].poll() is not None
+    with pytest.raises(ProcessLookupError):  # nothing is left in the row's session
+        os.killpg(started[0].pid, 0)
+
+
+def test_a_benchmark_process_whose_parent_is_killed_exits():
+    """A parent killed outright cannot kill its row's process; the row's process notices it
+    is orphaned (``probes.exit_with_parent``) and exits instead of compiling for nobody."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    child_code = (
+        "from advisor.benchmarking.probes import exit_with_parent; exit_with_parent(0.1); "
+        "import time; time.sleep(120)"
+    )
+    parent_code = (
+        "import subprocess, sys, time; "
+        f"p = subprocess.Popen([sys.executable, '-c', {child_code!r}], start_new_session=True); "
+        "print(p.pid, flush=True); time.sleep(120)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True)
+    pid = int(parent.stdout.readline())
+    time.sleep(4)  # the child imports torch and starts watching
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().split(") ")[1].startswith("Z"):
+                    break  # exited; its new parent has not reaped it yet
+        except FileNotFoundError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("the orphaned benchmark process kept running")
