@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from advisor.errors import DTypeError
+from advisor.ingest.missing import is_missing
 from client.rpc.lossadvisor.v1 import advisor_pb2 as pb
 
 WIRE = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8")
@@ -37,19 +38,57 @@ def to_numpy(value: Any, field: str = "array") -> np.ndarray:
     elif hasattr(value, "to_numpy"):
         out = value.to_numpy()
     else:
-        out = np.asarray(value)
+        try:
+            out = np.asarray(value)
+        except ValueError as exc:  # ragged nesting: rows of different lengths
+            raise DTypeError(
+                f"is not a rectangular array ({exc})",
+                field=field,
+                expected="an array, or a list of equal-length rows",
+                got=type(value).__name__,
+            ) from None
     if out.dtype.kind == "O":
-        flat = out.ravel()
-        if any(isinstance(v, str) for v in flat):
-            out = np.array([None if v is None else str(v) for v in flat], dtype=object).reshape(
-                out.shape
-            )
-        else:
-            try:
-                out = out.astype(np.float64)
-            except (TypeError, ValueError):
-                out = out.astype(str)
+        out = _object_cells(out, field)
     return out
+
+
+def _object_cells(values: np.ndarray, field: str) -> np.ndarray:
+    """An object array as the wire carries it: float64 when every cell is a number or
+    missing, else text with None for missing cells. Numbers among text become their text,
+    booleans "True"/"False", dates and datetimes ISO 8601 text (with their zone when they
+    have one), so the server reads the column as the library reads the original: text that
+    reads as numbers is numeric, a mix is categorical. Any other cell (bytes, a list, an
+    arbitrary object) is refused naming the field, as the library refuses it, instead of
+    travelling as its ``repr``.
+    """
+    flat = values.ravel()
+    cells: list[Any] = []
+    numeric = True
+    for v in flat:
+        if is_missing(v):
+            cells.append(None)
+        elif isinstance(v, (bool, np.bool_)):
+            cells.append("True" if v else "False")
+            numeric = False
+        elif isinstance(v, (int, float, np.integer, np.floating)):
+            cells.append(v)
+        elif isinstance(v, (str, np.str_)):
+            cells.append(str(v))
+            numeric = False
+        elif hasattr(v, "isoformat") and hasattr(v, "year"):  # date, datetime, pandas Timestamp
+            cells.append(v.isoformat())
+            numeric = False
+        else:
+            raise DTypeError(
+                f"holds a {type(v).__name__} value; cells must be numbers, text, booleans or datetimes",
+                field=field,
+                expected="numbers, text, booleans or datetimes",
+                got=type(v).__name__,
+            )
+    if numeric:
+        return np.array([np.nan if v is None else float(v) for v in cells], dtype=np.float64).reshape(values.shape)
+    text = [v if v is None else str(v) for v in cells]
+    return np.array(text, dtype=object).reshape(values.shape)
 
 
 def table_columns(value: Any, field: str = "features") -> list[tuple[str, np.ndarray]] | None:

@@ -75,6 +75,20 @@ def _resolves(message: Message | None, descriptor, parts: list[tuple[str, list[i
     return True
 
 
+def _table_column(request: Message, path: str) -> str:
+    """``features.<name>`` (the library's name for a table's column) as the request's
+    ``features_table.columns[i].values``, where a column of that name was sent."""
+    if not path.startswith("features.") or "features_table" not in request.DESCRIPTOR.fields_by_name:
+        return ""
+    if not request.HasField("features_table"):
+        return ""
+    wanted = path[len("features.") :]
+    for i, column in enumerate(request.features_table.columns):
+        if column.name == wanted:
+            return f"features_table.columns[{i}].values"
+    return ""
+
+
 def exists(request: Message, path: str) -> bool:
     parts = _split(path) if path else None
     return parts is not None and _resolves(request, request.DESCRIPTOR, parts)
@@ -88,6 +102,9 @@ def locate(request: Message | None, path: str, fallback: str = "") -> str:
         return path
     head, _, rest = path.partition(".")
     name = head.split("[", 1)[0]
+    column = _table_column(request, path)
+    if column:
+        return column
     if name in _INPUTS:
         rewritten = _INPUTS[name] + (f".{rest}" if rest else "")
         if exists(request, rewritten):

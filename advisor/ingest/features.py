@@ -28,6 +28,7 @@ one, and the fit stays a small part of preparing a million rows (0.2 s of about 
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -151,15 +152,18 @@ def read(
 
 
 def _read_column(series: Any, name: str, forced: bool, notes: list[str]) -> Column:
+    """One column as read. Typed columns (numbers, booleans, datetimes) keep their type;
+    everything else is read from its distinct values alone, so a column means the same
+    whether it arrives typed by pandas, as a CSV file's text or as the wire's strings."""
     import pandas as pd
     from pandas.api import types
 
     where = f"features.{name}"
     dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):  # categories whatever they hold
+        series, dtype, forced = series.astype(object), np.dtype(object), True
     if types.is_bool_dtype(dtype):
         return _categorical(series, name, "boolean")
-    if isinstance(dtype, pd.CategoricalDtype):
-        return _categorical(series.astype(object), name, "categorical")
     if types.is_datetime64_any_dtype(dtype):
         return _datetime(series, name)
     if types.is_numeric_dtype(dtype) and not types.is_complex_dtype(dtype):
@@ -169,17 +173,6 @@ def _read_column(series: Any, name: str, forced: bool, notes: list[str]) -> Colu
         values = series.dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
         return _numeric(values, name, where)
     inferred = types.infer_dtype(series, skipna=True)
-    if inferred in ("datetime", "datetime64", "date"):
-        try:
-            parsed = pd.to_datetime(series)
-        except (TypeError, ValueError) as exc:
-            raise DTypeError(
-                f"column {name!r} mixes time-zone-aware and naive datetimes ({exc})",
-                field=where,
-                expected="datetimes that all carry a time zone, or none",
-                got="mixed time zones",
-            ) from None
-        return _datetime(parsed, name)
     if inferred in ("bytes", "complex", "period", "interval", "decimal", "time"):
         raise DTypeError(
             f"column {name!r} holds {inferred} values, which are neither numbers nor text",
@@ -187,25 +180,32 @@ def _read_column(series: Any, name: str, forced: bool, notes: list[str]) -> Colu
             expected="numbers, text, booleans or datetimes",
             got=inferred,
         )
-    column = _categorical(series, name, "text" if inferred == "string" else "mixed")
+    if inferred in ("datetime", "datetime64", "date"):  # date objects: read as their ISO text
+        series = series.map(_iso_text)
+    column = _categorical(series, name, "text")
     if not column.labels:  # nothing but missing cells, whichever way they were written
         return _numeric(np.full(len(series), np.nan), name, where)
-    numbers = _as_numbers(column.labels)
-    if numbers is not None and not forced:
+    if all(isinstance(v, (bool, np.bool_)) or str(v).lower() in ("true", "false") for v in column.labels):
+        column.kind = "boolean"  # pandas' booleans with holes, or a CSV's True/False text
+        column.labels = [v if isinstance(v, (bool, np.bool_)) else str(v).lower() == "true" for v in column.labels]
+        return column
+    numbers = _label_numbers(column.labels)
+    read_as_number = np.isfinite(numbers)
+    if read_as_number.all():
+        if forced:
+            column.kind = "numeric"
+            return column
         codes = column.values[0].astype(np.int64)
         values = np.where(codes >= 0, numbers[np.maximum(codes, 0)], np.nan)
-        notes.append(f"{name}: text that all reads as numbers was used as numbers")
         return _numeric(values, name, where)
-    if not forced and {str(v).lower() for v in column.labels} <= {"true", "false"}:
-        column.kind = "boolean"  # a CSV's or the wire's True/False column
-        column.labels = [str(v).lower() == "true" for v in column.labels]
+    if read_as_number.any():
+        column.kind = "mixed"
+        notes.append(f"{name}: mixes numbers and text, so it was encoded as categories")
         return column
-    stamps = _as_datetimes(column.labels) if not forced else None
+    stamps = None if forced else _as_datetimes(column.labels, name)
     if stamps is not None:
         codes = column.values[0].astype(np.int64)
         return _datetime(pd.Series(stamps.take(codes, allow_fill=True, fill_value=pd.NaT)), name)
-    if column.kind == "mixed":
-        notes.append(f"{name}: mixes numbers and text, so it was encoded as categories")
     return column
 
 
@@ -301,7 +301,8 @@ def _datetime(series: Any, name: str) -> Column:
         for part, v in zip(DATETIME_PARTS, values, strict=True)
         if np.unique(v[~np.isnan(v)]).size > 1
     ]
-    n_distinct = int(series.nunique(dropna=True))
+    wall = series.dt.tz_localize(None) if series.dt.tz is not None else series
+    n_distinct = int(wall.nunique(dropna=True))  # on the clock the parts read, as text is
     column = Column(name, "datetime", "numeric", "", n_missing, n_distinct)
     if not keep:  # distinct instants that share every part (seconds apart, say)
         keep = list(zip(DATETIME_PARTS, values, strict=True))
@@ -351,28 +352,74 @@ def _check_cells(labels: list[Any], name: str) -> None:
             )
 
 
-def _as_numbers(labels: list[Any]) -> np.ndarray | None:
-    """The labels as float64 when every one is a number or text that reads as one."""
-    if not labels:
-        return None
-    try:
-        numbers = np.array([float(v) for v in labels], dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
-    return numbers if np.isfinite(numbers).all() else None
+def _label_numbers(labels: list[Any]) -> np.ndarray:
+    """Each label as a float64, NaN where it is not a finite number nor text that reads as
+    one: a column's labels all read as numbers, none do (text), or some do (mixed).
 
-
-def _as_datetimes(labels: list[Any]) -> Any:
-    """The labels as a DatetimeIndex when every one is ISO 8601 text ("2024-05-01",
-    "2024-05-01T10:00:00+02:00"): dates in CSV files and on the wire arrive as text."""
+    Only text that could start a number (a digit, a sign, a point, a space) is parsed: an
+    identifier column's million distinct labels cost a vectorised look at their first
+    character, not a million failed parses.
+    """
     import pandas as pd
 
-    if not labels or not all(isinstance(v, str) and "-" in v for v in labels):
+    cells = pd.Series(labels, dtype=object)
+    text = cells.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    numbers = np.full(len(labels), np.nan)
+    if text.any():
+        first = np.array(cells[text].tolist(), dtype=str).astype("U1")
+        may = np.flatnonzero(text)[np.isin(first, list("0123456789+-. \t"))]
+        numbers[may] = pd.to_numeric(cells.iloc[may], errors="coerce")
+    others = np.flatnonzero(~text)
+    plain = [
+        i
+        for i in others
+        if isinstance(labels[i], (int, float, np.integer, np.floating))
+        and not isinstance(labels[i], (bool, np.bool_))  # bools are not numbers here
+    ]
+    numbers[plain] = [float(labels[i]) for i in plain]
+    numbers[~np.isfinite(numbers)] = np.nan
+    return numbers
+
+
+#: a time of day followed by its zone: "Z", "+02:00", "+0200" or "+02"
+_ZONE = re.compile(r"(\d\d:\d\d(?::\d\d(?:\.\d*)?)?)\s*(?:Z|[+-]\d\d(?::?\d\d)?)$")
+
+
+def _as_datetimes(labels: list[Any], name: str) -> Any:
+    """The labels as a DatetimeIndex when every one is ISO 8601 text ("2024-05-01",
+    "2024-05-01T10:00:00+02:00"): dates in CSV files and on the wire arrive as text.
+
+    Text with zones reads as the wall time it states, as pandas reads a zoned column's
+    parts: a zone's summer and winter offsets (+01:00, +02:00) are one column. Some labels
+    with a zone and others without cannot be placed on one clock: ``DTypeError``.
+    """
+    import pandas as pd
+
+    if not all(isinstance(v, str) and "-" in v for v in labels):
         return None
     try:
         return pd.DatetimeIndex(pd.to_datetime(labels, format="ISO8601"))
     except (TypeError, ValueError, OverflowError):
+        pass  # mixed offsets, or not dates at all
+    zoned = [bool(_ZONE.search(v.strip())) for v in labels]
+    wall = [_ZONE.sub(r"\1", v.strip()) for v in labels]
+    try:
+        stamps = pd.DatetimeIndex(pd.to_datetime(wall, format="ISO8601"))
+    except (TypeError, ValueError, OverflowError):
         return None
+    if any(zoned) and not all(zoned):
+        raise DTypeError(
+            f"column {name!r} mixes time-zone-aware and naive datetimes",
+            field=f"features.{name}",
+            expected="datetimes that all carry a time zone, or none",
+            got="mixed time zones",
+        )
+    return stamps
+
+
+def _iso_text(value: Any) -> Any:
+    """A date or datetime object as ISO 8601 text (missing cells stay as they are)."""
+    return value.isoformat() if hasattr(value, "isoformat") and not is_missing(value) else value
 
 
 def _plain(value: Any) -> Any:
@@ -516,8 +563,14 @@ class FeaturePreparer:
         for column, name in self._outputs():
             outputs.setdefault(column, []).append(name)
         columns = []
+        notes = list(self.table_.notes)
+        encoded = {c.name: i for i, c in enumerate(self.table_.categorical())}
         for c in self.table_.columns:
             out = outputs.get(c.name, [])
+            reason = c.reason
+            if c.name in encoded:
+                reason, note = self._encoding(c, encoded[c.name])
+                notes += [note] if note else []
             action = (
                 "dropped"
                 if c.role == "dropped"
@@ -532,7 +585,7 @@ class FeaturePreparer:
                     name=c.name,
                     kind=c.kind,
                     action=action,
-                    reason=c.reason,
+                    reason=reason,
                     n_missing=c.n_missing,
                     n_distinct=c.n_distinct,
                     outputs=out,
@@ -545,8 +598,39 @@ class FeaturePreparer:
             fitted_rows=self.fitted_rows_,
             max_categories=self.max_categories,
             min_category_rows=self.min_category_rows,
-            notes=list(self.table_.notes),
+            notes=notes,
         )
+
+    def _encoding(self, column: Column, i: int) -> tuple[str, str | None]:
+        """What the fitted encoder made of categorical input ``i``: the reason, and a note
+        when most of its categories share the infrequent column (an identifier-like column
+        that the screening kept, say)."""
+        assert self.encoder_ is not None
+        seen = self.encoder_.categories_[i]
+        rare = self.encoder_.infrequent_categories_[i]
+        rare_codes = set() if rare is None else {int(code) for code in rare}
+        labels_seen = {int(code) for code in seen if code >= 0}
+        n_own = len(labels_seen - rare_codes)
+        n_rare = len(labels_seen & rare_codes)
+        unseen = (column.n_distinct or 0) - len(labels_seen)
+        parts = [f"{n_own} of {column.n_distinct} categories one-hot encoded"]
+        if n_rare:
+            parts.append(
+                f"{n_rare} rarer than {self.min_category_rows} rows or past the cap of "
+                f"{self.max_categories} columns share one (infrequent) column"
+            )
+        if unseen:
+            where = "join the (infrequent) column" if rare_codes else "set no column"
+            parts.append(f"{unseen} absent from the {self.fitted_rows_} fitted rows {where}")
+        if column.n_missing:
+            parts.append(f"{column.n_missing} missing values are a category of their own")
+        note = None
+        if n_rare + unseen > max(self.max_categories, (column.n_distinct or 0) // 2):
+            note = (
+                f"{column.name}: {n_rare + unseen} of its {column.n_distinct} categories have no "
+                "column of their own; pass it as a numeric code or drop it if it identifies rows"
+            )
+        return "; ".join(parts), note
 
     def _outputs(self) -> list[tuple[str, str]]:
         """(input column, output name) per output column, in the transformer's order."""

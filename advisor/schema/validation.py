@@ -77,6 +77,11 @@ class ValidationReport(_Model):
         default=None, description="what became of each feature column (fitted per fold)"
     )
     n_excluded: int = Field(0, description="rows left out because their target is missing")
+    classes: list[int | float | str | bool] | None = Field(
+        None,
+        description="binary and multiclass: the class labels in index order, the mapping the "
+        "probes were trained on (the profile's and evaluate's for the same targets)",
+    )
 
     @property
     def best(self) -> CandidateValidation | None:

@@ -13,6 +13,7 @@ from scipy import stats
 from advisor import losses
 from advisor.cancel import cancellable
 from advisor.errors import ParameterError
+from advisor.ingest.labels import plain
 from advisor.recommender.core import recommend_from_profile
 from advisor.schema.validation import CandidateValidation, PairedComparison, ValidationReport
 from advisor.validation import metrics
@@ -180,6 +181,7 @@ def validate(
         notes=notes,
         preparation=data.preparation,
         n_excluded=data.n_excluded,
+        classes=[plain(c) for c in data.classes] if data.classes else None,
     )
 
 

@@ -143,6 +143,19 @@ def test_rare_categories_are_grouped_and_capped():
     assert many.action == "encoded" and many.n_distinct > 40_000
     assert len(many.outputs) <= MAX_CATEGORIES and many.outputs[-1] == "many=(infrequent)"
     assert {"many=a", "many=b", "many=c"} <= set(many.outputs)
+    # the report says how many categories got a column, not "all of them one-hot encoded"
+    own = len(many.outputs) - 1
+    assert many.reason.startswith(f"{own} of {many.n_distinct} categories one-hot encoded")
+    assert "share one (infrequent) column" in many.reason
+    assert any(note.startswith("many: ") and "no column of their own" in note for note in report.notes)
+
+
+def test_a_column_of_few_categories_says_each_has_its_column():
+    frame, _ = mixed()
+    *_, report = _prepared(frame)
+    city = next(c for c in report.columns if c.name == "city")
+    assert city.reason.startswith("4 of 4 categories one-hot encoded")
+    assert "infrequent" not in city.reason and not any(n.startswith("city:") for n in report.notes)
 
 
 def test_text_that_reads_as_numbers_or_dates_or_booleans():

@@ -51,7 +51,7 @@ def test_text_labels_have_one_mapping_in_profile_evaluate_and_validate():
     evaluation = advisor.evaluate(logits, churn, ["CrossEntropyLoss"])
     report = advisor.validate(frame, churn, ["BCEWithLogitsLoss"], folds=3, epochs=3)
     data = prepare(frame, churn, Task.BINARY, 3, 0)
-    assert profile.classes.labels == evaluation.classes == data.classes == ["no", "yes"]
+    assert profile.classes.labels == evaluation.classes == data.classes == report.classes == ["no", "yes"]
     assert evaluation.n_excluded == report.n_excluded == int((~kept).sum())
     codes = torch.as_tensor((churn[kept] == "yes").to_numpy().astype(np.int64))
     expected = torch.nn.functional.cross_entropy(torch.as_tensor(logits[kept.to_numpy()]), codes)

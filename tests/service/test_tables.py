@@ -118,7 +118,7 @@ def test_the_profile_command_shows_what_became_of_each_column(table, tmp_path, c
     assert main(["profile", str(path), "--target", "churn", "--categorical", "plan_code"]) == 0
     out = capsys.readouterr().out
     assert "Task: binary" in out and "Classes: 2 (no: " in out
-    assert "  plan_code: numeric, encoded: 4 categories one-hot encoded" in out
+    assert "  plan_code: numeric, encoded: 4 of 4 categories one-hot encoded" in out
     assert "  customer_id: text, dropped: ID-like" in out
     assert "np." not in out  # plain values, no numpy reprs
     assert main(["profile", str(path), "--target", "churn", "--json"]) == 0
