@@ -8,17 +8,22 @@ code object, so dynamo's cache and recompile limit are its own and it can be dro
 in an LRU of ``CACHE_SIZE`` structures.
 
 Bounds on what is kept across calls: ``CACHE_SIZE`` structures (the LRU), ``SIGHTINGS``
-keys of structures called once, ``MAX_QUEUED`` background compilations queued or under way
+call counts of structures not kept, ``MAX_QUEUED`` background compilations queued or under way
 (each holding ``BACKGROUND_ROWS`` rows of its arguments) and one logged failure per kernel
 name; the rest (``stats``, the mode) is of fixed size.
 
-In 'auto' mode a structure is admitted on its second call (``_admitted``): a request with a
-one-off structure (a random subset of candidates, as an AutoML search sends) runs eagerly and
-is only remembered, so one-off structures neither queue compiles nor evict the structures in
-use. Without it, 1,000 mixed requests of such subsets evicted 150 structures, the benchmark's
-among them (5 to 9 times slower after than fresh), queued compiles faster than two cores
-compile them, and grew the process by 0.9 GB. A call whose admitted structure is not compiled
-yet runs eagerly, and the structure is
+In 'auto' mode a structure is admitted (``_admitted``) on its second call, and, once the
+LRU is full, only when it has been called more often than the structure it would evict (a
+frequency-aware admission, as TinyLFU's): a request with a one-off structure (a random
+subset of candidates, as an AutoML search sends) runs eagerly and is only counted, so
+one-off structures neither queue compiles nor evict the structures in use. Call counts are
+halved every ``AGE_EVERY`` calls, so what was popular long ago gives way to what is popular
+now. Without the second-call rule, 1,000 mixed requests of such subsets evicted 150
+structures, the benchmark's among them (5 to 9 times slower after than fresh), queued
+compiles faster than two cores compile them, and grew the process by 0.9 GB; with it alone,
+structures seen twice still evicted busier ones (39 evictions, the benchmark's cases 1.2 to
+1.6 times slower after). A call whose admitted structure is not compiled yet runs eagerly,
+and the structure is
 compiled in a background thread on a few rows of the same arguments; later calls use it once
 it is ready, so no request waits for a cold compile. Below ``CROSSOVER_ELEMENTS`` (elements
 read per candidate group) auto mode runs eager anyway: there a compiled call's fixed
@@ -84,9 +89,11 @@ CROSSOVER_ELEMENTS = 1 << 19
 #: Compiled structures kept; the least recently used is dropped beyond it. The default
 #: candidate sets of all families, values and diagnostics, need about 20.
 CACHE_SIZE = 64
-#: New structures remembered after one call, awaiting a second before they are compiled
-#: (``_admitted``); the oldest is forgotten beyond it.
+#: Structures not kept whose calls are counted (``_admitted``); the oldest is forgotten
+#: beyond it.
 SIGHTINGS = 4 * CACHE_SIZE
+#: Calls after which every call count is halved: counts measure recent popularity.
+AGE_EVERY = 10 * CACHE_SIZE
 #: Rows a background compilation traces on (sizes are symbolic: the graph serves any size).
 BACKGROUND_ROWS = 64
 #: Background compilations queued or under way at most. A call that finds the queue full runs
@@ -124,12 +131,14 @@ class _Structure:
         self.fn: Callable[..., Any] | None = None
         self.ready = False
         self.queued = False
+        self.uses = 0  # calls through this structure, halved every AGE_EVERY calls
         self.error: str | None = None
         self.lock = threading.Lock()  # one compilation at a time
 
 
 _structures: OrderedDict[tuple, _Structure] = OrderedDict()
-_sightings: OrderedDict[tuple, None] = OrderedDict()  # structures called once, oldest first
+_sightings: OrderedDict[tuple, int] = OrderedDict()  # call counts of structures not kept, oldest first
+_calls_since_aging = [0]
 _logged_failures: set[str] = set()  # kernel names: at most len(KERNELS)
 _queue: queue.Queue = queue.Queue()
 _pending = threading.Condition()
@@ -218,31 +227,51 @@ def _key(name: str, args: tuple[Any, ...], static: dict[str, Any]) -> tuple:
     return (name, tuple(sorted(static.items())), described)
 
 
-def _admitted(key: tuple) -> bool:
-    """Whether an auto-mode call of this structure may use, or queue, a compiled kernel: it is
-    kept already, or this is its second call among the last ``SIGHTINGS`` new structures.
-    A structure called once (a one-off subset of candidates, say) runs eagerly and is only
-    remembered, so one-off structures neither queue compiles nor evict the ones in use."""
+def _admitted(key: tuple) -> int:
+    """How often an auto-mode call's structure has been called (this call included) if it
+    may use, or queue, a compiled kernel; 0 if it runs eagerly. A kept structure may; a new
+    one from its second call on, and, when the LRU is full, only once called more often than
+    the least recently used structure, which it would evict. Others are only counted."""
     with _lock:
-        if key in _structures:
-            return True
-        if key in _sightings:
-            del _sightings[key]
-            return True
-        _sightings[key] = None
+        _calls_since_aging[0] += 1
+        if _calls_since_aging[0] >= AGE_EVERY:
+            _age()
+        st = _structures.get(key)
+        if st is not None:
+            return st.uses + 1
+        seen = _sightings.pop(key, 0) + 1
+        victim = next(iter(_structures.values())) if len(_structures) >= CACHE_SIZE else None
+        if seen >= 2 and (victim is None or seen > victim.uses):
+            return seen
+        _sightings[key] = seen
         while len(_sightings) > SIGHTINGS:
             _sightings.popitem(last=False)
-        return False
+        return 0
 
 
-def _structure(key: tuple, name: str) -> _Structure:
-    """The structure for ``key``, most recently used now (created, and the oldest dropped beyond ``CACHE_SIZE``)."""
+def _age() -> None:
+    """Halve every call count (under ``_lock``); counts that reach 0 are forgotten."""
+    _calls_since_aging[0] = 0
+    for st in _structures.values():
+        st.uses //= 2
+    for key in list(_sightings):
+        _sightings[key] //= 2
+        if not _sightings[key]:
+            del _sightings[key]
+
+
+def _structure(key: tuple, name: str, uses: int = 0) -> _Structure:
+    """The structure for ``key``, most recently used now and its call counted (created with
+    the ``uses`` counted before it was kept; the least recently used dropped beyond
+    ``CACHE_SIZE``)."""
     with _lock:
         st = _structures.get(key)
         if st is not None:
             _structures.move_to_end(key)
+            st.uses += 1
             return st
         st = _structures[key] = _Structure(name)
+        st.uses = max(uses, 1)
         while len(_structures) > CACHE_SIZE:
             _structures.popitem(last=False)
             stats["evictions"] += 1
@@ -374,8 +403,9 @@ def run(name: str, args: tuple[Any, ...], static: dict[str, Any], *, compiled: b
     """Run one kernel call; returns the outputs and the path taken ('fused-compiled' or 'fused-eager')."""
     cancel.check()
     key = _key(name, args, static) if compiled else None
-    if key is not None and (get_mode() == "compiled" or _admitted(key)):
-        st = _structure(key, name)
+    uses = 0 if key is None or get_mode() == "compiled" else _admitted(key)
+    if key is not None and (get_mode() == "compiled" or uses):
+        st = _structure(key, name, uses)
         if st.ready and st.error is None:
             try:
                 with _trace_config():
@@ -427,4 +457,5 @@ def reset() -> None:
     with _lock:
         _structures.clear()
         _sightings.clear()
+        _calls_since_aging[0] = 0
         _logged_failures.clear()

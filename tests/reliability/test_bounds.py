@@ -193,6 +193,47 @@ def test_structures_seen_once_are_remembered_no_further_than_their_bound(monkeyp
     assert dispatch._admitted(keys[-1]) and not dispatch._admitted(keys[0])  # the oldest forgotten
 
 
+def _called(key: tuple) -> bool:
+    """What ``dispatch.run`` does with an auto-mode call's structure: whether it is kept."""
+    uses = dispatch._admitted(key)
+    if uses:
+        dispatch._structure(key, "kernel", uses)
+    return bool(uses)
+
+
+def test_a_full_cache_admits_a_newcomer_only_once_it_is_busier_than_its_victim(monkeypatch):
+    monkeypatch.setattr(dispatch, "CACHE_SIZE", 2)
+    monkeypatch.setattr(dispatch, "AGE_EVERY", 10**9)
+    monkeypatch.setattr(dispatch, "_structures", OrderedDict())
+    monkeypatch.setattr(dispatch, "_sightings", OrderedDict())
+    hot = [("kernel", (("hot", i),), ()) for i in range(2)]
+    for key in hot:
+        assert [_called(key) for _ in range(5)] == [False, True, True, True, True]
+    assert [st.uses for st in dispatch._structures.values()] == [5, 5]
+    newcomer = ("kernel", (("new", 0),), ())
+    assert [_called(newcomer) for _ in range(5)] == [False] * 5  # no busier than hot[0]
+    assert list(dispatch._structures) == hot
+    assert _called(newcomer)  # its sixth call: busier than the least recently used
+    assert list(dispatch._structures) == [hot[1], newcomer]
+
+
+def test_call_counts_age(monkeypatch):
+    monkeypatch.setattr(dispatch, "CACHE_SIZE", 1)
+    monkeypatch.setattr(dispatch, "AGE_EVERY", 40)
+    monkeypatch.setattr(dispatch, "_structures", OrderedDict())
+    monkeypatch.setattr(dispatch, "_sightings", OrderedDict())
+    monkeypatch.setattr(dispatch, "_calls_since_aging", [0])
+    old, new = ("kernel", (("old",),), ()), ("kernel", (("new",),), ())
+    for _ in range(30):
+        _called(old)
+    assert dispatch._structures[old].uses == 30
+    # the old structure, idle, loses half its count every 40 calls; the new one overtakes it
+    calls = 0
+    while not _called(new):
+        calls += 1
+    assert calls < 30 and list(dispatch._structures) == [new]
+
+
 def test_background_compiles_queue_no_further_than_their_bound(monkeypatch):
     assert dispatch.wait_compiled(600)  # a compile left by an earlier test would skew the count
     monkeypatch.setattr(dispatch, "_closing", threading.Event())
