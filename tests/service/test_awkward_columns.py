@@ -112,3 +112,33 @@ def test_cells_neither_numbers_nor_text_are_refused_naming_the_column(kind, door
         call(y, features=frame)
     # the library names the column; the wire names the request field that carried it
     assert err.value.field in ("features.bad", "features_table.columns[1].values"), err.value.field
+
+
+BAD_TABLES = {
+    "no-usable-column": lambda n: {"same": np.ones(n), "none": np.full(n, np.nan)},
+    "rows-differ": lambda n: {"x": np.arange(n - 3, dtype=float)},
+    "empty-frame": lambda n: pd.DataFrame(index=range(n)),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TABLES))
+@pytest.mark.parametrize("door", ["library", "service"])
+def test_bad_tables_are_refused_alike_in_the_library_and_over_the_wire(case, door, client):
+    from advisor.errors import AdvisorError
+
+    y = np.random.default_rng(1).normal(size=40)
+    call = advisor.profile if door == "library" else client.profile
+    with pytest.raises(AdvisorError) as err:
+        call(y, features=BAD_TABLES[case](40))
+    assert err.value.field is not None and err.value.field.startswith(("features", "features_table"))
+
+
+@pytest.mark.parametrize("door", ["library", "service"])
+def test_a_target_with_every_value_missing_is_refused_naming_it(door, client):
+    from advisor.errors import AdvisorError
+
+    y = pd.Series(["", "NA", None, np.nan] * 10, dtype=object)
+    call = advisor.recommend if door == "library" else client.recommend
+    with pytest.raises(AdvisorError) as err:
+        call(y)
+    assert err.value.field == "targets"
