@@ -19,14 +19,14 @@ __all__ = ["AdvisorClient", "DatasetRef", "LocalAdvisor", "UploadedDataset"]
 
 def __getattr__(name: str) -> Any:
     # Lazy so that `client.cli` (which the console script imports) does not pay for grpc.
-    if name in ("AdvisorClient", "UploadedDataset"):
-        from client import advisor_client
+    if name == "AdvisorClient":
+        from client.advisor_client import AdvisorClient
 
-        return getattr(advisor_client, name)
-    if name == "DatasetRef":
-        from client.arrays import DatasetRef
+        return AdvisorClient
+    if name in ("DatasetRef", "UploadedDataset"):
+        from client import arrays
 
-        return DatasetRef
+        return getattr(arrays, name)
     if name == "LocalAdvisor":
         from client.local import LocalAdvisor
 

@@ -14,25 +14,24 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from advisor.errors import InvalidInputError
 from advisor.reporting.assemble import Reports
 from advisor.schema.evaluation import EvaluationReport, check_quantile_sample
 from advisor.schema.profile import DataProfile
 from advisor.schema.recommendation import Recommendation
 from advisor.schema.validation import ValidationReport
 from client import arrays
-from client.arrays import DatasetRef
+from client.arrays import DatasetRef, UploadedDataset
 from client.errors import CancelledError, from_rpc_error
 from client.quiet_grpc import grpc
 from client.rpc.lossadvisor.v1 import advisor_pb2 as pb
 from client.rpc.lossadvisor.v1 import advisor_pb2_grpc as pb_grpc
 
-#: Arrays larger than this travel by UploadDataset instead of inline.
+#: Arrays larger than this travel by UploadDataset instead of inline (text measured by what it
+#: would weigh inline: its strings, not its codes).
 STREAM_THRESHOLD = 4 * 1024 * 1024
 CHUNK = 1024 * 1024
 RETRIES = 4
@@ -48,21 +47,6 @@ def sample_field(m: Any) -> dict[str, Any]:
         return {}
     m = check_quantile_sample(m)
     return {"quantile_sample": 0 if m is None else m}
-
-
-@dataclass(frozen=True)
-class UploadedDataset:
-    """A dataset held by the server; index it by array name to use an array in a request."""
-
-    dataset_id: str
-    bytes: int
-    ttl_s: float
-    names: tuple[str, ...]
-
-    def __getitem__(self, name: str) -> DatasetRef:
-        if name not in self.names:
-            raise KeyError(f"dataset has no array {name!r}; it has {', '.join(self.names)}")
-        return DatasetRef(self.dataset_id, name)
 
 
 def candidate_dicts(candidates: Any) -> list[dict[str, Any]] | None:
@@ -104,10 +88,17 @@ class _Request:
 
     def __init__(self, client: AdvisorClient) -> None:
         self.client = client
-        self.uploaded: UploadedDataset | None = None
+        # One dataset per ``refs`` call that streamed something (a request's targets and its
+        # features table are converted apart); every one is deleted afterwards.
+        self.uploaded: list[UploadedDataset] = []
 
     def features(self, features: Any) -> dict[str, Any]:
-        """The request's features: a ``features_table`` for tables, else a ``features`` array."""
+        """The request's features: a ``features_table`` for tables, else a ``features`` array.
+
+        An ``UploadedDataset`` or a mapping of ``DatasetRef``s (alone or among arrays) is a
+        table too, its reference columns sent as references: a table uploaded once is then
+        sent by every later request without its values.
+        """
         columns = arrays.table_columns(features) if features is not None else None
         if columns is None:
             return self.refs(features=features)
@@ -119,7 +110,7 @@ class _Request:
 
     def refs(self, **values: Any) -> dict[str, pb.ArrayRef | None]:
         out: dict[str, pb.ArrayRef | None] = {}
-        pending: dict[str, np.ndarray] = {}
+        pending: dict[str, arrays.UploadForm] = {}
         for field, value in values.items():
             if value is None:
                 out[field] = None
@@ -127,17 +118,26 @@ class _Request:
                 out[field] = pb.ArrayRef(
                     dataset=pb.DatasetArray(dataset_id=value.dataset_id, name=value.name)
                 )
+            elif isinstance(value, UploadedDataset):
+                raise InvalidInputError(
+                    "is a whole uploaded dataset; name one of its arrays, as dataset[name]",
+                    field=field,
+                    expected=f"one of {', '.join(value.names)}",
+                    got="UploadedDataset",
+                )
             else:
                 array = arrays.to_numpy(value, field)
-                if array.dtype.kind not in "USO" and array.nbytes > self.client.stream_threshold:
-                    pending[field] = array
+                form = arrays.upload_form(array, field)
+                if form.inline_nbytes > self.client.stream_threshold:
+                    pending[field] = form
                 else:
                     out[field] = pb.ArrayRef(inline=arrays.encode(array, field))
         if pending:
-            self.uploaded = self.client.upload(pending)
+            uploaded = self.client._upload(pending)
+            self.uploaded.append(uploaded)
             for field in pending:
                 out[field] = pb.ArrayRef(
-                    dataset=pb.DatasetArray(dataset_id=self.uploaded.dataset_id, name=field)
+                    dataset=pb.DatasetArray(dataset_id=uploaded.dataset_id, name=field)
                 )
         return out
 
@@ -145,10 +145,10 @@ class _Request:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.uploaded is not None:
+        for uploaded in self.uploaded:
             # Best effort: the store's TTL reclaims it anyway.
             with contextlib.suppress(Exception):
-                self.client.delete(self.uploaded)
+                self.client.delete(uploaded)
 
 
 class AdvisorClient(Reports):
@@ -223,36 +223,43 @@ class AdvisorClient(Reports):
 
     def upload(
         self,
-        data: Mapping[str, Any] | None = None,
+        data: Any = None,
         /,
         *,
         timeout: float | None = None,
         **named: Any,
     ) -> UploadedDataset:
-        """Store arrays on the server once; use ``result["name"]`` in later requests."""
-        items = {**(data or {}), **named}
-        if not items:
-            raise ValueError("upload needs at least one array")
-        prepared = {}
-        for name, value in items.items():
-            prepared[name] = arrays.prepare(arrays.to_numpy(value, name), name)
+        """Store arrays on the server once; use ``result["name"]`` in later requests.
 
+        ``data`` is a table (a DataFrame, an Arrow table, a structured array) or a mapping of
+        names to arrays, stored one array per column, converted as a table's columns are
+        inline; ``named`` adds arrays by keyword. ``features=result`` then sends the table as
+        references. Text travels as its distinct labels in the header and int32 codes in the
+        chunks, so a long text column is limited by the store, not by the message size.
+        """
+        forms = {
+            name: arrays.upload_form(values, name)
+            for name, values in arrays.upload_items(data, named)
+        }
+        return self._upload(forms, timeout)
+
+    def _upload(
+        self, forms: dict[str, arrays.UploadForm], timeout: float | None = None
+    ) -> UploadedDataset:
         def chunks() -> Iterator[pb.UploadChunk]:
             header = pb.UploadHeader()
-            for name, (dtype, values) in prepared.items():
-                entry = header.arrays.add(name=name, dtype=dtype, shape=values.shape)
-                if dtype == "str":
-                    entry.strings.extend(arrays.strings(values))
+            for name, form in forms.items():
+                entry = header.arrays.add(name=name, dtype=form.dtype, shape=form.shape)
+                if form.labels is not None:
+                    entry.labels.extend(form.labels)
             yield pb.UploadChunk(header=header)
-            for dtype, values in prepared.values():
-                if dtype == "str":
-                    continue
-                view = memoryview(values).cast("B")
+            for form in forms.values():
+                view = memoryview(form.payload).cast("B")
                 for start in range(0, len(view), CHUNK):
                     yield pb.UploadChunk(data=bytes(view[start : start + CHUNK]))
 
         info = self._call(self._stub.UploadDataset, chunks, timeout)
-        return UploadedDataset(info.dataset_id, info.bytes, info.ttl_s, tuple(prepared))
+        return UploadedDataset(info.dataset_id, info.bytes, info.ttl_s, tuple(forms))
 
     def delete(self, dataset: UploadedDataset | str, *, timeout: float | None = None) -> bool:
         dataset_id = dataset if isinstance(dataset, str) else dataset.dataset_id

@@ -11,7 +11,7 @@ from typing import Any
 
 from advisor.reporting.assemble import Reports
 from client.advisor_client import DEFAULT_SAMPLE, UploadedDataset, candidate_dicts
-from client.arrays import DatasetRef, to_numpy
+from client.arrays import DatasetRef, upload_items
 
 
 class LocalAdvisor(Reports):
@@ -47,8 +47,19 @@ class LocalAdvisor(Reports):
             return found[value.name]
         return value
 
-    def upload(self, data: Mapping[str, Any] | None = None, /, **named: Any) -> UploadedDataset:
-        items = {name: to_numpy(v, name) for name, v in {**(data or {}), **named}.items()}
+    def _features(self, value: Any) -> Any:
+        """Features as the library takes them: an uploaded dataset, or a mapping with
+        references among its columns, is a table of the stored arrays, as the server reads it."""
+        if isinstance(value, UploadedDataset):
+            value = {name: value[name] for name in value.names}
+        if isinstance(value, Mapping) and any(isinstance(v, DatasetRef) for v in value.values()):
+            return {str(name): self._array(v, f"features.{name}") for name, v in value.items()}
+        return self._array(value, "features")
+
+    def upload(self, data: Any = None, /, **named: Any) -> UploadedDataset:
+        """Holds arrays as the remote client's ``upload`` stores them: a table's columns or
+        named arrays, each converted as a table's columns are."""
+        items = dict(upload_items(data, named))
         dataset_id = secrets.token_urlsafe(24)
         self._datasets[dataset_id] = items
         size = sum(int(v.nbytes) for v in items.values())
@@ -72,7 +83,7 @@ class LocalAdvisor(Reports):
 
         return advisor.profile(
             self._array(targets, "targets"),
-            features=self._array(features, "features"),
+            features=self._features(features),
             predictions=self._array(predictions, "predictions"),
             task=task,
             categorical=categorical,
@@ -95,7 +106,7 @@ class LocalAdvisor(Reports):
 
         return advisor.recommend(
             self._array(targets, "targets"),
-            features=self._array(features, "features"),
+            features=self._features(features),
             predictions=self._array(predictions, "predictions"),
             task=task,
             goal=goal,
@@ -160,7 +171,7 @@ class LocalAdvisor(Reports):
         import advisor
 
         return advisor.validate(
-            self._array(features, "features"),
+            self._features(features),
             self._array(targets, "targets"),
             candidate_dicts(candidates),
             task=task,

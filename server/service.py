@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 import grpc
 
@@ -313,9 +313,14 @@ class Servicer(pb_grpc.LossAdvisorServicer):
             nonlocal received
             reserved = 0
             try:
-                entries: list[tuple[str, str, tuple[int, ...], list[str]]] = []
+                entries: list[_Entry] = []
                 total = 0
-                buffer = bytearray()
+                transient = 0  # the codes of text arrays, held until decoded
+                filled = 0
+                # One buffer per entry: a numeric array stays a view of its own bytes, so the
+                # codes of a text array are freed once decoded instead of kept alive beside it.
+                parts: list[bytearray] = []
+                current = 0
                 header_seen = False
                 async for chunk in request_iterator:
                     part = chunk.WhichOneof("part")
@@ -325,43 +330,55 @@ class Servicer(pb_grpc.LossAdvisorServicer):
                         header_seen = True
                         seen.header.CopyFrom(chunk.header)
                         entries, total, footprint, charge = self._header(chunk.header)
-                        # Held before any byte arrives, released below if the upload fails.
-                        self.store.reserve(charge)
-                        reserved = charge
+                        transient = sum(e.size for e in entries if e.labels is not None)
+                        parts = [bytearray() for _ in entries]
+                        # Held before any byte arrives, released below if the upload fails;
+                        # the codes of text arrays only until they are decoded.
+                        self.store.reserve(charge + transient)
+                        reserved = charge + transient
                     elif part == "data":
                         if not header_seen:
                             raise InvalidInputError("data before the header", field="data")
                         received += len(chunk.data)
-                        if len(buffer) + len(chunk.data) > total:
+                        if filled + len(chunk.data) > total:
                             raise InvalidInputError(
                                 f"more bytes than the header declares ({total})",
                                 field="data",
                                 expected=total,
-                                got=len(buffer) + len(chunk.data),
+                                got=filled + len(chunk.data),
                             )
-                        buffer += chunk.data
+                        filled += len(chunk.data)
+                        data = memoryview(chunk.data)
+                        while data:
+                            while len(parts[current]) == entries[current].size:
+                                current += 1  # fits: the total check above bounds the bytes
+                            take = entries[current].size - len(parts[current])
+                            parts[current] += data[:take]
+                            data = data[take:]
                 if not header_seen:
                     raise InvalidInputError("the stream carried no header", field="header")
-                if len(buffer) != total:
+                if filled != total:
                     raise InvalidInputError(
-                        f"stream ended after {len(buffer)} of {total} declared bytes",
+                        f"stream ended after {filled} of {total} declared bytes",
                         field="data",
                         expected=total,
-                        got=len(buffer),
+                        got=filled,
                     )
                 arrays = {}
-                view = memoryview(buffer)
-                offset = 0
-                for i, (name, dtype, dims, strings) in enumerate(entries):
+                for i, entry in enumerate(entries):
                     field = f"header.arrays[{i}]"
-                    if dtype == codec.STR:
-                        arrays[name] = codec.from_strings(dims, strings, field)
-                        continue
-                    size = codec.nbytes(dtype, arrays_count(dims))
-                    arrays[name] = codec.from_buffer(
-                        dtype, dims, view[offset : offset + size], field
-                    )
-                    offset += size
+                    # Taken out of ``parts``: a text array's codes are freed once decoded.
+                    buffer, parts[i] = parts[i], bytearray()
+                    if entry.labels is not None:
+                        values = codec.from_codes(entry.dims, entry.labels, buffer, field)
+                    elif entry.dtype == codec.STR:
+                        values = codec.from_strings(entry.dims, entry.strings, field)
+                    else:
+                        values = codec.from_buffer(entry.dtype, entry.dims, buffer, field)
+                    arrays[entry.name] = values
+                    del buffer
+                self.store.release(transient)
+                reserved -= transient
                 charge, reserved = reserved, 0
                 dataset_id, ttl = self.store.put(arrays, charge, tenant, reserved=True)
                 # The memory its arrays hold (strings cost more than their text); the store
@@ -375,12 +392,15 @@ class Servicer(pb_grpc.LossAdvisorServicer):
             "UploadDataset", _Size(lambda: received), context, work, where=lambda: seen
         )
 
-    def _header(self, header: pb.UploadHeader) -> tuple[list, int, int, int]:
-        """(entries, numeric bytes to expect, memory the arrays will hold, what the store is
-        charged: that memory and the bookkeeping of the dataset and its arrays), checked."""
+    def _header(self, header: pb.UploadHeader) -> tuple[list[_Entry], int, int, int]:
+        """(entries, bytes to expect in the data chunks, memory the arrays will hold once
+        decoded, what the store is charged: that memory and the bookkeeping of the dataset and
+        its arrays), checked. Text arrays' codes are held besides while the upload lasts, so
+        the charge must fit the budget with them."""
         entries = []
         total = 0
         footprint = 0
+        transient = 0
         elements = 0
         names = set()
         if not header.arrays:
@@ -404,16 +424,32 @@ class Servicer(pb_grpc.LossAdvisorServicer):
                     expected=f"<= {self.max_elements} elements per upload",
                     got=elements,
                 )
-            if entry.dtype != codec.STR and entry.strings:
+            for name in ("strings", "labels"):
+                if entry.dtype != codec.STR and getattr(entry, name):
+                    raise InvalidInputError(
+                        f"a {entry.dtype} array carries its values as data chunks, not `{name}`",
+                        field=f"{field}.{name}",
+                    )
+            if entry.labels and entry.strings:
                 raise InvalidInputError(
-                    f"a {entry.dtype} array carries its values as data chunks, not `strings`",
-                    field=f"{field}.strings",
+                    "a str array gives its strings or its labels and codes, not both",
+                    field=f"{field}.labels",
+                    expected="one of strings, labels",
+                    got="both",
                 )
-            total += codec.nbytes(entry.dtype, count)
-            footprint += codec.footprint(entry.dtype, count, entry.strings)
-            entries.append((entry.name, entry.dtype, dims, list(entry.strings)))
+            if entry.labels:
+                labels = list(entry.labels)
+                size = codec.codes_nbytes(count)
+                transient += size
+                footprint += codec.coded_footprint(count, labels)
+                entries.append(_Entry(entry.name, entry.dtype, dims, size, labels=labels))
+            else:
+                size = codec.nbytes(entry.dtype, count)
+                footprint += codec.footprint(entry.dtype, count, entry.strings)
+                entries.append(_Entry(entry.name, entry.dtype, dims, size, tuple(entry.strings)))
+            total += size
         charge = footprint + codec.bookkeeping(names)
-        self.store.reserve_check(charge)
+        self.store.reserve_check(charge + transient)
         return entries, total, footprint, charge
 
     async def Validate(self, request, context):
@@ -512,6 +548,20 @@ class _Deadline(Exception):
     pass
 
 
+class _Entry(NamedTuple):
+    """One array of an upload, as its header declared it: ``size`` is how many of the data
+    chunks' bytes are its own (numbers, or a dictionary-form text array's codes; 0 for the
+    old form's ``strings``, which travel in the header). ``labels`` is None but for the
+    dictionary form."""
+
+    name: str
+    dtype: str
+    dims: tuple[int, ...]
+    size: int
+    strings: tuple[str, ...] = ()
+    labels: list[str] | None = None
+
+
 class _Size:
     """Stands in for a request in the RPC log line of a client stream, whose size grows."""
 
@@ -521,9 +571,3 @@ class _Size:
     def ByteSize(self) -> int:
         return self._get()
 
-
-def arrays_count(dims: tuple[int, ...]) -> int:
-    count = 1
-    for d in dims:
-        count *= d
-    return count

@@ -318,20 +318,31 @@ def upload(draw) -> Call:
     for _ in range(draw(st.integers(0, 3))):
         array = draw(arrays)
         name = draw(st.sampled_from(["targets", "features", "x"]) | odd_text)
+        # The dictionary form's labels, on text and (wrongly) on numbers, beside or instead of
+        # the strings; its codes follow in the data like a numeric array's bytes.
+        labels = draw(st.lists(odd_text, max_size=3)) if draw(st.booleans()) else []
+        strings = array.strings if not labels or draw(st.booleans()) else []
         entries.append(
             pb.UploadHeader.Entry(
-                name=name, dtype=array.dtype, shape=array.shape, strings=array.strings
+                name=name, dtype=array.dtype, shape=array.shape, strings=strings, labels=labels
             )
         )
-        if array.dtype in WIRE_DTYPES and all(d >= 0 for d in array.shape):
-            size = math.prod(array.shape) * np.dtype(array.dtype).itemsize
+        coded = array.dtype == "str" and labels
+        if (array.dtype in WIRE_DTYPES or coded) and all(d >= 0 for d in array.shape):
+            itemsize = 4 if coded else np.dtype(array.dtype).itemsize
+            size = math.prod(array.shape) * itemsize
             declared += size if size < 1 << 20 else 0
     header = pb.UploadChunk(header=pb.UploadHeader(arrays=entries))
-    payload = draw(st.sampled_from(["exact", "short", "long", "random"]))
-    size = {"exact": declared, "short": max(0, declared - 1), "long": declared + 8}.get(
-        payload, draw(st.integers(0, 64))
-    )
+    payload = draw(st.sampled_from(["exact", "zeros", "short", "long", "random"]))
+    size = {
+        "exact": declared,
+        "zeros": declared,
+        "short": max(0, declared - 1),
+        "long": declared + 8,
+    }.get(payload, draw(st.integers(0, 64)))
     data = (struct.pack("<d", 1.5) * (size // 8 + 1))[:size]
+    if payload == "zeros":  # codes that all name the first label: an honest dictionary form
+        data = b"\0" * size
     chunks = [header]
     step = max(draw(st.sampled_from([1, 7, 64, 4096])), len(data) // 16)
     for start in range(0, len(data), step):

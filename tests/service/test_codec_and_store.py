@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from advisor import errors
 from client import arrays
 from client.rpc.lossadvisor.v1 import advisor_pb2 as pb
-from server import codec
+from server import codec, mapping
 from server.status import to_status
 from server.store import DatasetStore
 
@@ -41,6 +42,60 @@ def test_client_converts_what_callers_hold():
             return np.array([[1.0, 2.0]])
 
     assert arrays.to_numpy(Frame()).shape == (1, 2)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array(["b", None, "a", "b", "", "é"], dtype=object),
+        np.array([["x", "y"], ["y", "z"]]),
+        np.array([None, None], dtype=object),  # no label at all: still the dictionary form
+        np.array([], dtype=object),
+    ],
+)
+def test_dictionary_text_decodes_to_its_strings(values):
+    form = arrays.upload_form(values)
+    assert form.payload.dtype == np.dtype("<i4") and form.payload.size == values.size
+    assert values.size == 0 or form.labels  # empty labels would mean the old form
+    decoded = codec.from_codes(form.shape, form.labels, form.payload.tobytes(), "x")
+    expected = np.array(["" if v is None else str(v) for v in values.ravel()], dtype=object)
+    assert decoded.dtype == object and decoded.shape == values.shape
+    assert decoded.ravel().tolist() == expected.tolist()
+
+
+def test_decoded_text_is_charged_the_memory_it_holds():
+    """Elements share their label's str: a pointer each, plus each label once. Charging the old
+    form's per-element cost would overcharge eightfold; charging the codes' 4 bytes, under."""
+    n = 200_000
+    raw = (np.arange(n) % 301 - 1).astype("<i4").tobytes()  # -1 (missing) and 300 labels
+    tracemalloc.start()
+    try:
+        labels = [f"label-{i:05d}" for i in range(300)]  # made here, as from the header
+        decoded = codec.from_codes((n,), labels, raw, "x")
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert decoded[0] == "" and decoded[1] == "label-00000"
+    assert 0.9 * held <= codec.coded_footprint(n, labels) <= 1.1 * held
+
+
+def test_a_table_column_may_reference_an_uploaded_array():
+    store = DatasetStore(10**6, ttl_s=60)
+    city = np.array(["a", "b"], dtype=object)
+    dataset_id, _ = store.put({"city": city, "x": np.zeros(2)}, 100)
+
+    def ref(name: str) -> pb.ArrayRef:
+        return pb.ArrayRef(dataset=pb.DatasetArray(dataset_id=dataset_id, name=name))
+
+    inline = pb.ArrayRef(inline=arrays.encode(np.array([1.0, 2.0])))
+    columns = [pb.Column(name="city", values=ref("city")), pb.Column(name="y", values=inline)]
+    table = pb.Table(columns=columns)
+    got = mapping.features(pb.ProfileRequest(features_table=table), mapping.Resolver(store, 100))
+    assert list(got) == ["city", "y"] and got["city"] is city and got["y"].tolist() == [1.0, 2.0]
+    bad = pb.Table(columns=[pb.Column(name="c", values=ref("nope"))])
+    with pytest.raises(errors.InvalidInputError) as caught:
+        mapping.features(pb.ProfileRequest(features_table=bad), mapping.Resolver(store, 100))
+    assert caught.value.field == "features_table.columns[0].values.dataset.name"
 
 
 def test_shape_must_match_bytes_exactly():

@@ -128,9 +128,13 @@ with AdvisorClient(sys.argv[1], token=sys.argv[2]) as c:
     names = [loss["name"] for loss in c.list_losses()]
     profile = c.profile([1.0, 2.0, 2.5, 10.0] * 10)
     report = c.evaluate([0.0, 2.0], [0.0, 0.0], ["L1Loss"])
+    table = c.upload({"city": ["north", "south", None, "east"] * 10, "x": list(range(40))})
+    with_table = c.profile([1.0, 2.0, 2.5, 10.0] * 10, features=table)
 print(json.dumps({"n": len(names), "task": profile.task.task.value,
                   "value": report.results[0].value,
-                  "heavy": sorted(m for m in ("torch", "sklearn", "scipy") if m in sys.modules)}))
+                  "columns": [col.name for col in with_table.features.preparation.columns],
+                  "heavy": sorted(m for m in ("torch", "sklearn", "scipy", "pandas")
+                                  if m in sys.modules)}))
 """
 
 
@@ -145,6 +149,7 @@ def test_the_client_runs_without_torch_or_sklearn(server):
     )
     result = json.loads(out.stdout)
     assert result["n"] > 10 and result["value"] == 1.0 and result["task"]
+    assert result["columns"] == ["city", "x"]
     assert result["heavy"] == []
 
 

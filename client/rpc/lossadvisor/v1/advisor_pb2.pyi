@@ -60,16 +60,18 @@ class UploadChunk(_message.Message):
 class UploadHeader(_message.Message):
     __slots__ = ("arrays",)
     class Entry(_message.Message):
-        __slots__ = ("name", "dtype", "shape", "strings")
+        __slots__ = ("name", "dtype", "shape", "strings", "labels")
         NAME_FIELD_NUMBER: _ClassVar[int]
         DTYPE_FIELD_NUMBER: _ClassVar[int]
         SHAPE_FIELD_NUMBER: _ClassVar[int]
         STRINGS_FIELD_NUMBER: _ClassVar[int]
+        LABELS_FIELD_NUMBER: _ClassVar[int]
         name: str
         dtype: str
         shape: _containers.RepeatedScalarFieldContainer[int]
         strings: _containers.RepeatedScalarFieldContainer[str]
-        def __init__(self, name: _Optional[str] = ..., dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., strings: _Optional[_Iterable[str]] = ...) -> None: ...
+        labels: _containers.RepeatedScalarFieldContainer[str]
+        def __init__(self, name: _Optional[str] = ..., dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., strings: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[str]] = ...) -> None: ...
     ARRAYS_FIELD_NUMBER: _ClassVar[int]
     arrays: _containers.RepeatedCompositeFieldContainer[UploadHeader.Entry]
     def __init__(self, arrays: _Optional[_Iterable[_Union[UploadHeader.Entry, _Mapping]]] = ...) -> None: ...
