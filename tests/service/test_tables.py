@@ -50,10 +50,12 @@ def test_every_entry_point_reads_the_table_alike(door, table, tmp_path, capsys, 
 
 def _real_frames():
     pytest.importorskip("statsmodels")
-    return {**statsmodels_frames(), "iris_species": sklearn_frames()["iris_species"]}
+    return {**statsmodels_frames(), **sklearn_frames()}
 
 
-@pytest.mark.parametrize("name", ["grunfeld", "fertility", "anes96", "fair", "iris_species"])
+@pytest.mark.parametrize(
+    "name", ["grunfeld", "fertility", "anes96", "fair", "iris_species", "wine", "breast_cancer", "diabetes"]
+)
 def test_real_published_tables_read_alike_through_files_and_the_service(name, tmp_path, capsys, client):
     """As shipped: grunfeld's text firm, fertility's ID, constant and empty columns, anes96's
     integer codes, iris with its species as text; written to CSV and Parquet, sent as a table."""
