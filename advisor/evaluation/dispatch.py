@@ -18,7 +18,10 @@ frequency-aware admission, as TinyLFU's): a request with a one-off structure (a 
 subset of candidates, as an AutoML search sends) runs eagerly and is only counted, so
 one-off structures neither queue compiles nor evict the structures in use. Call counts are
 halved every ``AGE_EVERY`` calls, so what was popular long ago gives way to what is popular
-now. Without the second-call rule, 1,000 mixed requests of such subsets evicted 150
+now. A call counts once per request (``request``, which ``advisor.evaluate`` enters),
+however many chunks it runs: counted per kernel call, one request of 700,000 rows of a new
+structure outweighed five requests of a structure in use and evicted it. Without the
+second-call rule, 1,000 mixed requests of such subsets evicted 150
 structures, the benchmark's among them (5 to 9 times slower after than fresh), queued
 compiles faster than two cores compile them, and grew the process by 0.9 GB; with it alone,
 structures seen twice still evicted busier ones (39 evictions, the benchmark's cases 1.2 to
@@ -92,8 +95,10 @@ CACHE_SIZE = 64
 #: Structures not kept whose calls are counted (``_admitted``); the oldest is forgotten
 #: beyond it.
 SIGHTINGS = 4 * CACHE_SIZE
-#: Calls after which every call count is halved: counts measure recent popularity.
-AGE_EVERY = 10 * CACHE_SIZE
+#: Counted calls (one per structure and request) after which every count is halved: counts
+#: measure recent popularity, over a window of many requests, so that structures in use do
+#: not age out between two of their requests while one-off structures pass by.
+AGE_EVERY = 64 * CACHE_SIZE
 #: Rows a background compilation traces on (sizes are symbolic: the graph serves any size).
 BACKGROUND_ROWS = 64
 #: Background compilations queued or under way at most. A call that finds the queue full runs
@@ -131,13 +136,15 @@ class _Structure:
         self.fn: Callable[..., Any] | None = None
         self.ready = False
         self.queued = False
-        self.uses = 0  # calls through this structure, halved every AGE_EVERY calls
+        self.uses = 0  # requests through this structure, halved every AGE_EVERY counted calls
+        self.counted_in: object = None  # the request its last call was counted in
         self.error: str | None = None
         self.lock = threading.Lock()  # one compilation at a time
 
 
 _structures: OrderedDict[tuple, _Structure] = OrderedDict()
-_sightings: OrderedDict[tuple, int] = OrderedDict()  # call counts of structures not kept, oldest first
+#: structures not kept: (requests counted, the request last counted in), oldest first
+_sightings: OrderedDict[tuple, tuple[int, object]] = OrderedDict()
 _calls_since_aging = [0]
 _logged_failures: set[str] = set()  # kernel names: at most len(KERNELS)
 _queue: queue.Queue = queue.Queue()
@@ -227,51 +234,80 @@ def _key(name: str, args: tuple[Any, ...], static: dict[str, Any]) -> tuple:
     return (name, tuple(sorted(static.items())), described)
 
 
+@contextlib.contextmanager
+def request() -> Iterator[None]:
+    """One caller's request (an ``advisor.evaluate`` call, a whole stream): however many
+    chunks it runs, it counts once per structure toward admission. Nested: the outer one."""
+    old = getattr(_thread, "request", None)
+    _thread.request = old or object()
+    try:
+        yield
+    finally:
+        _thread.request = old
+
+
+def _counts(last: object) -> bool:
+    """Whether a call counts: outside a request each call does; inside, the first per
+    structure. Counting one advances the aging clock (under ``_lock``)."""
+    token = getattr(_thread, "request", None)
+    if token is not None and token is last:
+        return False
+    _calls_since_aging[0] += 1
+    if _calls_since_aging[0] >= AGE_EVERY:
+        _age()
+    return True
+
+
 def _admitted(key: tuple) -> int:
-    """How often an auto-mode call's structure has been called (this call included) if it
+    """How many requests have called an auto-mode call's structure (this one included) if it
     may use, or queue, a compiled kernel; 0 if it runs eagerly. A kept structure may; a new
-    one from its second call on, and, when the LRU is full, only once called more often than
-    the least recently used structure, which it would evict. Others are only counted."""
+    one from its second request on, and, when the LRU is full, only once called by more
+    requests than the least recently used structure, which it would evict. Others are only
+    counted."""
     with _lock:
-        _calls_since_aging[0] += 1
-        if _calls_since_aging[0] >= AGE_EVERY:
-            _age()
         st = _structures.get(key)
         if st is not None:
-            return st.uses + 1
-        seen = _sightings.pop(key, 0) + 1
+            return st.uses + (st.counted_in is not getattr(_thread, "request", None))
+        seen, last = _sightings.pop(key, (0, None))
+        if _counts(last):
+            seen, last = seen + 1, getattr(_thread, "request", None)
         victim = next(iter(_structures.values())) if len(_structures) >= CACHE_SIZE else None
         if seen >= 2 and (victim is None or seen > victim.uses):
             return seen
-        _sightings[key] = seen
+        _sightings[key] = (seen, last)
         while len(_sightings) > SIGHTINGS:
             _sightings.popitem(last=False)
         return 0
 
 
 def _age() -> None:
-    """Halve every call count (under ``_lock``); counts that reach 0 are forgotten."""
+    """Halve every count (under ``_lock``); structures not kept whose count reaches 0 are
+    forgotten."""
     _calls_since_aging[0] = 0
     for st in _structures.values():
         st.uses //= 2
-    for key in list(_sightings):
-        _sightings[key] //= 2
-        if not _sightings[key]:
+    for key, (seen, last) in list(_sightings.items()):
+        if seen // 2:
+            _sightings[key] = (seen // 2, last)
+        else:
             del _sightings[key]
 
 
 def _structure(key: tuple, name: str, uses: int = 0) -> _Structure:
-    """The structure for ``key``, most recently used now and its call counted (created with
-    the ``uses`` counted before it was kept; the least recently used dropped beyond
+    """The structure for ``key``, most recently used now and its request counted (created
+    with the ``uses`` counted before it was kept; the least recently used dropped beyond
     ``CACHE_SIZE``)."""
     with _lock:
         st = _structures.get(key)
         if st is not None:
             _structures.move_to_end(key)
-            st.uses += 1
+            if _counts(st.counted_in):
+                st.uses += 1
+                st.counted_in = getattr(_thread, "request", None)
             return st
         st = _structures[key] = _Structure(name)
         st.uses = max(uses, 1)
+        st.counted_in = getattr(_thread, "request", None)
         while len(_structures) > CACHE_SIZE:
             _structures.popitem(last=False)
             stats["evictions"] += 1

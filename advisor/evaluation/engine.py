@@ -16,7 +16,7 @@ import torch
 
 from advisor.cancel import cancellable
 from advisor.errors import InvalidInputError
-from advisor.evaluation import baselines, diagnostics, plans
+from advisor.evaluation import baselines, diagnostics, dispatch, plans
 from advisor.evaluation.candidates import Candidate, computed, parse, skipped
 from advisor.evaluation.defaults import default_candidates
 from advisor.evaluation.diagnostics import QUANTILE_SAMPLE
@@ -82,7 +82,7 @@ def evaluate(
     kernel call, so a large evaluation stops within a chunk once it is set, raising
     ``advisor.errors.CancelledError``.
     """
-    with cancellable(cancel):
+    with cancellable(cancel), dispatch.request():
         if is_stream(predictions, targets):
             return evaluate_stream(
                 predictions, candidates, task=task, device=device, diagnostics=diagnostics, quantile_sample=quantile_sample

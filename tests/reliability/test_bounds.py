@@ -217,6 +217,30 @@ def test_a_full_cache_admits_a_newcomer_only_once_it_is_busier_than_its_victim(m
     assert list(dispatch._structures) == [hot[1], newcomer]
 
 
+def test_a_request_counts_once_however_many_chunks_it_runs(monkeypatch):
+    """One large request of a new structure (many kernel calls) is one use: it neither gets
+    admitted on its own nor outweighs a structure that several requests use."""
+    monkeypatch.setattr(dispatch, "CACHE_SIZE", 1)
+    monkeypatch.setattr(dispatch, "AGE_EVERY", 10**9)
+    monkeypatch.setattr(dispatch, "_structures", OrderedDict())
+    monkeypatch.setattr(dispatch, "_sightings", OrderedDict())
+    hot, big = ("kernel", (("hot",),), ()), ("kernel", (("big",),), ())
+    for _ in range(3):
+        with dispatch.request():
+            _called(hot)
+            _called(hot)  # a second chunk of the same request
+    assert dispatch._structures[hot].uses == 3  # three requests, six calls
+    with dispatch.request():
+        assert not any(_called(big) for _ in range(50))  # fifty chunks, one request
+    assert dispatch._sightings[big][0] == 1 and list(dispatch._structures) == [hot]
+    for _ in range(2):
+        with dispatch.request():
+            assert not _called(big)  # its second and third requests: no busier than hot
+    with dispatch.request():
+        assert _called(big)  # its fourth: busier than hot
+    assert list(dispatch._structures) == [big]
+
+
 def test_call_counts_age(monkeypatch):
     monkeypatch.setattr(dispatch, "CACHE_SIZE", 1)
     monkeypatch.setattr(dispatch, "AGE_EVERY", 40)
