@@ -12,21 +12,20 @@ call counts of structures not kept, ``MAX_QUEUED`` background compilations queue
 (each holding ``BACKGROUND_ROWS`` rows of its arguments) and one logged failure per kernel
 name; the rest (``stats``, the mode) is of fixed size.
 
-In 'auto' mode a structure is admitted (``_admitted``) on its second call, and, once the
-LRU is full, only when it has been called more often than the structure it would evict (a
-frequency-aware admission, as TinyLFU's): a request with a one-off structure (a random
-subset of candidates, as an AutoML search sends) runs eagerly and is only counted, so
-one-off structures neither queue compiles nor evict the structures in use. Call counts are
-halved every ``AGE_EVERY`` calls, so what was popular long ago gives way to what is popular
-now. A call counts once per request (``request``, which ``advisor.evaluate`` enters),
-however many chunks it runs: counted per kernel call, one request of 700,000 rows of a new
-structure outweighed five requests of a structure in use and evicted it. Without the
-second-call rule, 1,000 mixed requests of such subsets evicted 150
-structures, the benchmark's among them (5 to 9 times slower after than fresh), queued
-compiles faster than two cores compile them, and grew the process by 0.9 GB; with it alone,
-structures seen twice still evicted busier ones (39 evictions, the benchmark's cases 1.2 to
-1.6 times slower after). A call whose admitted structure is not compiled yet runs eagerly,
-and the structure is
+In 'auto' mode a structure is admitted (``_admitted``) on its second request, and, once the
+LRU is full, only when more requests have called it than the structure it would evict (a
+frequency-aware admission, as TinyLFU's). A request (``request``, which ``advisor.evaluate``
+enters) counts once per structure however many chunks it runs, and every count is halved
+after ``AGE_EVERY`` counted calls, so what was popular long ago gives way to what is popular
+now. A request with a one-off structure (a random subset of candidates, as an AutoML search
+sends) runs eagerly and is only counted, so one-off structures neither queue compiles nor
+evict the structures in use. 1,000 mixed requests of such subsets (``bench --long-lived``)
+evicted 150 structures, the benchmark's among them (5 to 9 times slower after than fresh),
+queued compiles faster than two cores compile them, and grew the process by 0.9 GB when every
+structure was admitted on its first call; 39 (cases 1.2 to 1.6 times slower) when admitted on
+its second; 15 when a newcomer also had to outnumber its victim in kernel calls (one request
+of seven chunks outweighed five requests); none, counted per request. A call whose admitted
+structure is not compiled yet runs eagerly, and the structure is
 compiled in a background thread on a few rows of the same arguments; later calls use it once
 it is ready, so no request waits for a cold compile. Below ``CROSSOVER_ELEMENTS`` (elements
 read per candidate group) auto mode runs eager anyway: there a compiled call's fixed
