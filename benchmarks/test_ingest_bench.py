@@ -78,3 +78,24 @@ def test_prepare_1e6_by_20_mixed(benchmark, table, side):
 
 def test_read_only(benchmark, table):
     benchmark.pedantic(read, args=(table,), rounds=3, iterations=1)
+
+
+@pytest.fixture(scope="module")
+def identifiers():
+    """1e6 distinct UUIDs and 1e6 "cust-0000123" codes beside a number: identifier columns
+    with dashes, which must be read as text (and dropped) without a parse per label."""
+    import uuid
+
+    rng = np.random.default_rng(1)
+    return pd.DataFrame(
+        {
+            "uuid": [str(uuid.UUID(int=int(i))) for i in rng.integers(0, 2**62, N)],
+            "customer": [f"cust-{i:07d}" for i in range(N)],
+            "x": rng.normal(size=N),
+        }
+    )
+
+
+def test_read_identifier_columns(benchmark, identifiers):
+    table = benchmark.pedantic(read, args=(identifiers,), rounds=3, iterations=1)
+    assert [c.role for c in table.columns] == ["dropped", "dropped", "numeric"]

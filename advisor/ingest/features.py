@@ -38,7 +38,7 @@ import numpy as np
 
 from advisor.cancel import check
 from advisor.errors import DTypeError, EmptyInputError, InvalidInputError, NonFiniteError
-from advisor.ingest.missing import is_missing
+from advisor.ingest.missing import TEXT_MARKERS, is_missing
 from advisor.ingest.table import as_frame
 from advisor.schema.profile import ColumnPreparation, FeaturePreparation
 
@@ -265,9 +265,12 @@ def _categorical(series: Any, name: str, kind: str) -> Column:
     except TypeError:  # unhashable cells (dicts, lists): the cell check names the first
         _check_cells(list(series), name)
         raise
-    labels = list(uniques)
-    marker = np.array([is_missing(v) for v in labels], dtype=bool)
-    _check_cells(labels, name)
+    labels = uniques.tolist()
+    if isinstance(uniques.dtype, pd.StringDtype):  # text only: markers found vectorised
+        marker = pd.Series(uniques).str.strip().str.lower().isin(TEXT_MARKERS).to_numpy(dtype=bool)
+    else:
+        marker = np.array([is_missing(v) for v in labels], dtype=bool)
+        _check_cells(labels, name)
     if marker.any():  # text markers ("", "NA") are missing values too
         remap = np.where(marker, -1, np.cumsum(~marker) - 1)
         codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
@@ -352,13 +355,18 @@ def _check_cells(labels: list[Any], name: str) -> None:
             )
 
 
+#: text that reads as a finite decimal number ("3", "-2.5", " 1e3 ", ".5")
+_NUMBER = r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*"
+
+
 def _label_numbers(labels: list[Any]) -> np.ndarray:
     """Each label as a float64, NaN where it is not a finite number nor text that reads as
     one: a column's labels all read as numbers, none do (text), or some do (mixed).
 
-    Only text that could start a number (a digit, a sign, a point, a space) is parsed: an
-    identifier column's million distinct labels cost a vectorised look at their first
-    character, not a million failed parses.
+    Text is matched against ``_NUMBER`` by pandas' vectorised string methods (in C++ where
+    pandas keeps text in Arrow) and only matches are parsed: an identifier column's million
+    distinct labels (UUIDs, "cust-0012345") cost a pass of a regular expression, not a
+    million failed parses.
     """
     import pandas as pd
 
@@ -366,9 +374,9 @@ def _label_numbers(labels: list[Any]) -> np.ndarray:
     text = cells.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
     numbers = np.full(len(labels), np.nan)
     if text.any():
-        first = np.array(cells[text].tolist(), dtype=str).astype("U1")
-        may = np.flatnonzero(text)[np.isin(first, list("0123456789+-. \t"))]
-        numbers[may] = pd.to_numeric(cells.iloc[may], errors="coerce")
+        words = pd.Series(cells[text].tolist(), dtype="str")
+        match = words.str.fullmatch(_NUMBER).to_numpy(dtype=bool, na_value=False)
+        numbers[np.flatnonzero(text)[match]] = pd.to_numeric(words[match]).to_numpy(dtype=np.float64)
     others = np.flatnonzero(~text)
     plain = [
         i
@@ -381,6 +389,9 @@ def _label_numbers(labels: list[Any]) -> np.ndarray:
     return numbers
 
 
+#: how text dates begin; ``_as_datetimes`` looks at ``DATE_PROBE`` labels before parsing all
+_DATE = re.compile(r"\s*\d{4}-\d{1,2}(?:-\d{1,2})?(?:$|[T\s])")
+DATE_PROBE = 64
 #: a time of day followed by its zone: "Z", "+02:00", "+0200" or "+02"
 _ZONE = re.compile(r"(\d\d:\d\d(?::\d\d(?:\.\d*)?)?)\s*(?:Z|[+-]\d\d(?::?\d\d)?)$")
 
@@ -395,6 +406,8 @@ def _as_datetimes(labels: list[Any], name: str) -> Any:
     """
     import pandas as pd
 
+    if not all(isinstance(v, str) and _DATE.match(v) for v in labels[:DATE_PROBE]):
+        return None  # a look at the first labels spares identifiers with dashes (UUIDs) a parse
     if not all(isinstance(v, str) and "-" in v for v in labels):
         return None
     try:

@@ -224,3 +224,24 @@ def test_every_container_of_the_same_table_reads_alike(container):
     *_, report = _prepared(given)
     _, _, expected = _prepared(frame)
     assert report == expected
+
+
+def test_identifiers_with_dashes_are_text_and_dates_without_padding_are_dates():
+    """UUIDs and "cust-0000123" have dashes but are no dates (they are dropped as ID-like,
+    not parsed); "2024-1-5" is a date. Some of the UUIDs begin with eight digits."""
+    import uuid
+
+    rng = np.random.default_rng(3)
+    n = 500
+    frame = pd.DataFrame(
+        {
+            "uuid": [str(uuid.UUID(int=int(i))) for i in rng.integers(0, 2**40, n)],
+            "customer": [f"cust-{i:07d}" for i in range(n)],
+            "day": [f"2024-{1 + i % 12}-{1 + i % 28}" for i in range(n)],
+            "x": rng.normal(size=n),
+        }
+    )
+    columns = {c.name: c for c in read(frame).columns}
+    assert (columns["uuid"].kind, columns["uuid"].role) == ("text", "dropped")
+    assert (columns["customer"].kind, columns["customer"].role) == ("text", "dropped")
+    assert columns["day"].kind == "datetime" and columns["day"].role == "numeric"
