@@ -549,19 +549,26 @@ class FeaturePreparer:
                 cells[(row_starts + at + target)[hit]] = 1.0
         return out
 
-    def _lookup(self, i: int, n_labels: int) -> np.ndarray:
-        """Categorical input ``i`` of ``n_labels`` labels: output column (from 0) per code
-        + 1, -1 for none.
-
-        The encoder's layout: its frequent categories in order, then one column for the
-        infrequent group, which also takes codes it never saw when it exists; without it an
-        unseen code sets no column. Codes run from -1 (missing) to the table's label count.
-        """
+    def _categories(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Categorical input ``i`` as the fitted encoder lays it out: its frequent category
+        codes in output order (-1 is the missing category), and the codes it groups as
+        infrequent, which share one column after them."""
         assert self.encoder_ is not None
         categories = self.encoder_.categories_[i].astype(np.int64)
         rare = self.encoder_.infrequent_categories_[i]
         rare_codes = np.zeros(0, dtype=np.int64) if rare is None else rare.astype(np.int64)
-        frequent = categories[~np.isin(categories, rare_codes)]
+        return categories[~np.isin(categories, rare_codes)], rare_codes
+
+    def _lookup(self, i: int, n_labels: int) -> np.ndarray:
+        """Categorical input ``i`` of ``n_labels`` labels: output column (from 0) per code
+        + 1, -1 for none.
+
+        The encoder's layout (``_categories``): its frequent categories in order, then one
+        column for the infrequent group, which also takes codes it never saw when it exists;
+        without it an unseen code sets no column. Codes run from -1 (missing) to the table's
+        label count.
+        """
+        frequent, rare_codes = self._categories(i)
         lookup = np.full(n_labels + 1, len(frequent) if rare_codes.size else -1, dtype=np.int64)
         lookup[frequent + 1] = np.arange(len(frequent))
         return lookup
@@ -618,14 +625,10 @@ class FeaturePreparer:
         """What the fitted encoder made of categorical input ``i``: the reason, and a note
         when most of its categories share the infrequent column (an identifier-like column
         that the screening kept, say)."""
-        assert self.encoder_ is not None
-        seen = self.encoder_.categories_[i]
-        rare = self.encoder_.infrequent_categories_[i]
-        rare_codes = set() if rare is None else {int(code) for code in rare}
-        labels_seen = {int(code) for code in seen if code >= 0}
-        n_own = len(labels_seen - rare_codes)
-        n_rare = len(labels_seen & rare_codes)
-        unseen = (column.n_distinct or 0) - len(labels_seen)
+        frequent, rare_codes = self._categories(i)
+        n_own = int(np.count_nonzero(frequent >= 0))
+        n_rare = int(np.count_nonzero(rare_codes >= 0))
+        unseen = (column.n_distinct or 0) - n_own - n_rare
         parts = [f"{n_own} of {column.n_distinct} categories one-hot encoded"]
         if n_rare:
             parts.append(
@@ -633,7 +636,7 @@ class FeaturePreparer:
                 f"{self.max_categories} columns share one (infrequent) column"
             )
         if unseen:
-            where = "join the (infrequent) column" if rare_codes else "set no column"
+            where = "join the (infrequent) column" if rare_codes.size else "set no column"
             parts.append(f"{unseen} absent from the {self.fitted_rows_} fitted rows {where}")
         if column.n_missing:
             parts.append(f"{column.n_missing} missing values are a category of their own")
@@ -657,16 +660,11 @@ class FeaturePreparer:
                 column, j = numeric[k]
                 names.append((column.name, f"{column.parts[j]}.missing"))
         categorical = table.categorical()
-        if categorical:
-            encoder = self.encoder_
-            for i, column in enumerate(categorical):
-                rare = encoder.infrequent_categories_[i]
-                rare_codes = set() if rare is None else set(rare.tolist())
-                for code in encoder.categories_[i]:
-                    if code in rare_codes:
-                        continue
-                    label = "(missing)" if code < 0 else str(column.labels[int(code)])
-                    names.append((column.name, f"{column.name}={label}"))
-                if rare_codes:
-                    names.append((column.name, f"{column.name}=(infrequent)"))
+        for i, column in enumerate(categorical):
+            frequent, rare_codes = self._categories(i)
+            for code in frequent:
+                label = "(missing)" if code < 0 else str(column.labels[int(code)])
+                names.append((column.name, f"{column.name}={label}"))
+            if rare_codes.size:
+                names.append((column.name, f"{column.name}=(infrequent)"))
         return names
