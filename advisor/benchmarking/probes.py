@@ -1,5 +1,6 @@
 """Measurements the benchmark takes besides wall time: peak memory, compile cost, crossover;
-and the timing and stopping tools both benchmark runners share (``timed``, ``check_cancel``).
+and the timing and stopping tools both benchmark runners share (``timed``, ``check_cancel``,
+``run_module`` for a child interpreter that a stop kills, ``exit_with_parent`` inside one).
 
 Peak memory (``peak_memory``) is the largest amount of tensor memory allocated during one
 call beyond what was allocated before it: on CUDA ``torch.cuda.max_memory_allocated``, on the
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -143,28 +145,77 @@ def probe(case: Case, diag: bool, device: torch.device) -> dict[str, Any]:
 
 
 def probe_in_subprocess(name: str, diag: bool, device: torch.device) -> dict[str, Any] | None:
-    """``probe`` in a new interpreter with empty compile caches; None (logged) when it fails."""
+    """``probe`` in a new interpreter with empty compile caches; None (logged) when it fails.
+
+    It stays in its caller's session (the full row's process), so stopping the row stops it."""
     with tempfile.TemporaryDirectory(prefix="advisor-probe-") as cache:
-        env = dict(os.environ)
-        env.update(
-            TORCHINDUCTOR_CACHE_DIR=os.path.join(cache, "inductor"),
-            TRITON_CACHE_DIR=os.path.join(cache, "triton"),
-            KINETO_LOG_LEVEL="3",
-        )
-        cmd = [sys.executable, "-m", "advisor.benchmarking.probes", name, "1" if diag else "0", str(device)]
+        env = {
+            "TORCHINDUCTOR_CACHE_DIR": os.path.join(cache, "inductor"),
+            "TRITON_CACHE_DIR": os.path.join(cache, "triton"),
+            "KINETO_LOG_LEVEL": "3",
+        }
+        args = [name, "1" if diag else "0", str(device)]
         try:
-            done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, check=False)
+            status, out, err = run_module(
+                "advisor.benchmarking.probes", args, env=env, timeout_s=PROBE_TIMEOUT_S, own_session=False
+            )
         except subprocess.TimeoutExpired:
             log.warning("benchmark probe of %s timed out after %s s", name, PROBE_TIMEOUT_S)
             return None
-    if done.returncode != 0:
-        log.warning("benchmark probe of %s failed: %s", name, done.stderr.strip()[-500:])
+    if status != 0:
+        log.warning("benchmark probe of %s failed: %s", name, err.strip()[-500:])
         return None
-    out = json.loads(done.stdout.strip().splitlines()[-1])
-    if out.pop("fell_back"):
+    found = json.loads(out.strip().splitlines()[-1])
+    if found.pop("fell_back"):
         log.warning("benchmark probe of %s ran eager: no compile times", name)
-        out.update(compile_cold_s=None, compile_warm_s=None)
-    return out
+        found.update(compile_cold_s=None, compile_warm_s=None)
+    return found
+
+
+#: how often a parent waiting for a benchmark's child interpreter reads its stop signal
+POLL_S = 0.05
+
+
+def run_module(
+    module: str,
+    args: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    cancel: Any = None,
+    timeout_s: float | None = None,
+    own_session: bool = True,
+) -> tuple[int, str, str]:
+    """``python -m module *args`` with ``env`` added to this environment: (exit status,
+    stdout, stderr). The wait reads ``cancel`` every ``POLL_S``; once it is set
+    (``Stopped``), ``timeout_s`` passes (``subprocess.TimeoutExpired``) or the caller fails,
+    the child is killed, with everything it started when it has a session of its own
+    (``own_session``). The child's output goes to files, not pipes, so it never blocks on a
+    full pipe while the parent only polls."""
+    cmd = [sys.executable, "-m", module, *args]
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(
+            cmd, stdout=out, stderr=err, env={**os.environ, **(env or {})}, text=True, start_new_session=own_session
+        )
+        try:
+            while True:
+                try:
+                    child.wait(timeout=POLL_S)
+                    break
+                except subprocess.TimeoutExpired:
+                    check_cancel(cancel)
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise
+        finally:
+            if child.poll() is None:  # stopped, timed out, or the caller's own error
+                if own_session:
+                    os.killpg(child.pid, signal.SIGKILL)
+                else:
+                    child.kill()
+                child.wait()
+        out.seek(0)
+        err.seek(0)
+        return child.returncode, out.read(), err.read()
 
 
 # ---------------------------------------------------------------- eager/compiled crossover

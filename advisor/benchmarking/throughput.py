@@ -37,11 +37,7 @@ from __future__ import annotations
 
 import gc
 import json
-import os
-import signal
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -55,6 +51,7 @@ from advisor.benchmarking.probes import (
     measure_crossover,
     peak_memory,
     probe_in_subprocess,
+    run_module,
 )
 from advisor.benchmarking.probes import timed as _timed
 from advisor.errors import CancelledError, InvalidInputError
@@ -109,7 +106,7 @@ def run(
     A full row runs in a fresh interpreter of its own (``_row_in_child``): it compiles for
     minutes, which no thread can interrupt, and its compiled structures and their memory
     are the benchmark's, not the serving process's. Stopping it kills that process (and its
-    probe) within ``POLL_S``.
+    probe) within ``probes.POLL_S``.
     """
     names = _names(cases, quick)
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
@@ -139,38 +136,18 @@ def run(
     return rows
 
 
-#: how often a parent waiting for a full row's process reads the caller's stop signal
-POLL_S = 0.05
-
-
 def _row_in_child(
     name: str, diag: bool, dev: torch.device, repeats: int, cancel: Any, *, full: bool = True
 ) -> BenchRow:
     """A row (``full`` or quick) timed by ``python -m advisor.benchmarking.throughput`` in its
     own session, killed with its probe as soon as ``cancel`` is set (``Stopped``)."""
-    cmd = [
-        sys.executable, "-m", "advisor.benchmarking.throughput",
-        name, str(int(diag)), str(dev), str(repeats), str(int(full)),
-    ]
-    env = dict(os.environ, KINETO_LOG_LEVEL="3")
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, text=True, start_new_session=True)
-        try:
-            while True:
-                try:
-                    child.wait(timeout=POLL_S)
-                    break
-                except subprocess.TimeoutExpired:
-                    check_cancel(cancel)
-        finally:
-            if child.poll() is None:  # stopped, or the caller's own error: nothing outlives it
-                os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
-        out.seek(0)
-        err.seek(0)
-        if child.returncode != 0:
-            raise RuntimeError(f"benchmark row {name} failed in its process: {err.read().strip()[-800:]}")
-        return BenchRow.model_validate(json.loads(out.read().strip().splitlines()[-1]))
+    args = [name, str(int(diag)), str(dev), str(repeats), str(int(full))]
+    status, out, err = run_module(
+        "advisor.benchmarking.throughput", args, env={"KINETO_LOG_LEVEL": "3"}, cancel=cancel
+    )
+    if status != 0:
+        raise RuntimeError(f"benchmark row {name} failed in its process: {err.strip()[-800:]}")
+    return BenchRow.model_validate(json.loads(out.strip().splitlines()[-1]))
 
 
 def _fused(x: torch.Tensor, y: torch.Tensor, cands: list[Any], diag: bool, compiled: bool, cancel: Any = None) -> Any:

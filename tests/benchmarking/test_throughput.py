@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from advisor.benchmarking import throughput
+from advisor.benchmarking import probes, throughput
 from advisor.errors import InvalidInputError
 
 
@@ -160,7 +160,7 @@ def test_a_full_benchmark_stops_within_a_second_and_leaves_no_process(monkeypatc
             super().__init__(*args, **kwargs)
             started.append(self)
 
-    monkeypatch.setattr(throughput.subprocess, "Popen", Recorded)
+    monkeypatch.setattr(probes.subprocess, "Popen", Recorded)  # the row's process starts there
     stop = threading.Event()
     result: dict = {}
 
