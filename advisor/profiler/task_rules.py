@@ -35,7 +35,8 @@ labels      integers, 3..50 values contiguous from 0 or 1, >= 5 rows per value o
             average and >= 2 each, or <= 10 integer values with >= 5 rows each
             (an interior, unimodal mode over <= 10 codes: an ordinal code, ambiguous
             with regression)
-ordered     any other integer target: many distinct ordered values                 regression
+ordered     any other integer target: many distinct ordered values (ambiguous with    regression
+            count when the mean is past 100 but the skew is a count's)
 ==========  =====================================================================  ===========
 
 Integer rules also name a reading (class index, ordinal code, count, measured quantity) and
@@ -355,15 +356,29 @@ def _vector(v: np.ndarray, check_constant: bool = True) -> Inference:
             f"; right skew {skew:.2f} is short of the {nb_skew:.2f} a count of this mean and variance "
             "(negative binomial) would show: a measured quantity"
         )
-    countable = lo >= 0 and mean <= COUNT_MAX_MEAN
+    # Past COUNT_MAX_MEAN a Poisson count is as symmetric as a measurement, so the shape no
+    # longer tells them apart; an overdispersed count keeps its skew, though (bills referred
+    # to a committee: mean 101, skew 1.1 against the negative binomial's 1.9), and then
+    # neither reading can be ruled out from the values alone.
+    count_skewed = (
+        lo >= 0 and offset is None and mean > COUNT_MAX_MEAN and skew >= max(COUNT_MIN_SKEW, SKEW_SHARE * nb_skew)
+    )
+    if count_skewed:
+        why += (
+            f"; a mean of {mean:.4g} is past the {COUNT_MAX_MEAN:g} up to which counts and measurements differ "
+            f"in shape, yet the right skew {skew:.2f} is what a count of this mean and variance shows (negative "
+            f"binomial: {nb_skew:.2f}), so counts are as likely"
+        )
+    countable = offset is None and lo >= 0 and (mean <= COUNT_MAX_MEAN or count_skewed)
     return Inference(
         Task.REGRESSION,
-        0.85,
+        0.6 if count_skewed else 0.85,
         why,
         "ordered",
-        Task.COUNT if countable and offset is None else None,
+        Task.COUNT if countable else None,
         MEASURED,
-        COUNT_READING if countable and offset is None else None,
+        COUNT_READING if countable else None,
+        ambiguous=count_skewed,
         ruled_out=(COUNT_READING,) if offset is not None else (),
     )
 

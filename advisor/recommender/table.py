@@ -243,6 +243,17 @@ RULES: tuple[Rule, ...] = (
         favour={"GaussianNLLLoss": 3.0},
     ),
     Rule(
+        "l1-heteroscedastic-outliers",
+        "guide 000, table row L1 Loss (MAE); past the guides: Koenker & Bassett 1978, regression quantiles",
+        (("task", "==", "regression"), ("outliers_credible", "==", True), ("heteroscedastic", "==", True)),
+        "{outlier_pct_mz:.1f}% of {errors_of} are outliers, and their spread follows the prediction (Spearman "
+        "rho {resid_scale_trend:.2f} between |residual| and prediction): Huber's delta is one residual scale for "
+        "every row, so it treats ordinary residuals as outliers where the spread is wide and squares outliers "
+        "where it is narrow; L1 needs no scale and fits the conditional median whatever the spread (guide 000, "
+        "table row L1 Loss (MAE); past the guides: Koenker & Bassett 1978)",
+        favour={"L1Loss": 2.0, "HuberLoss": -1.0, "SmoothL1Loss": -1.0},
+    ),
+    Rule(
         "smoothl1-correction",
         "guide 001, Smooth L1Loss (corrected)",
         (("task", "==", "regression"), ("outliers_credible", "==", True)),

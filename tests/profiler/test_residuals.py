@@ -54,6 +54,25 @@ def test_noise_that_grows_with_the_prediction_is_reported_and_points_to_a_varian
     assert any("Spearman rho" in r for r in gaussian.rationale)
 
 
+def test_outliers_whose_spread_follows_the_prediction_get_l1_over_huber():
+    # Huber's delta is one scale for every row; where the spread grows with the prediction
+    # and outliers come on top, the scale-free L1 ranks first, and Huber says why it does not
+    x = _x(13)
+    signal = x @ WEIGHTS
+    y = signal + np.random.default_rng(14).standard_t(3, N) * 0.3 * (signal - signal.min() + 0.5)
+    rec = advisor.recommend(y, features=x, top_k=8)
+    residuals = rec.profile.residuals
+    assert residuals.heteroscedastic and residuals.heavy_tailed
+    assert rec.best.loss == "L1Loss"
+    assert "l1-heteroscedastic-outliers" in rec.best.rules
+    huber = next(c for c in rec.candidates if c.loss == "HuberLoss")
+    assert any(r.startswith("against: ") and "one residual scale" in r for r in huber.rationale)
+    # the same noise at a constant spread keeps Huber first
+    steady = advisor.recommend(signal + np.random.default_rng(14).standard_t(3, N), features=x)
+    assert not steady.profile.residuals.heteroscedastic
+    assert steady.best.loss == "HuberLoss"
+
+
 def test_residual_facts_equal_a_ridge_fit_by_hand():
     x = _x(7)
     y = x @ WEIGHTS + np.random.default_rng(8).standard_t(3, N)

@@ -118,6 +118,23 @@ def test_ambiguous_cases_name_a_runner_up():
     assert t.confidence < 0.9
 
 
+def test_overdispersed_counts_past_a_mean_of_100_are_ambiguous_with_counts():
+    # a negative binomial of mean 150 keeps a count's right skew where a Poisson's would be gone
+    rng = np.random.default_rng(11)
+    counts = rng.negative_binomial(1.0, 1.0 / 151.0, 400).astype(float)
+    assert counts.mean() > 100
+    t = task_of(counts)
+    assert t.task == Task.REGRESSION and t.rule == "ordered"
+    assert t.ambiguous and t.runner_up == Task.COUNT and t.confidence < 0.85
+    assert "counts are as likely" in t.reason
+    rec = advisor.recommend(counts)
+    assert rec.runner_up and rec.runner_up[0].loss == "NegativeBinomialNLLLoss"
+    # a symmetric integer measurement of the same size is not
+    measured = np.round(rng.normal(150.0, 20.0, 400))
+    m = task_of(measured)
+    assert m.task == Task.REGRESSION and not m.ambiguous and m.runner_up is None
+
+
 class _FrameLike:
     """Duck-types a pandas Series (pandas is optional and may be absent)."""
 
