@@ -82,7 +82,7 @@ class _LossProbe(BaseEstimator):
         given = dict(self.params or {})
         resolved = losses.resolve_params(losses.get(self.loss), given)
         head = head_for(self.loss, given, task, data.n_outputs)
-        misfit = target_misfit(self.loss, task, data.y_metric)
+        misfit = target_misfit(self.loss, given, task, data.y_metric)
         if head is None or misfit:
             raise ParameterError(
                 misfit or f"{self.loss} does not train a row-wise probe for a {task.value} task",

@@ -98,7 +98,7 @@ def validate(
     )
 
     heads = [head_for(name, params, task_enum, data.n_outputs) for name, params, _ in parsed]
-    misfits = [target_misfit(name, task_enum, data.y_metric) for name, _, _ in parsed]
+    misfits = [target_misfit(name, params, task_enum, data.y_metric) for name, params, _ in parsed]
     heads = [None if why else h for h, why in zip(heads, misfits, strict=True)]
     active = [i for i, h in enumerate(heads) if h is not None]
     n = data.x.shape[1]  # (F, n, d)

@@ -47,10 +47,10 @@ class Prepared:
     y_metric: np.ndarray  # what the metrics compare against
     fold: torch.Tensor  # (n,) fold index of every row; -1: no fold holds it out
     task: Task
-    n_outputs: int  # classes, labels or distribution width; 1 for a single value
-    center: float  # regression targets: median
-    scale: float  # regression targets: robust scale, never 0
-    log_mean: float  # log of the mean target, for log-link heads
+    n_outputs: int  # classes, labels, distribution width, or values per row (regression, counts)
+    center: tuple[float, ...]  # regression and count targets: each output's median
+    scale: tuple[float, ...]  # ... each output's robust scale, never 0
+    log_mean: tuple[float, ...]  # ... log of each output's mean, for log-link heads
     classes: list[Any]
     preparation: FeaturePreparation  # what became of each feature column (all kept rows)
     standardised: list[tuple[np.ndarray, np.ndarray]]  # per fold: (mean, scale) of the features
@@ -149,15 +149,18 @@ class _Targets:
     y_metric: np.ndarray
     n_outputs: int = 1
     classes: list[Any] | None = None
-    center: float = 0.0
-    scale: float = 1.0
-    log_mean: float = 0.0
+    center: tuple[float, ...] = (0.0,)
+    scale: tuple[float, ...] = (1.0,)
+    log_mean: tuple[float, ...] = (0.0,)
 
 
 def _targets(c: Cleaned, task: Task) -> _Targets:
     n = c.values.shape[0]
     if task in (Task.REGRESSION, Task.COUNT):
-        yv = _numeric(c, "targets").reshape(n)
+        # one value per row, (n,); or several (an (n, L) matrix: multi-output regression)
+        yv = _numeric(c, "targets").reshape(n, -1)
+        if yv.shape[1] == 1:
+            yv = yv.reshape(n)
         if task == Task.COUNT and (yv < 0).any():
             raise InvalidInputError(
                 f"has {int((yv < 0).sum())} negative values; counts are >= 0 (use task='regression' "
@@ -175,15 +178,16 @@ def _targets(c: Cleaned, task: Task) -> _Targets:
                 expected=f"|values| <= {FLOAT32_MAX:.3g}",
                 got=peak,
             )
-        center = float(np.median(yv))
-        mad = float(np.median(np.abs(yv - center))) * 1.4826
-        scale = mad if mad > 0 else float(yv.std()) or 1.0
+        columns = yv.reshape(n, -1).T
+        center = tuple(float(np.median(col)) for col in columns)
+        scale = tuple(_robust_scale(col, mid) for col, mid in zip(columns, center, strict=True))
         return _Targets(
             torch.as_tensor(yv, dtype=torch.float32),
             yv,
+            n_outputs=len(columns),
             center=center,
             scale=scale,
-            log_mean=float(np.log(max(yv.mean(), 1e-6))),
+            log_mean=tuple(float(np.log(max(col.mean(), 1e-6))) for col in columns),
         )
     if task in (Task.BINARY, Task.MULTICLASS):
         if c.values.ndim == 2:  # one-hot rows
@@ -208,6 +212,12 @@ def _targets(c: Cleaned, task: Task) -> _Targets:
             "must be an (n, L) matrix", field="targets", expected="(n, L)", got=yv.shape
         )
     return _Targets(torch.as_tensor(yv, dtype=torch.float32), yv, n_outputs=yv.shape[1])
+
+
+def _robust_scale(values: np.ndarray, center: float) -> float:
+    """1.4826 · MAD (the standard deviation under normal errors), else the standard deviation, never 0."""
+    mad = float(np.median(np.abs(values - center))) * 1.4826
+    return mad if mad > 0 else float(values.std()) or 1.0
 
 
 def _numeric(c: Cleaned, field: str) -> np.ndarray:

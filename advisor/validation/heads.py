@@ -10,8 +10,8 @@ are reported as skipped, not silently dropped.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -38,24 +38,29 @@ class Head:
     # Probes then learn standardised quantities whatever the target's units.
     init: str = "zero"
     value_columns: int = 1
-    # GaussianNLL's second column is a log-variance, offset by log(scale²).
+    # GaussianNLL's columns after the values are log-variances, offset by log(scale²).
     log_variance_column: bool = False
 
     def affine(
-        self, center: float, scale: float, log_mean: float
+        self, center: Sequence[float], scale: Sequence[float], log_mean: Sequence[float]
     ) -> tuple[list[float], list[float]]:
-        """Per-column (shift, multiplier) from raw outputs to the loss's input."""
+        """Per-column (shift, multiplier) from raw outputs to the loss's input. The statistics
+        are per target output; value column i reads output i modulo their number (several
+        quantiles of one output all read it)."""
         shift, mult = [0.0] * self.width, [1.0] * self.width
-        if self.init == "center":
-            for i in range(self.value_columns):
-                shift[i], mult[i] = center, scale
-        elif self.init == "log_mean":
-            shift[0] = log_mean
-        elif self.init == "logit_center":
-            share = min(max(center, SHARE_FLOOR), 1.0 - SHARE_FLOOR)
-            shift[0] = math.log(share / (1.0 - share))
+        outputs = len(center)
+        for i in range(self.value_columns):
+            j = i % outputs
+            if self.init == "center":
+                shift[i], mult[i] = center[j], scale[j]
+            elif self.init == "log_mean":
+                shift[i] = log_mean[j]
+            elif self.init == "logit_center":
+                share = min(max(center[j], SHARE_FLOOR), 1.0 - SHARE_FLOOR)
+                shift[i] = math.log(share / (1.0 - share))
         if self.log_variance_column:
-            shift[1] = 2.0 * math.log(scale)
+            for j in range(outputs):
+                shift[self.value_columns + j] = 2.0 * math.log(scale[j])
         return shift, mult
 
 
@@ -68,20 +73,39 @@ def _call(name: str, *inputs: torch.Tensor, params: dict[str, Any]) -> torch.Ten
     return losses.get(name).fn(*inputs, **{**params, "reduction": "none"})
 
 
-def _regression(name: str) -> Head:
+def _values(out: torch.Tensor, outputs: int) -> torch.Tensor:
+    """The first ``outputs`` raw columns as the loss reads them: (R,) for one value per row,
+    (R, L) for several (multi-output regression), matching the targets' shape."""
+    return out[:, 0] if outputs == 1 else out[:, :outputs]
+
+
+def _elementwise(name: str, outputs: int, link: Callable[[torch.Tensor], torch.Tensor] | None, init: str) -> Head:
+    """One column per target output, through ``link`` (None: as it is) into the loss and into
+    the prediction; a row's loss is the mean over its outputs."""
+    def to_input(out: torch.Tensor) -> torch.Tensor:
+        values = _values(out, outputs)
+        return values if link is None else link(values)
+
     return Head(
-        width=1,
-        per_sample=lambda out, y, p: _call(name, out[:, 0], y, params=p),
-        predict=lambda out: out[:, 0],
-        init="center",
+        width=outputs,
+        per_sample=lambda out, y, p: _rowwise(_call(name, to_input(out), y, params=p)),
+        predict=to_input,
+        init=init,
+        value_columns=outputs,
     )
 
 
-def _quantiles(params: dict[str, Any]) -> Head:
+def _regression(name: str, outputs: int) -> Head:
+    return _elementwise(name, outputs, None, "center")
+
+
+def _quantiles(params: dict[str, Any], outputs: int) -> Head | None:
     qs = list(params.get("quantiles", [0.5]))
     median = min(range(len(qs)), key=lambda i: abs(qs[i] - 0.5))
     if len(qs) == 1:
-        return _regression("QuantileLoss")
+        return _regression("QuantileLoss", outputs)
+    if outputs > 1:  # QuantileLoss reads several levels as columns of one output
+        return None
     return Head(
         width=len(qs),
         per_sample=lambda out, y, p: _rowwise(_call("QuantileLoss", out, y, params=p)),
@@ -91,50 +115,48 @@ def _quantiles(params: dict[str, Any]) -> Head:
     )
 
 
-def _gaussian() -> Head:
+def _gaussian(outputs: int) -> Head:
+    def per_sample(out: torch.Tensor, y: torch.Tensor, p: dict[str, Any]) -> torch.Tensor:
+        mean, log_var = _values(out, outputs), _values(out[:, outputs:], outputs)
+        return _rowwise(_call("GaussianNLLLoss", mean, y, torch.exp(log_var.clamp(-30.0, 30.0)), params=p))
+
     return Head(
-        width=2,
-        per_sample=lambda out, y, p: _call(
-            "GaussianNLLLoss", out[:, 0], y, torch.exp(out[:, 1].clamp(-30.0, 30.0)), params=p
-        ),
-        predict=lambda out: out[:, 0],
+        width=2 * outputs,
+        per_sample=per_sample,
+        predict=lambda out: _values(out, outputs),
         init="center",
+        value_columns=outputs,
         log_variance_column=True,
     )
 
 
-def _log_link(name: str) -> Head:
-    return Head(
-        width=1,
-        per_sample=lambda out, y, p: _call(name, out[:, 0], y, params=p),
-        predict=lambda out: torch.exp(out[:, 0].clamp(max=30.0)),
-        init="log_mean",
-    )
+def _log_link(name: str, outputs: int) -> Head:
+    head = _elementwise(name, outputs, None, "log_mean")
+    return replace(head, predict=lambda out: torch.exp(_values(out, outputs).clamp(max=30.0)))
 
 
-def _poisson(params: dict[str, Any]) -> Head:
+def _poisson(params: dict[str, Any], outputs: int) -> Head:
     if params.get("log_input", True):
-        return _log_link("PoissonNLLLoss")
+        return _log_link("PoissonNLLLoss", outputs)
     # The rate itself is the input: keep it positive with softplus.
-    return Head(
-        width=1,
-        per_sample=lambda out, y, p: _call("PoissonNLLLoss", F.softplus(out[:, 0]), y, params=p),
-        predict=lambda out: F.softplus(out[:, 0]),
-        init="zero",
-    )
+    return _elementwise("PoissonNLLLoss", outputs, F.softplus, "zero")
 
 
-def _shares(name: str) -> Head:
-    """A sigmoid loss on regression targets in [0, 1] (shares): one logit per row, the soft
+def _shares(name: str, outputs: int) -> Head:
+    """A sigmoid loss on regression targets in [0, 1] (shares): one logit per output, the soft
     target as it is, and the sigmoid of the logit as the predicted share (which BCELoss
     takes instead of the logit)."""
 
     def per_sample(out: torch.Tensor, y: torch.Tensor, p: dict[str, Any]) -> torch.Tensor:
-        z = out[:, 0]
-        return _call(name, torch.sigmoid(z).clamp(1e-7, 1 - 1e-7) if name == "BCELoss" else z, y, params=p)
+        z = _values(out, outputs)
+        return _rowwise(_call(name, torch.sigmoid(z).clamp(1e-7, 1 - 1e-7) if name == "BCELoss" else z, y, params=p))
 
     return Head(
-        width=1, per_sample=per_sample, predict=lambda out: torch.sigmoid(out[:, 0]), init="logit_center"
+        width=outputs,
+        per_sample=per_sample,
+        predict=lambda out: torch.sigmoid(_values(out, outputs)),
+        init="logit_center",
+        value_columns=outputs,
     )
 
 
@@ -195,19 +217,19 @@ MULTILABEL_LOSSES = ("BCEWithLogitsLoss", "MultiLabelSoftMarginLoss", "FocalLoss
 
 def head_for(name: str, params: dict[str, Any], task: Task, n_outputs: int) -> Head | None:
     """The head for ``name`` on ``task``, or None when the loss cannot train a row-wise probe."""
-    if task in (Task.REGRESSION, Task.COUNT):
+    if task in (Task.REGRESSION, Task.COUNT):  # n_outputs: values per row
         if name in REGRESSION_LOSSES:
-            return _regression(name)
+            return _regression(name, n_outputs)
         if name == "QuantileLoss":
-            return _quantiles(params)
+            return _quantiles(params, n_outputs)
         if name == "GaussianNLLLoss":
-            return _gaussian()
+            return _gaussian(n_outputs)
         if name == "PoissonNLLLoss":
-            return _poisson(params)
+            return _poisson(params, n_outputs)
         if name in LOG_LINK_LOSSES:
-            return _log_link(name)
+            return _log_link(name, n_outputs)
         if name in SHARE_LOSSES and task == Task.REGRESSION:
-            return _shares(name)
+            return _shares(name, n_outputs)
         return None
     if task == Task.BINARY:
         if name in BINARY_LOGIT_LOSSES:
@@ -232,9 +254,16 @@ def head_for(name: str, params: dict[str, Any], task: Task, n_outputs: int) -> H
     return None
 
 
-def target_misfit(name: str, task: Task, y: np.ndarray) -> str | None:
-    """Why ``name`` cannot train on the regression targets ``y`` although it has a head, or
-    None: a share loss needs targets in [0, 1]."""
+def target_misfit(name: str, params: dict[str, Any], task: Task, y: np.ndarray) -> str | None:
+    """Why ``name`` cannot train on the regression or count targets ``y``, or None: a share loss
+    needs targets in [0, 1]; QuantileLoss reads several levels as the columns of one output."""
+    outputs = y.shape[1] if y.ndim == 2 else 1
+    levels = len(params.get("quantiles", [0.5]))
+    if task in (Task.REGRESSION, Task.COUNT) and name == "QuantileLoss" and levels > 1 and outputs > 1:
+        return (
+            f"QuantileLoss with {levels} levels takes one target per row (a column per level); these "
+            f"targets have {outputs} per row: give one level, or validate one output at a time"
+        )
     if task != Task.REGRESSION or name not in SHARE_LOSSES or y.size == 0:
         return None
     lo, hi = float(np.min(y)), float(np.max(y))

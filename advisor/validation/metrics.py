@@ -25,8 +25,9 @@ def _rows(p: np.ndarray) -> np.ndarray:
 
 
 def _poisson_deviance(y: np.ndarray, p: np.ndarray) -> float:
-    # Identity-link losses can predict <= 0, where the Poisson deviance is undefined.
-    return float(skm.mean_poisson_deviance(y, np.clip(p, _EPS, None)))
+    # Identity-link losses can predict <= 0, where the Poisson deviance is undefined. Several
+    # counts per row (scikit-learn takes one) are averaged over every entry.
+    return float(skm.mean_poisson_deviance(y.ravel(), np.clip(p, _EPS, None).ravel()))
 
 
 def _kl(y: np.ndarray, p: np.ndarray) -> float:

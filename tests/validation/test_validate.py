@@ -260,3 +260,51 @@ def test_plot_writes_a_png(tmp_path):
     path = report.plot(str(tmp_path / "curves.png"))
     with open(path, "rb") as fh:
         assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_several_values_per_row_train_one_probe_each_output_in_its_own_units():
+    # three outputs a thousandfold apart in scale: each output's median and scale start its
+    # column, and the held-out fit matches ordinary least squares on the same folds
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    rng, x, _ = linear_data(n=1200, d=4, seed=21)
+    weights = rng.normal(size=(4, 3))
+    y = (x @ weights + 0.3 * rng.normal(size=(1200, 3))) * np.array([1.0, 1000.0, 0.001]) + np.array([0.0, 5e4, -3.0])
+    report = advisor.validate(x, y, ["MSELoss", "L1Loss", "GaussianNLLLoss", "QuantileLoss"], task="regression", **FAST)
+    assert report.task == "regression" and all(not r.skipped for r in report.results)
+    ols = cross_val_predict(LinearRegression(), x, y, cv=KFold(3, shuffle=True, random_state=0))
+    reference = r2_score(y, ols)  # uniform average over the outputs, as the report's r2
+    for r in report.results:
+        assert r.mean["r2"] == pytest.approx(reference, abs=0.005), r.loss
+    head = head_for("GaussianNLLLoss", {}, Task.REGRESSION, 3)
+    shift, mult = head.affine((1.0, 2.0, 3.0), (10.0, 20.0, 30.0), (0.0, 0.0, 0.0))
+    assert head.width == 6 and mult[:3] == [10.0, 20.0, 30.0] and shift[:3] == [1.0, 2.0, 3.0]
+    assert shift[3:] == pytest.approx([2 * np.log(10.0), 2 * np.log(20.0), 2 * np.log(30.0)])
+
+
+def test_several_counts_per_row_and_quantile_levels_that_cannot_fit_them():
+    rng, x, signal = linear_data(n=1500, d=3, seed=22)
+    rate = np.exp(0.5 * signal / signal.std())
+    y = np.stack([rng.poisson(rate), rng.poisson(3.0 * rate)], axis=1).astype(float)
+    report = advisor.validate(
+        x,
+        y,
+        ["PoissonNLLLoss", "MSELoss", {"loss": "QuantileLoss", "params": {"quantiles": [0.1, 0.9]}}],
+        task="count",
+        **FAST,
+    )
+    dev = {r.loss: r.mean.get("poisson_deviance") for r in report.results}
+    assert dev["PoissonNLLLoss"] < dev["MSELoss"]
+    quantile = next(r for r in report.results if r.loss == "QuantileLoss")
+    assert quantile.skipped and "2 per row" in quantile.reason
+
+
+def test_a_bundled_multi_output_table_validates():
+    from sklearn.datasets import load_linnerud
+
+    bundle = load_linnerud(as_frame=True)  # three physiological measures per athlete
+    report = advisor.validate(bundle.data, bundle.target, folds=3, epochs=20)
+    assert report.task == "regression" and report.ranking
+    assert all(np.isfinite(r.mean["mae"]) for r in report.results if not r.skipped)
