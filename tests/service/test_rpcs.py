@@ -133,6 +133,16 @@ def test_validate_streams_progress_then_the_report(client):
     assert [c.loss for c in report.results] == ["MSELoss", "L1Loss"]
 
 
+def test_validate_takes_several_values_per_row_as_the_library_does(client):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(300, 3))
+    y = x @ rng.normal(size=(3, 2)) + 0.1 * rng.normal(size=(300, 2))
+    options = {"folds": 2, "epochs": 5, "seed": 1}
+    remote = client.validate(x, y, ["MSELoss", "L1Loss"], **options)
+    local = advisor.validate(x, y, ["MSELoss", "L1Loss"], **options)
+    assert remote.ranking == local.ranking
+    assert [r.mean["r2"] for r in remote.results] == pytest.approx([r.mean["r2"] for r in local.results], rel=1e-5)
+
 def test_validate_cancel_stops_the_server(client, server):
     from client.errors import CancelledError
 
