@@ -31,6 +31,9 @@ SCALE_SAMPLE = 1 << 16  # entries the scale check reads
 ORDER_MAX_CLASSES = 256  # the class-order check builds a C x C table
 ORDER_GAIN = 0.25  # reordered columns must match this much more of the rows than as given
 ORDER_MATCH = 0.5  # ... and at least this share of them
+SWAPPED_AUC = 0.25  # binary scores whose ROC AUC against the labels is at most this look swapped
+SWAP_SAMPLE = 4096  # rows the swap check reads: the AUC's standard error is at most 0.01 there
+BINARY_SCORE_LOSSES = BCE_LOSSES | {"SoftMarginLoss", "HingeLoss"}
 
 
 def _names(cands: list[Candidate], pool: set[str]) -> list[str]:
@@ -48,6 +51,7 @@ def lint(inp: Inputs, cands: list[Candidate]) -> list[Lint]:
         out += _pm1_to_bce(inp, y, cands)
         out += _labels_out_of_range(inp, x, y, cands)
         out += _class_order(x, y, cands)
+        out += _binary_order(inp, x, y, cands)
         out += _scale(x, y, cands)
         out += _rates_as_log_rates(inp, x, y, cands)
     return out + _mixed_precision(inp, cands)
@@ -237,6 +241,52 @@ def _class_order(x, y, cands) -> list[Lint]:
             "indices' order. Text labels are indexed in sorted order (the report's classes).",
             fix=f"Reorder the columns to the class indices: predictions[:, {order}] if this reading is right, "
             "or train and predict on the same label encoding.",
+            losses=names,
+        )
+    ]
+
+
+def _binary_order(inp: Inputs, x, y, cands) -> list[Lint]:
+    """One score per row that ranks the rows labelled 0 above those labelled 1: the positive
+    class looks swapped. Typical with text labels, indexed in sorted order ('benign' 0,
+    'malignant' 1), scored by a model that took the other class as positive; every loss of
+    the scores then looks like a bad model's.
+
+    Reads at most ``SWAP_SAMPLE`` evenly spaced rows; the ranking is the ROC AUC, which neither
+    a threshold nor the scores' scale (logits, probabilities, margins) moves."""
+    names = _names(cands, BINARY_SCORE_LOSSES)
+    if not names or x.numel() != y.numel() or x.numel() < 10 or (x.dim() == 2 and x.shape[1] != 1) or x.dim() > 2:
+        return []
+    lo, hi = inp.minmax(y)
+    if hi != 1.0 or lo not in (0.0, -1.0):
+        return []
+    step = max(1, math.ceil(x.numel() / SWAP_SAMPLE))
+    scores = x.reshape(-1)[::step].double().cpu().numpy()
+    sampled = y.reshape(-1)[::step]
+    labels = (sampled == 1).cpu().numpy()
+    if labels.all() or not labels.any() or not bool(((sampled == lo) | (sampled == 1)).all()):
+        return []
+    from scipy.stats import rankdata
+
+    # ROC AUC as the Mann-Whitney U of the positives' ranks (ties at half), without
+    # scikit-learn's input checks, which cost more than the count itself
+    positives = int(labels.sum())
+    negatives = labels.size - positives
+    auc = (float(rankdata(scores)[labels].sum()) - positives * (positives + 1) / 2) / (positives * negatives)
+    if auc > SWAPPED_AUC:
+        return []
+    given = f"{lo:g}"
+    mapping = ""
+    if inp.classes is not None and len(inp.classes) == 2:
+        mapping = f" Text labels are indexed in sorted order: {inp.classes[0]!r} is 0, {inp.classes[1]!r} is 1."
+    return [
+        Lint(
+            code="binary-labels-swapped",
+            message=f"The scores rank the rows labelled {given} above those labelled 1 (ROC AUC {auc:.3f}; "
+            f"{1.0 - auc:.3f} with the labels swapped): the positive class looks reversed, and every loss here "
+            f"reads the model as worse than a coin.{mapping}",
+            fix="Score the class the targets call 1 (for probabilities 1 - p, for logits -z), or encode the targets "
+            "as the model did (its classes_ order).",
             losses=names,
         )
     ]

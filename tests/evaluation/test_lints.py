@@ -116,3 +116,32 @@ def test_weak_predictions_are_not_called_out_of_order():
     y = torch.randint(0, 5, (3_000,), generator=g)
     noise = torch.randn(3_000, 5, generator=g)
     assert "class-order" not in codes(noise, y, ["CrossEntropyLoss"])
+
+
+def test_binary_scores_of_the_other_class_are_called_swapped():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    bundle = load_breast_cancer()
+    x = bundle.data / bundle.data.std(axis=0)
+    names = bundle.target_names[bundle.target]  # 0 malignant, 1 benign; sorted: benign 0, malignant 1
+    logits = LogisticRegression(max_iter=5_000).fit(x, bundle.target).decision_function(x)
+    report = advisor.evaluate(logits, names, diagnostics=False)
+    (lint,) = [item for item in report.lints if item.code == "binary-labels-swapped"]
+    assert "'benign' is 0, 'malignant' is 1" in lint.message and "BCEWithLogitsLoss" in lint.losses
+    as_indexed = (names == "malignant").astype(float)
+    assert f"ROC AUC {roc_auc_score(as_indexed, logits):.3f}" in lint.message  # every row read
+    # the same scores against the labels the model was trained on, and its probabilities
+    assert "binary-labels-swapped" not in codes(logits, bundle.target)
+    probs = 1.0 / (1.0 + np.exp(-logits))
+    assert "binary-labels-swapped" in codes(probs, as_indexed, ["BCELoss"])
+    assert "binary-labels-swapped" not in codes(1.0 - probs, as_indexed, ["BCELoss"])
+    # margins against {-1, 1} labels
+    assert "binary-labels-swapped" in codes(logits, 2.0 * as_indexed - 1.0, ["HingeLoss"])
+
+
+def test_weak_binary_scores_are_not_called_swapped():
+    g = torch.Generator().manual_seed(6)
+    y = (torch.rand(5_000, generator=g) < 0.3).double()
+    assert "binary-labels-swapped" not in codes(torch.randn(5_000, generator=g, dtype=torch.float64), y, ["BCEWithLogitsLoss"])
