@@ -246,25 +246,29 @@ def split_key(spec: str) -> tuple[str, str | None]:
 def select(
     table: Table, target: str, features: list[str] | None, exclude: tuple[str, ...] = ()
 ) -> tuple[np.ndarray, Table | None]:
-    """The target column and the feature columns: those named, or every other column but
+    """The target column(s) and the feature columns: those named, or every other column but
     ``exclude`` (a column of predictions, say, which must not be read as a feature).
 
+    ``target`` names one column, or several comma-separated (a matrix: several values per
+    row), as ``read_array`` takes them; a column whose own name holds a comma is taken whole.
     Features stay a table of named columns, text ones included: ``advisor.ingest.features``
     decides what each becomes and reports it.
     """
-    if target not in table:
+    targets = [target] if target in table else target.split(",")
+    absent = [t for t in targets if t not in table]
+    if absent:
         raise InvalidInputError(
-            f"no column {target!r}; columns are {', '.join(table)}",
+            f"no column {absent[0]!r}; columns are {', '.join(table)}",
             field="target",
             expected=list(table),
-            got=target,
+            got=absent[0],
         )
     names = features if features is not None else [
-        c for c in table if c != target and c not in exclude
+        c for c in table if c not in targets and c not in exclude
     ]
     missing = [c for c in names if c not in table]
     if missing:
         raise InvalidInputError(
             f"no column {missing[0]!r}", field="features", expected=list(table), got=missing[0]
         )
-    return table[target], ({c: table[c] for c in names} if names else None)
+    return _columns(table, targets), ({c: table[c] for c in names} if names else None)

@@ -479,7 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("profile", help="measure a table: task, target, features, residuals")
     p.add_argument("data", help="CSV, Parquet, NPY or NPZ file")
-    p.add_argument("--target", required=True, help="target column")
+    p.add_argument("--target", required=True, help="target column (several, comma-separated: several values per row)")
     _feature_options(p)
     p.add_argument("--task", help="override the inferred task")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -488,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("recommend", help="profile a table and recommend losses")
     p.add_argument("data", help="CSV, Parquet, NPY or NPZ file")
-    p.add_argument("--target", required=True, help="target column")
+    p.add_argument("--target", required=True, help="target column (several, comma-separated: several values per row)")
     _feature_options(p)
     recommend_options(p)
     _remote_options(p)
@@ -542,7 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
         "validate", help="train probe models with each candidate loss, cross-validated"
     )
     p.add_argument("data", help="CSV, Parquet, NPY or NPZ file")
-    p.add_argument("--target", required=True, help="target column")
+    p.add_argument("--target", required=True, help="target column (several, comma-separated: several values per row)")
     _feature_options(p)
     p.add_argument(
         "--loss",
@@ -570,7 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
         "plots inlined). --json prints the same report as JSON; --from-json renders a saved one.",
     )
     p.add_argument("data", nargs="?", help="CSV, Parquet, NPY or NPZ file")
-    p.add_argument("--target", help="target column (required with DATA)")
+    p.add_argument("--target", help="target column, or several comma-separated (required with DATA)")
     _feature_options(p)
     p.add_argument(
         "--predictions",

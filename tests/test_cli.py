@@ -101,6 +101,23 @@ def test_validate_ranks_candidates_and_writes_a_plot(tmp_path, capsys):
     assert plot.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_several_target_columns_are_one_multi_output_target(tmp_path, capsys):
+    from sklearn.datasets import load_linnerud
+
+    bundle = load_linnerud(as_frame=True)
+    path = tmp_path / "linnerud.csv"
+    bundle.frame.to_csv(path, index=False)
+    targets = ",".join(bundle.target.columns)
+    assert main(["recommend", str(path), "--target", targets, "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec == json.loads(advisor.recommend(bundle.target, features=bundle.data).model_dump_json())
+    assert main(["validate", str(path), "--target", targets, "--epochs", "5", "--folds", "3", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["task"] == "regression" and report["ranking"]
+    assert main(["recommend", str(path), "--target", "Weight,Height"]) == 2
+    assert "no column 'Height'" in capsys.readouterr().err
+
+
 # ----- evaluate ----------------------------------------------------------------------------
 
 
