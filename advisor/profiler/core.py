@@ -36,6 +36,8 @@ from advisor.schema.profile import (
 from advisor.vocabulary import Task, parse_task
 
 CLASS_TASKS = (Task.BINARY, Task.MULTICLASS)
+#: Outputs whose robust scales differ this much get a note: a squared error weighs them 9x apart
+OUTPUT_SCALE_RATIO = 3.0
 
 
 def profile(
@@ -104,6 +106,9 @@ def _profile(
             "and were excluded; drop or mask them before computing the loss"
         )
     tstats = _target_stats(c, inference.task)
+    spread = _output_spread(tstats.output_scales)
+    if spread is not None:
+        notes.append(spread)
     cstats = _class_section(c, inference.task, notes)
     if cstats is None and Task.MULTICLASS in tasks:
         cstats = _class_section(c, Task.MULTICLASS, notes)
@@ -256,3 +261,26 @@ def _class_section(c: Cleaned, task: Task, notes: list[str]) -> ClassStats | Non
         )
         return None
     return ClassStats(**stats)
+
+
+def _output_spread(scales: list[float | None] | None) -> str | None:
+    """Why outputs on different scales need standardising, or None.
+
+    A loss averaged over the outputs weighs each by its scale (squared errors by its square),
+    and Huber's delta or SmoothL1's beta is one number for all of them: from
+    ``OUTPUT_SCALE_RATIO`` apart, the widest output decides the fit.
+    """
+    known = [(j, v) for j, v in enumerate(scales or []) if v is not None and v > 0]
+    if len(known) < 2:
+        return None
+    (lo_j, lo), (hi_j, hi) = min(known, key=lambda jv: jv[1]), max(known, key=lambda jv: jv[1])
+    if hi < OUTPUT_SCALE_RATIO * lo:
+        return None
+    ratio = hi / lo
+    return (
+        f"the {len(scales or [])} outputs' robust scales run from {lo:.4g} (column {lo_j}) to {hi:.4g} (column "
+        f"{hi_j}), {ratio:.3g}×: a loss averaged over the outputs weighs column {hi_j}'s errors "
+        f"{ratio * ratio:.3g}× column {lo_j}'s in squared error and {ratio:.3g}× in absolute error, and one "
+        "Huber delta or SmoothL1 beta (the median scale) fits neither; standardise each output (minus its "
+        "median, over its scale) before the loss, and undo it on the predictions"
+    )

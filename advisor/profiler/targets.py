@@ -109,6 +109,8 @@ def _numeric_stats(values: np.ndarray) -> dict[str, Any]:
         "share_ones": float((flat == 1).mean()),
         "share_negative": float((flat < 0).mean()),
     }
+    if values.ndim == 2:
+        out["output_scales"] = [_finite(p["sigma"]) if p["sigma"] is not None else None for p in per]
     return out
 
 

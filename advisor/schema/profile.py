@@ -124,6 +124,10 @@ class TargetStats(Tails):
         default=None, description="share of values exactly 1 (the upper bound of shares)"
     )
     share_negative: float | None = None
+    output_scales: list[float | None] | None = Field(
+        default=None,
+        description="several values per row: each output column's robust scale (1.4826 · MAD), in column order",
+    )
 
 
 class CountStats(_Model):

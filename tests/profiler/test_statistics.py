@@ -136,3 +136,19 @@ def test_prediction_formats(make, fmt, enc):
 def test_regression_predictions_are_values():
     p = advisor.profile(R.normal(size=30), predictions=R.random(30)).predictions
     assert p.format == "values"
+
+
+def test_outputs_on_different_scales_are_measured_apart_and_noted():
+    from sklearn.datasets import load_linnerud
+
+    measures = load_linnerud().target  # weight, waist and pulse
+    profile = advisor.profile(measures)
+    mad = np.median(np.abs(measures - np.median(measures, axis=0)), axis=0)
+    assert profile.targets.output_scales == pytest.approx(list(1.4826 * mad))
+    (note,) = [n for n in profile.notes if "robust scales" in n]
+    assert "column 1" in note and "column 0" in note and "standardise each output" in note
+    standardised = (measures - np.median(measures, axis=0)) / (1.4826 * mad)
+    calm = advisor.profile(standardised)
+    assert calm.targets.output_scales == pytest.approx([1.0, 1.0, 1.0])
+    assert not any("robust scales" in n for n in calm.notes)
+    assert advisor.profile(measures[:, 0]).targets.output_scales is None
