@@ -30,7 +30,8 @@ count       non-negative integers, mean <= 100, right skew >= 0.1 and >= half a 
             with 5+ values, an interior (or flat-topped) mode with counts falling
             monotonically to a last value <= 1/5 (1/10) of the mode's; or 4..10
             codes with gaps from 0 whose frequencies fall from the first two (the
-            last may pool the tail): a how-many-times answer, coarsened
+            last may pool the tail): a how-many-times answer, coarsened (ambiguous
+            with regression on fewer than 50 rows with no zero)
 labels      integers, 3..50 values contiguous from 0 or 1, >= 5 rows per value on  multiclass
             average and >= 2 each, or <= 10 integer values with >= 5 rows each
             (an interior, unimodal mode over <= 10 codes: an ordinal code, ambiguous
@@ -58,6 +59,7 @@ import numpy as np
 from advisor.errors import LabelOutOfRangeError
 from advisor.ingest.labels import plain
 from advisor.ingest.targets import Cleaned
+from advisor.profiler.residuals import MIN_ROWS as HELD_OUT_ROWS
 from advisor.vocabulary import Task
 
 ROW_SUM_TOL = 1e-3
@@ -304,12 +306,20 @@ def _vector(v: np.ndarray, check_constant: bool = True) -> Inference:
     )
     if count_like or coded_counts:
         # Without features, class indices whose frequencies fall like a count's cannot be told
-        # from counts; ``integers`` asks a quick model when features are given.
-        ambiguous = bool(label_like and contiguous)
+        # from counts; ``integers`` asks a quick model when features are given. On fewer rows
+        # than that takes, and with no zero (a count's own mark), a count's shape is not told
+        # from a skewed measurement's either (stack loss, ten times a percentage, 7 to 42 on
+        # 21 rows): both readings stand, the count first.
+        few = n < HELD_OUT_ROWS and lo >= 1
+        ambiguous = bool(label_like and contiguous) or few
         if coded_counts and not count_like:
             why = f"non-negative codes with gaps ({span}, {k} of the {int(span_width) + 1} values in range) whose frequencies fall from {lo:g}: a count, coarsened"
         else:
             why = f"non-negative integers ({span}) with small mean {mean:.3g}, right skew {skew:.2f} and a thinning tail"
+        if few:
+            why += (
+                f"; but on {n} rows with no zero a count's shape is not told from a skewed measurement's"
+            )
         return Inference(
             Task.COUNT,
             0.6 if ambiguous else 0.8,

@@ -135,6 +135,24 @@ def test_overdispersed_counts_past_a_mean_of_100_are_ambiguous_with_counts():
     assert m.task == Task.REGRESSION and not m.ambiguous and m.runner_up is None
 
 
+def test_a_few_integers_without_zero_read_as_counts_or_measurements():
+    # stack loss: ten times the percentage of ammonia lost, 7 to 42 on 21 rows, whose
+    # literature fits robust regressions; counts stay first, the measurement's losses show too
+    from statsmodels.datasets import stackloss
+
+    data = stackloss.load_pandas()
+    rec = advisor.recommend(data.endog, features=data.exog)
+    t = rec.profile.task
+    assert t.task == Task.COUNT and t.ambiguous and t.runner_up == Task.REGRESSION
+    assert "21 rows with no zero" in t.reason
+    assert {"HuberLoss", "L1Loss"} <= {c.loss for c in rec.runner_up}
+    # zeros are a count's own mark, and fifty rows let a quick model of the features decide
+    with_zero = np.concatenate([data.endog.to_numpy(), [0.0]])
+    assert not task_of(with_zero).ambiguous
+    many = np.random.default_rng(12).negative_binomial(4, 0.2, 60) + 1
+    assert task_of(many).task == Task.COUNT and not task_of(many).ambiguous
+
+
 class _FrameLike:
     """Duck-types a pandas Series (pandas is optional and may be absent)."""
 
