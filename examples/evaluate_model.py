@@ -51,6 +51,9 @@ def main() -> None:
     print(f"\nHow each loss treats the model's {report.n_samples} held-out predictions:")
     print(f"  {'loss':<14} {'skill':>7} {'top 1% share of gradient':>26}")
     for r in report.results:
+        if r.skipped:  # GaussianNLLLoss wants a predicted variance, which a point model lacks
+            print(f"  {r.loss:<14} skipped: {r.reason}")
+            continue
         d = r.diagnostics
         print(f"  {r.loss:<14} {d.skill:7.3f} {d.top1pct_grad_share:26.1%}")
     for lint in report.lints:

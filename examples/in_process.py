@@ -42,7 +42,10 @@ def main() -> None:
     evaluation = advisor.evaluate(fitted, y, candidates)
     print("\nA least-squares fit, scored by each candidate:")
     for r in evaluation.results:
-        print(f"  {r.loss:<14} value {r.value:8.4g}   skill {r.diagnostics.skill:.3f}")
+        if r.skipped:  # GaussianNLLLoss wants a predicted variance, which a point fit lacks
+            print(f"  {r.loss:<14} skipped: {r.reason}")
+        else:
+            print(f"  {r.loss:<14} value {r.value:8.4g}   skill {r.diagnostics.skill:.3f}")
 
     report = advisor.validate(
         x, y, [*candidates, "MSELoss"],
