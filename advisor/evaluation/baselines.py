@@ -44,6 +44,18 @@ def _subsample(tensors: dict[str, torch.Tensor], rows: int = SUBSAMPLE) -> dict[
     return {k: (t[::step] if t.dim() and t.shape[0] == n else t) for k, t in tensors.items()}
 
 
+def _baseline_rows(tensors: dict[str, torch.Tensor], memo: dict | None) -> dict[str, torch.Tensor]:
+    """``_subsample`` of a request's inputs, once per memo: the predictions stay a strided view
+    (the baselines replace them with a constant and read only their shape), every other input
+    is copied contiguous, so that the kernel of each baseline reads its few thousand rows
+    packed rather than one in every ``step`` of the whole array."""
+
+    def make() -> dict[str, torch.Tensor]:
+        return {k: t if k == "input" else t.contiguous() for k, t in _subsample(tensors).items()}
+
+    return _once(memo, ("rows", *_ident(tensors), tuple(tensors)), make)
+
+
 def _float_targets(tensors: dict[str, torch.Tensor]) -> torch.Tensor:
     """The targets in the predictions' float dtype (float32 beside integer predictions)."""
     x, y = tensors["input"], tensors["target"]
@@ -119,7 +131,7 @@ def _quantiles(tensors: dict[str, torch.Tensor], qs: list[float], memo: dict | N
     known = {} if memo is None else {q: memo[key] for q in qs if (key := ("quantile", *ident, q)) in memo}
     missing = sorted({q for q in qs if q not in known})
     if missing:
-        yf = _float_targets(_subsample(tensors))
+        yf = _float_targets(_baseline_rows(tensors, memo))
         known.update(zip(missing, lower_quantiles(yf.reshape(-1), missing), strict=True))
         if memo is not None:
             memo.update((("quantile", *ident, q), known[q]) for q in missing)
@@ -155,7 +167,7 @@ def baseline_inputs(
     if "input" not in tensors or "target" not in tensors:
         return None  # pairs, triplets, CTC: no single constant prediction makes sense
     ident = _ident(tensors)
-    sub = _subsample(tensors)
+    sub = _baseline_rows(tensors, memo)
     x, y, yf = sub["input"], sub["target"], _float_targets(sub)
     if name in MEDIAN or name == "MSELoss":
         if name == "MSELoss":

@@ -264,8 +264,11 @@ class Block:
         picked, rows = self._draw(seen, n, x.device)
         if rows.numel():
             L, G = _rows(call, [rows[a:b] for a, b in ranges(rows.numel(), "rows")], k, r, x, None)
-            self.slots[0][:, picked] = L.reshape(k, -1, r)
-            self.slots[1][:, picked] = G.reshape(k, -1, r)
+            if seen == 0:  # every slot takes a row, in slot order: the rows are the slots
+                self.slots = (L.reshape(k, -1, r), G.reshape(k, -1, r))
+            else:
+                self.slots[0][:, picked] = L.reshape(k, -1, r)
+                self.slots[1][:, picked] = G.reshape(k, -1, r)
         if self.T is None:
             self.T = diagnostics.thresholds(self.slots[1].reshape(k, -1), k, x)
         for sel in ranges(n, "stats"):
