@@ -6,6 +6,13 @@
     losses.build("FocalLoss", gamma=2.0)          # a ready nn.Module for a training loop
 
 Inputs may be tensors, numpy arrays or lists; every call is validated first.
+
+Modules, one job each: ``spec`` (the shape of a catalog entry: inputs, tasks, valid
+hyperparameters), ``registry`` (the one registry, and ``compute``), ``checks`` (input
+conversion and the shared checks, each raising a typed, field-named error), ``modules``
+(catalog losses as ``torch.nn.Module`` objects), and the entries by family: ``regression``,
+``classification``, ``probabilistic`` (counts, heteroscedastic regression, distributions),
+``embedding`` (pairs and triplets) and ``sequence`` (CTC).
 """
 
 from advisor.losses import classification, embedding, probabilistic, regression, sequence  # noqa: F401  (registration)
