@@ -310,7 +310,7 @@ def _vector(v: np.ndarray, check_constant: bool = True) -> Inference:
         # than that takes, and with no zero (a count's own mark), a count's shape is not told
         # from a skewed measurement's either (stack loss, ten times a percentage, 7 to 42 on
         # 21 rows): both readings stand, the count first.
-        few = n < HELD_OUT_ROWS and lo >= 1
+        few = n < HELD_OUT_ROWS and lo >= 1 and not label_like  # (class-like codes: classes are the runner-up)
         ambiguous = bool(label_like and contiguous) or few
         if coded_counts and not count_like:
             why = f"non-negative codes with gaps ({span}, {k} of the {int(span_width) + 1} values in range) whose frequencies fall from {lo:g}: a count, coarsened"
