@@ -27,6 +27,7 @@ from advisor.errors import (
 from advisor.ingest.features import FLOAT32_MAX, FeaturePreparer, read
 from advisor.ingest.labels import ClassLabels
 from advisor.ingest.targets import Cleaned, clean
+from advisor.profiler.targets import MAD_TO_SIGMA
 from advisor.schema.profile import FeaturePreparation
 from advisor.vocabulary import Task
 
@@ -216,7 +217,7 @@ def _targets(c: Cleaned, task: Task) -> _Targets:
 
 def _robust_scale(values: np.ndarray, center: float) -> float:
     """1.4826 · MAD (the standard deviation under normal errors), else the standard deviation, never 0."""
-    mad = float(np.median(np.abs(values - center))) * 1.4826
+    mad = float(np.median(np.abs(values - center))) * MAD_TO_SIGMA
     return mad if mad > 0 else float(values.std()) or 1.0
 
 
